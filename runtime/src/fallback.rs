@@ -1,0 +1,104 @@
+//! Replacing a failed call's error with a handler's answer.
+
+use core::future::{Future, Ready, ready};
+
+/// Runs `handler` on the error of `result` when `when` accepts it; returns
+/// successes (and errors `when` refuses) unchanged. The handler's own error
+/// propagates.
+///
+/// The handler may be synchronous (returning `Result<T, E>`) or asynchronous
+/// (returning a future of it).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use steadfast::fallback::recover;
+///
+/// let failed: Result<u32, String> = Err("offline".into());
+/// let cached = recover(failed, |_: &String| true, |_e: String| Ok(42)).await;
+/// assert_eq!(cached, Ok(42));
+///
+/// let failed: Result<u32, String> = Err("bad input".into());
+/// let kept = recover(failed, |e: &String| e == "offline", |_e: String| async { Ok(42) }).await;
+/// assert_eq!(kept, Err("bad input".to_string()));
+/// # }
+/// ```
+pub async fn recover<T, E, W, H, O, M>(result: Result<T, E>, when: W, handler: H) -> Result<T, E>
+where
+    W: FnOnce(&E) -> bool,
+    H: FnOnce(E) -> O,
+    O: HandlerOutput<T, E, M>,
+{
+    match result {
+        Ok(value) => Ok(value),
+        Err(error) if when(&error) => handler(error).into_outcome().await,
+        Err(error) => Err(error),
+    }
+}
+
+/// What a fallback handler may return: `Result<T, E>` itself, or a future of it.
+///
+/// `M` tells the two apart ([`Immediate`] or [`Deferred`]) and is inferred.
+#[diagnostic::on_unimplemented(
+    message = "this fallback handler returns `{Self}`, but it must return `Result<{T}, {E}>` or a future of it",
+    label = "the handler's return type does not match the function's",
+    note = "a fallback handler takes the function's error by value and returns the function's own return type (sync or async)"
+)]
+pub trait HandlerOutput<T, E, M> {
+    /// The future that yields the handler's outcome.
+    type Future: Future<Output = Result<T, E>>;
+    /// Turns the return value into that future.
+    fn into_outcome(self) -> Self::Future;
+}
+
+/// Marks a synchronous handler's return value.
+#[derive(Debug)]
+pub enum Immediate {}
+
+/// Marks an asynchronous handler's return value.
+#[derive(Debug)]
+pub enum Deferred {}
+
+impl<T, E> HandlerOutput<T, E, Immediate> for Result<T, E> {
+    type Future = Ready<Result<T, E>>;
+    fn into_outcome(self) -> Self::Future {
+        ready(self)
+    }
+}
+
+impl<T, E, F> HandlerOutput<T, E, Deferred> for F
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Future = F;
+    fn into_outcome(self) -> Self::Future {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn never_runs_on_success() {
+        let r: Result<u8, u8> = recover(Ok(1), |_: &u8| true, |_: u8| -> Result<u8, u8> {
+            panic!("handler ran on success")
+        })
+        .await;
+        assert_eq!(r, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn handler_error_propagates() {
+        let r: Result<u8, u8> = recover(Err(1), |_: &u8| true, |e: u8| Err(e + 10)).await;
+        assert_eq!(r, Err(11));
+    }
+
+    #[tokio::test]
+    async fn when_gates_the_handler() {
+        let r: Result<u8, u8> = recover(Err(2), |e: &u8| *e == 1, |_: u8| Ok(0)).await;
+        assert_eq!(r, Err(2));
+        let r: Result<u8, u8> = recover(Err(1), |e: &u8| *e == 1, |_: u8| async { Ok(0) }).await;
+        assert_eq!(r, Ok(0));
+    }
+}

@@ -1,0 +1,24 @@
+//! The state machines behind the [`steadfast`](https://docs.rs/steadfast)
+//! attributes, usable without macros.
+//!
+//! Each policy is plain configuration built with a `const` builder, so it can
+//! live in a `static`; the per-call state lives on the caller's stack. Time is
+//! tokio time: `tokio::time::pause()` makes every policy deterministic.
+//!
+//! Most users depend on `steadfast` and use the attributes; this crate's items
+//! are re-exported there.
+
+#![forbid(unsafe_code)]
+
+pub mod fallback;
+mod failure;
+#[doc(hidden)]
+pub mod glue;
+mod rejected;
+pub mod retry;
+pub mod timeout;
+
+pub use failure::{Failure, FromRejected, Rejection};
+pub use rejected::Rejected;
+pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
+pub use timeout::Timeout;

@@ -1,0 +1,167 @@
+//! [`Rejected`]: why a policy refused or abandoned a call.
+
+use core::fmt;
+use core::time::Duration;
+
+/// A call that a policy refused to run, or abandoned before it finished.
+///
+/// Rejections come from the policies that can refuse work: `#[timeout]`,
+/// `#[circuit_breaker]` and `#[bulkhead]`. A function that carries one of them
+/// returns its own error type `E`, so `E` must implement `From<Rejected>`; the
+/// conversion happens once, at the outermost attribute, and stacked policies in
+/// between still see the typed rejection (an outer `#[retry]` retries a
+/// [`Timeout`](Rejected::Timeout) but never a
+/// [`CircuitOpen`](Rejected::CircuitOpen)).
+///
+/// `anyhow::Error`, `Box<dyn Error + Send + Sync>` and [`std::io::Error`]
+/// convert out of the box. For your own error enum, add a variant:
+///
+/// ```
+/// #[derive(Debug)]
+/// enum ApiError {
+///     Rejected(steadfast::Rejected),
+///     Http(u16),
+/// }
+///
+/// impl From<steadfast::Rejected> for ApiError {
+///     fn from(rejected: steadfast::Rejected) -> Self {
+///         ApiError::Rejected(rejected)
+///     }
+/// }
+/// ```
+///
+/// The enum and its variants are `#[non_exhaustive]`: match with `..` and a
+/// wildcard arm so that new policies and fields are not breaking changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejected {
+    /// The call did not finish within its `#[timeout]`; it was cancelled (dropped)
+    /// at the deadline.
+    #[non_exhaustive]
+    Timeout {
+        /// The configured limit that was reached.
+        after: Duration,
+    },
+    /// A circuit breaker is open (or half-open with every probe slot taken), so the
+    /// call was not made.
+    #[non_exhaustive]
+    CircuitOpen {
+        /// The breaker's name (`module::fn` unless `name = "…"` was given).
+        name: &'static str,
+    },
+    /// A bulkhead had no free slot and no room (or time) left to wait for one, so
+    /// the call was not made.
+    #[non_exhaustive]
+    BulkheadFull {
+        /// The bulkhead's name (`module::fn` unless `name = "…"` was given).
+        name: &'static str,
+    },
+}
+
+impl Rejected {
+    /// A [`Rejected::Timeout`] for a call cut off after `after`.
+    #[must_use]
+    pub const fn timeout(after: Duration) -> Self {
+        Rejected::Timeout { after }
+    }
+
+    /// A [`Rejected::CircuitOpen`] from the breaker called `name`.
+    #[must_use]
+    pub const fn circuit_open(name: &'static str) -> Self {
+        Rejected::CircuitOpen { name }
+    }
+
+    /// A [`Rejected::BulkheadFull`] from the bulkhead called `name`.
+    #[must_use]
+    pub const fn bulkhead_full(name: &'static str) -> Self {
+        Rejected::BulkheadFull { name }
+    }
+
+    /// Whether an outer `#[retry]` makes another attempt after this rejection.
+    ///
+    /// A timeout is transient by nature, so it is retried; an open circuit or a
+    /// full bulkhead is load shedding, and retrying it would defeat its purpose.
+    #[must_use]
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self, Rejected::Timeout { .. })
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejected::Timeout { after } => write!(
+                f,
+                "call timed out after {after:?} and was cancelled; \
+                 raise the `#[timeout]` limit or make the call faster"
+            ),
+            Rejected::CircuitOpen { name } => write!(
+                f,
+                "circuit breaker `{name}` is open, so the call was not made; \
+                 recent calls failed too often: retry after its open period or use a fallback"
+            ),
+            Rejected::BulkheadFull { name } => write!(
+                f,
+                "bulkhead `{name}` is full, so the call was not made; \
+                 too many calls are running or waiting: retry later or raise its limits"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Rejected {}
+
+impl From<Rejected> for std::io::Error {
+    /// Wraps the rejection (recoverable with [`std::io::Error::get_ref`] and a
+    /// downcast); the kind is [`TimedOut`](std::io::ErrorKind::TimedOut) for a
+    /// timeout and [`ResourceBusy`](std::io::ErrorKind::ResourceBusy) for an open
+    /// circuit or a full bulkhead.
+    fn from(rejected: Rejected) -> Self {
+        let kind = match rejected {
+            Rejected::Timeout { .. } => std::io::ErrorKind::TimedOut,
+            Rejected::CircuitOpen { .. } | Rejected::BulkheadFull { .. } => {
+                std::io::ErrorKind::ResourceBusy
+            }
+        };
+        std::io::Error::new(kind, rejected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_happened_and_what_to_do() {
+        let t = Rejected::timeout(Duration::from_millis(800)).to_string();
+        assert!(t.contains("timed out after 800ms"), "{t}");
+        assert!(t.contains("raise the `#[timeout]` limit"), "{t}");
+        let c = Rejected::circuit_open("svc::get").to_string();
+        assert!(c.contains("`svc::get` is open") && c.contains("retry after"), "{c}");
+        let b = Rejected::bulkhead_full("svc::put").to_string();
+        assert!(b.contains("`svc::put` is full") && b.contains("raise its limits"), "{b}");
+    }
+
+    #[test]
+    fn only_timeouts_are_retryable() {
+        assert!(Rejected::timeout(Duration::from_secs(1)).is_retryable());
+        assert!(!Rejected::circuit_open("x").is_retryable());
+        assert!(!Rejected::bulkhead_full("x").is_retryable());
+    }
+
+    #[test]
+    fn io_error_keeps_kind_and_source() {
+        let e: std::io::Error = Rejected::timeout(Duration::from_secs(2)).into();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        let inner = e.get_ref().and_then(|i| i.downcast_ref::<Rejected>());
+        assert_eq!(inner, Some(&Rejected::timeout(Duration::from_secs(2))));
+        let e: std::io::Error = Rejected::bulkhead_full("b").into();
+        assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
+    }
+
+    #[test]
+    fn rejected_is_a_well_behaved_error() {
+        fn assert_traits<T: std::error::Error + Clone + Send + Sync + 'static>() {}
+        assert_traits::<Rejected>();
+    }
+}

@@ -1,0 +1,262 @@
+//! [`Attempts`]: the per-call retry bookkeeping.
+
+use core::ops::ControlFlow;
+use core::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
+
+use super::Retry;
+use crate::failure::{Failure, Rejection};
+
+/// The state of one retried call: attempts made, when it started, the last
+/// delay. Lives on the caller's stack; holds no lock and allocates nothing.
+///
+/// Drive it with a loop: run an attempt, hand its outcome to
+/// [`next`](Attempts::next), and stop when it says
+/// [`Break`](ControlFlow::Break). Dropping the loop (cancelling the call) stops
+/// it at once, sleep included.
+#[derive(Debug)]
+pub struct Attempts<'p> {
+    policy: &'p Retry,
+    made: u32,
+    started: Option<Instant>,
+    previous: Duration,
+}
+
+impl<'p> Attempts<'p> {
+    pub(super) fn new(policy: &'p Retry) -> Self {
+        Attempts {
+            policy,
+            made: 0,
+            // The only clock read a retry needs, and only for a budget.
+            started: policy.max_elapsed.map(|_| Instant::now()),
+            previous: policy.backoff.initial(),
+        }
+    }
+
+    /// Judges an attempt's outcome. Returns `Break(outcome)` when the call is
+    /// over — success, an error that is not retried, attempts used up, or a
+    /// delay that would end past `max_elapsed` — and otherwise sleeps the
+    /// retry delay and returns `Continue`.
+    ///
+    /// `when` judges the body's own errors; rejections follow fixed rules
+    /// ([`Rejected::is_retryable`](crate::Rejected::is_retryable)). `delay_from`
+    /// may replace the computed delay with a hint (no jitter on it), capped by
+    /// the backoff's `max`.
+    pub async fn next<T, E, R, W, D>(
+        &mut self,
+        outcome: Result<T, Failure<E, R>>,
+        when: W,
+        delay_from: D,
+    ) -> ControlFlow<Result<T, Failure<E, R>>>
+    where
+        R: Rejection,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+    {
+        let Err(failure) = &outcome else {
+            return ControlFlow::Break(outcome);
+        };
+        // Bound to a local so that the thread-local RNG handle (not `Send`) is
+        // gone before the `.await` below.
+        let delay = self.decide(failure, &when, &delay_from, &mut rand::rng());
+        let Some(delay) = delay else {
+            return ControlFlow::Break(outcome);
+        };
+        // The failed outcome is not needed any more: another attempt is certain.
+        drop(outcome);
+        tracing::debug!(
+            target: "steadfast::retry",
+            attempt = self.made + 1,
+            delay = ?delay,
+            "retrying after a failed attempt"
+        );
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The delay before the next attempt, or `None` when there is none to make.
+    fn decide<E, R, W, D, G>(
+        &mut self,
+        failure: &Failure<E, R>,
+        when: &W,
+        delay_from: &D,
+        rng: &mut G,
+    ) -> Option<Duration>
+    where
+        R: Rejection,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+        G: Rng + ?Sized,
+    {
+        self.made = self.made.saturating_add(1);
+        if self.made >= self.policy.attempts {
+            return None;
+        }
+        let hint = match failure {
+            Failure::Error(error) if when(error) => delay_from(error),
+            Failure::Error(_) => return None,
+            Failure::Rejected(rejected) if rejected.as_rejected().is_retryable() => None,
+            Failure::Rejected(_) => return None,
+        };
+        let backoff = self.policy.backoff;
+        let delay = match hint {
+            Some(hint) => backoff.max().map_or(hint, |max| hint.min(max)),
+            None => self.policy.jitter.apply(
+                backoff.delay(self.made - 1),
+                self.previous,
+                backoff.initial(),
+                backoff.max(),
+                rng,
+            ),
+        };
+        if let (Some(budget), Some(started)) = (self.policy.max_elapsed, self.started) {
+            let ends_at = started.elapsed().saturating_add(delay);
+            if ends_at > budget {
+                return None;
+            }
+        }
+        self.previous = delay;
+        Some(delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Backoff, Jitter, Rejected};
+    use core::convert::Infallible;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn policy(attempts: u32, backoff: Backoff) -> Retry {
+        Retry::builder()
+            .attempts(attempts)
+            .backoff(backoff)
+            .jitter(Jitter::None)
+            .build()
+    }
+
+    fn err(code: u32) -> Failure<u32, Rejected> {
+        Failure::Error(code)
+    }
+
+    fn decide(a: &mut Attempts<'_>, f: &Failure<u32, Rejected>) -> Option<Duration> {
+        a.decide(f, &|_: &u32| true, &|_: &u32| None, &mut StdRng::seed_from_u64(0))
+    }
+
+    #[test]
+    fn attempts_count_the_first_call() {
+        let p = policy(3, Backoff::fixed(MS));
+        let mut a = p.start();
+        assert_eq!(decide(&mut a, &err(1)), Some(MS));
+        assert_eq!(decide(&mut a, &err(1)), Some(MS));
+        assert_eq!(decide(&mut a, &err(1)), None);
+        let p = policy(1, Backoff::fixed(MS));
+        assert_eq!(decide(&mut p.start(), &err(1)), None);
+    }
+
+    #[test]
+    fn delays_follow_the_backoff_by_retry_index() {
+        let p = policy(5, Backoff::exponential(MS * 10, 2.0, MS * 1000));
+        let mut a = p.start();
+        let got: Vec<_> = (0..4).map(|_| decide(&mut a, &err(0)).unwrap()).collect();
+        assert_eq!(got, [MS * 10, MS * 20, MS * 40, MS * 80]);
+    }
+
+    #[test]
+    fn when_filters_only_the_bodys_errors() {
+        let p = policy(5, Backoff::none());
+        let mut a = p.start();
+        let odd = |e: &u32| e % 2 == 1;
+        let mut r = StdRng::seed_from_u64(0);
+        assert_eq!(a.decide(&err(2), &odd, &|_: &u32| None, &mut r), None);
+        assert_eq!(a.decide(&err(3), &odd, &|_: &u32| None, &mut r), Some(Duration::ZERO));
+        let timeout = Failure::Rejected(Rejected::timeout(MS));
+        let never = |_: &u32| false;
+        assert_eq!(a.decide(&timeout, &never, &|_: &u32| None, &mut r), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn circuit_open_and_bulkhead_full_are_never_retried() {
+        let p = policy(5, Backoff::none());
+        for rejected in [Rejected::circuit_open("c"), Rejected::bulkhead_full("b")] {
+            assert_eq!(decide(&mut p.start(), &Failure::Rejected(rejected)), None);
+        }
+    }
+
+    #[test]
+    fn hints_replace_the_delay_and_are_capped_by_max() {
+        let p = policy(5, Backoff::exponential(MS * 10, 2.0, MS * 100));
+        let mut a = p.start();
+        let mut r = StdRng::seed_from_u64(0);
+        let hint = |e: &u32| Some(MS * *e);
+        let always = |_: &u32| true;
+        assert_eq!(a.decide(&err(55), &always, &hint, &mut r), Some(MS * 55));
+        assert_eq!(a.decide(&err(500), &always, &hint, &mut r), Some(MS * 100));
+        // No hint: back to the schedule, at the index of this retry.
+        assert_eq!(a.decide(&err(0), &always, &|_: &u32| None, &mut r), Some(MS * 40));
+        // A fixed backoff has no max: the hint stands.
+        let p = policy(5, Backoff::fixed(MS));
+        assert_eq!(p.start().decide(&err(900), &always, &hint, &mut r), Some(MS * 900));
+    }
+
+    #[test]
+    fn infallible_channel_is_accepted() {
+        let p = policy(2, Backoff::none());
+        let f: Failure<u32, Infallible> = Failure::Error(1);
+        let mut a = p.start();
+        assert!(
+            a.decide(&f, &|_: &u32| true, &|_: &u32| None, &mut StdRng::seed_from_u64(0))
+                .is_some()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn budget_stops_a_retry_that_would_end_past_it() {
+        let p = Retry::builder()
+            .attempts(10)
+            .backoff(Backoff::fixed(MS * 400))
+            .jitter(Jitter::None)
+            .max_elapsed(MS * 1000)
+            .build();
+        let mut a = p.start();
+        assert_eq!(decide(&mut a, &err(0)), Some(MS * 400)); // ends at 400
+        tokio::time::advance(MS * 400).await;
+        assert_eq!(decide(&mut a, &err(0)), Some(MS * 400)); // ends at 800
+        tokio::time::advance(MS * 400).await;
+        assert_eq!(decide(&mut a, &err(0)), None); // would end at 1200
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn budget_counts_time_spent_in_attempts() {
+        let p = Retry::builder()
+            .attempts(10)
+            .backoff(Backoff::fixed(MS * 100))
+            .jitter(Jitter::None)
+            .max_elapsed(MS * 1000)
+            .build();
+        let mut a = p.start();
+        tokio::time::advance(MS * 900).await; // a slow first attempt
+        assert_eq!(decide(&mut a, &err(0)), Some(MS * 100)); // ends exactly at the budget
+        tokio::time::advance(MS * 101).await;
+        assert_eq!(decide(&mut a, &err(0)), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn next_sleeps_the_delay_and_drops_nothing_on_success() {
+        let p = policy(3, Backoff::fixed(MS * 250));
+        let mut a = p.start();
+        let start = Instant::now();
+        let step = a.next(Err::<(), _>(err(1)), |_: &u32| true, |_: &u32| None).await;
+        assert_eq!(step, ControlFlow::Continue(()));
+        assert_eq!(start.elapsed(), MS * 250);
+        let step = a.next(Ok::<_, Failure<u32>>(7), |_: &u32| true, |_: &u32| None).await;
+        assert_eq!(step, ControlFlow::Break(Ok(7)));
+    }
+}

@@ -1,0 +1,249 @@
+//! Retrying failed calls: the [`Retry`] policy and its [`Attempts`] driver.
+//!
+//! A [`Retry`] is plain configuration, built in `const` context. Each call gets an
+//! [`Attempts`] (a few words on the caller's stack) that decides, after every
+//! failed attempt, whether to make another and how long to sleep first. The loop
+//! that re-runs the operation belongs to the caller, so the operation can borrow
+//! anything the caller can — `&mut self` included — and a value it moves out is
+//! reported by the compiler at the move.
+
+mod attempts;
+mod backoff;
+mod jitter;
+
+use core::convert::Infallible;
+use core::future::Future;
+use core::ops::ControlFlow;
+use core::time::Duration;
+
+pub use attempts::Attempts;
+pub use backoff::Backoff;
+pub use jitter::Jitter;
+
+use crate::Failure;
+
+/// A retry policy: how many attempts, how long to wait between them, and the
+/// overall budget.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Backoff, Jitter, Retry};
+///
+/// static FETCH: Retry = Retry::builder()
+///     .attempts(4)
+///     .backoff(Backoff::exponential(Duration::from_millis(50), 2.0, Duration::from_secs(2)))
+///     .jitter(Jitter::Full)
+///     .max_elapsed(Duration::from_secs(10))
+///     .build();
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let mut calls = 0;
+/// let result: Result<u32, &str> = FETCH
+///     .run(|| {
+///         calls += 1;
+///         let n = calls;
+///         async move { if n < 3 { Err("flaky") } else { Ok(n) } }
+///     })
+///     .await;
+/// assert_eq!(result, Ok(3));
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retry {
+    attempts: u32,
+    backoff: Backoff,
+    jitter: Jitter,
+    max_elapsed: Option<Duration>,
+}
+
+impl Retry {
+    /// `attempts = 3`, `backoff = exponential("100ms", factor = 2.0, max = "10s")`,
+    /// `jitter = full`, no `max_elapsed`.
+    pub const DEFAULT: Retry = Retry {
+        attempts: 3,
+        backoff: Backoff::DEFAULT,
+        jitter: Jitter::Full,
+        max_elapsed: None,
+    };
+
+    /// Starts from [`Retry::DEFAULT`].
+    #[must_use]
+    pub const fn builder() -> RetryBuilder {
+        RetryBuilder {
+            retry: Retry::DEFAULT,
+        }
+    }
+
+    /// Total attempts, the first included.
+    #[must_use]
+    pub const fn max_attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The delay schedule.
+    #[must_use]
+    pub const fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+
+    /// The jitter applied to each computed delay.
+    #[must_use]
+    pub const fn jitter(&self) -> Jitter {
+        self.jitter
+    }
+
+    /// The budget measured from the call's start, if any.
+    #[must_use]
+    pub const fn max_elapsed(&self) -> Option<Duration> {
+        self.max_elapsed
+    }
+
+    /// Starts the bookkeeping for one call. Reads the clock only when the policy
+    /// has a `max_elapsed` budget.
+    #[must_use]
+    pub fn start(&self) -> Attempts<'_> {
+        Attempts::new(self)
+    }
+
+    /// Runs `op` until it succeeds or the policy gives up; every error is retried.
+    ///
+    /// Returns the last attempt's result.
+    pub async fn run<T, E, Op, Fut>(&self, op: Op) -> Result<T, E>
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.run_with(op, |_: &E| true, |_: &E| None).await
+    }
+
+    /// Runs `op`, retrying only the errors that `when` accepts.
+    pub async fn run_if<T, E, Op, Fut, W>(&self, op: Op, when: W) -> Result<T, E>
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        W: Fn(&E) -> bool,
+    {
+        self.run_with(op, when, |_: &E| None).await
+    }
+
+    /// Runs `op`, retrying the errors that `when` accepts and waiting the hint
+    /// from `delay_from` (capped by the backoff's `max` and the `max_elapsed`
+    /// budget) where it gives one.
+    pub async fn run_with<T, E, Op, Fut, W, D>(
+        &self,
+        mut op: Op,
+        when: W,
+        delay_from: D,
+    ) -> Result<T, E>
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+    {
+        let mut attempts = self.start();
+        loop {
+            let outcome = op().await.map_err(Failure::<E, Infallible>::Error);
+            if let ControlFlow::Break(result) = attempts.next(outcome, &when, &delay_from).await {
+                return result.map_err(Failure::into_inner);
+            }
+        }
+    }
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry::DEFAULT
+    }
+}
+
+/// Builds a [`Retry`] in `const` context. Invalid settings panic, which in a
+/// `const` or `static` is a compile error.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct RetryBuilder {
+    retry: Retry,
+}
+
+impl RetryBuilder {
+    /// Total attempts, the first included.
+    ///
+    /// # Panics
+    ///
+    /// If `attempts` is 0.
+    pub const fn attempts(mut self, attempts: u32) -> Self {
+        assert!(attempts >= 1, "retry: `attempts` counts the first call, so it must be at least 1");
+        self.retry.attempts = attempts;
+        self
+    }
+
+    /// The delay schedule.
+    pub const fn backoff(mut self, backoff: Backoff) -> Self {
+        self.retry.backoff = backoff;
+        self
+    }
+
+    /// The jitter applied to computed delays.
+    pub const fn jitter(mut self, jitter: Jitter) -> Self {
+        self.retry.jitter = jitter;
+        self
+    }
+
+    /// A budget measured from the call's start: a retry whose delay would end
+    /// past it is not made, and the last error is returned at once. A running
+    /// attempt is not cut short (stack a `#[timeout]` above for that).
+    pub const fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
+        self.retry.max_elapsed = Some(max_elapsed);
+        self
+    }
+
+    /// The finished policy.
+    ///
+    /// # Panics
+    ///
+    /// If [`Jitter::Decorrelated`] is combined with a backoff without a `max`
+    /// (`none` or `fixed`).
+    #[must_use]
+    pub const fn build(self) -> Retry {
+        if let Jitter::Decorrelated = self.retry.jitter {
+            assert!(
+                self.retry.backoff.max().is_some(),
+                "retry: decorrelated jitter needs a backoff with a `max` (exponential or fibonacci)"
+            );
+        }
+        self.retry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let r = Retry::DEFAULT;
+        assert_eq!(r.max_attempts(), 3);
+        assert_eq!(
+            r.backoff(),
+            Backoff::exponential(Duration::from_millis(100), 2.0, Duration::from_secs(10))
+        );
+        assert_eq!(r.jitter(), Jitter::Full);
+        assert_eq!(r.max_elapsed(), None);
+        assert_eq!(Retry::default(), Retry::builder().build());
+    }
+
+    #[test]
+    #[should_panic(expected = "at least 1")]
+    fn zero_attempts_panics() {
+        let _ = Retry::builder().attempts(0);
+    }
+
+    #[test]
+    #[should_panic(expected = "decorrelated jitter needs a backoff with a `max`")]
+    fn decorrelated_needs_a_cap() {
+        let _ = Retry::builder()
+            .backoff(Backoff::fixed(Duration::from_millis(5)))
+            .jitter(Jitter::Decorrelated)
+            .build();
+    }
+}

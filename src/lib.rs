@@ -1,0 +1,3 @@
+//! steadfast
+#![forbid(unsafe_code)]
+pub use steadfast_runtime::*;
