@@ -6,7 +6,7 @@
 use core::convert::Infallible;
 use core::future::Future;
 
-use crate::{Failure, FromRejected, Rejected, failure::Rejection};
+use crate::{Failure, FromRejected, Rejected};
 
 /// The declared return type of an annotated function: a `Result`.
 #[diagnostic::on_unimplemented(
@@ -75,5 +75,3 @@ pub fn no_hint<E>(_: &E) -> Option<core::time::Duration> {
     None
 }
 
-/// Whether a [`Failure`] channel can carry rejections (used by type inference only).
-pub fn _assert_rejection<R: Rejection>() {}

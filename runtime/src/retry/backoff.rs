@@ -33,11 +33,17 @@ pub enum Backoff {
 }
 
 impl Backoff {
+    /// The growth factor of `exponential(…)` written without `factor`.
+    pub const DEFAULT_FACTOR: f64 = 2.0;
+
+    /// The cap of `exponential(…)` and `fibonacci(…)` written without `max`.
+    pub const DEFAULT_MAX: Duration = Duration::from_secs(10);
+
     /// The default schedule: `exponential(100ms, factor = 2.0, max = 10s)`.
     pub const DEFAULT: Backoff = Backoff::exponential(
         Duration::from_millis(100),
-        2.0,
-        Duration::from_secs(10),
+        Backoff::DEFAULT_FACTOR,
+        Backoff::DEFAULT_MAX,
     );
 
     /// No delay between attempts.

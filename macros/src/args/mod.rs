@@ -1,0 +1,243 @@
+//! Attribute arguments: one parser per attribute, one setter per key.
+//!
+//! Every attribute takes a comma-separated list of `key = value` entries,
+//! plus, for `#[timeout]` and `#[fallback]`, one leading positional value.
+//! Each key goes through a [`Slot`] that rejects duplicates and keeps the
+//! key's span; each parser ends with a `build` step that checks combinations.
+
+mod duration;
+mod fallback;
+mod retry;
+mod timeout;
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Ident, Lit, Path, Token};
+
+pub(crate) use duration::DurationArg;
+pub(crate) use fallback::FallbackArgs;
+pub(crate) use retry::{BackoffArg, JitterArg, RetryArgs};
+pub(crate) use timeout::TimeoutArgs;
+
+use crate::kind::Kind;
+
+/// A parsed attribute.
+pub(crate) enum Policy {
+    Retry(RetryArgs),
+    Timeout(TimeoutArgs),
+    Fallback(FallbackArgs),
+}
+
+/// The parsed arguments of one attribute.
+pub(crate) struct Args {
+    pub(crate) kind: Kind,
+    pub(crate) policy: Policy,
+    /// `crate = "…"`, with its span.
+    pub(crate) crate_path: Option<(Path, Span)>,
+}
+
+/// Parses `tokens` as the arguments of `kind`; `span` locates the attribute
+/// for errors about it as a whole.
+pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<Args> {
+    let entries = Parser::parse2(
+        |input: ParseStream<'_>| Punctuated::<Entry, Token![,]>::parse_terminated_with(input, Entry::parse),
+        tokens,
+    )?;
+    let mut reader = Reader {
+        kind,
+        crate_path: Slot::new(),
+        entries: entries.into_iter().collect(),
+    };
+    let policy = match kind {
+        Kind::Retry => Policy::Retry(RetryArgs::parse(&mut reader)?),
+        Kind::Timeout => Policy::Timeout(TimeoutArgs::parse(&mut reader, span)?),
+        Kind::Fallback => Policy::Fallback(FallbackArgs::parse(&mut reader, span)?),
+        Kind::CircuitBreaker | Kind::Bulkhead => {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{kind}` is not implemented yet in this version of steadfast; \
+                     remove it for now (it is planned for the next release)"
+                ),
+            ));
+        }
+    };
+    Ok(Args {
+        kind,
+        policy,
+        crate_path: reader.crate_path.take(),
+    })
+}
+
+/// One comma-separated entry.
+pub(crate) enum Entry {
+    /// `key = value`
+    Key(Ident, Expr),
+    /// a bare value
+    Positional(Expr),
+}
+
+impl Entry {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(Ident::peek_any) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let key = input.call(Ident::parse_any)?;
+            input.parse::<Token![=]>()?;
+            let value = input.parse()?;
+            Ok(Entry::Key(key, value))
+        } else {
+            Ok(Entry::Positional(input.parse()?))
+        }
+    }
+}
+
+/// The entries of one attribute, read key by key.
+pub(crate) struct Reader {
+    pub(crate) kind: Kind,
+    crate_path: Slot<(Path, Span)>,
+    entries: Vec<Entry>,
+}
+
+impl Reader {
+    /// Feeds every `key = value` entry to `set`, which returns `false` for a key
+    /// it does not know; positional entries go to `positional`. `crate` is
+    /// handled here for every attribute. Unknown keys list the valid ones.
+    pub(crate) fn read(
+        &mut self,
+        keys: &[&str],
+        mut positional: impl FnMut(Expr) -> syn::Result<()>,
+        mut set: impl FnMut(&Ident, Expr) -> syn::Result<bool>,
+    ) -> syn::Result<()> {
+        let mut errors = Errors::default();
+        for entry in std::mem::take(&mut self.entries) {
+            let result = match entry {
+                Entry::Positional(value) => positional(value),
+                Entry::Key(key, value) if key == "crate" => {
+                    let kind = self.kind;
+                    crate_path(&value)
+                        .and_then(|path| self.crate_path.set(kind, &key, (path, value.span())))
+                }
+                Entry::Key(key, value) => match set(&key, value) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(unknown_key(self.kind, &key, keys)),
+                    Err(e) => Err(e),
+                },
+            };
+            errors.push(result);
+        }
+        errors.finish()
+    }
+}
+
+fn unknown_key(kind: Kind, key: &Ident, keys: &[&str]) -> syn::Error {
+    let valid: Vec<String> = keys
+        .iter()
+        .chain(["crate"].iter())
+        .map(|k| format!("`{k}`"))
+        .collect();
+    syn::Error::new(
+        key.span(),
+        format!(
+            "unknown key `{}` for `{kind}`; expected one of: {}",
+            key.unraw(),
+            valid.join(", ")
+        ),
+    )
+}
+
+fn crate_path(value: &Expr) -> syn::Result<Path> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit.parse::<Path>().map_err(|_| {
+            syn::Error::new(lit.span(), "expected a path to the steadfast crate, such as \"::steadfast\"")
+        }),
+        other => Err(syn::Error::new(
+            other.span(),
+            "expected a string literal holding a path: `crate = \"my_steadfast\"`",
+        )),
+    }
+}
+
+/// A key's value, set at most once.
+pub(crate) struct Slot<T> {
+    value: Option<T>,
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Self {
+        Slot { value: None }
+    }
+
+    /// Stores the value; a second call for the same key is an error on `key`.
+    pub(crate) fn set(&mut self, kind: Kind, key: &Ident, value: T) -> syn::Result<()> {
+        if self.value.is_some() {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("duplicate key `{}` in `{kind}`; set it once", key.unraw()),
+            ));
+        }
+        self.value = Some(value);
+        Ok(())
+    }
+
+    pub(crate) fn take(&mut self) -> Option<T> {
+        self.value.take()
+    }
+
+    pub(crate) fn get(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+}
+
+/// Collects errors so that one expansion reports them all.
+#[derive(Default)]
+pub(crate) struct Errors {
+    first: Option<syn::Error>,
+}
+
+impl Errors {
+    pub(crate) fn push(&mut self, result: syn::Result<()>) {
+        if let Err(error) = result {
+            match &mut self.first {
+                Some(all) => all.combine(error),
+                None => self.first = Some(error),
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.first.map_or(Ok(()), Err)
+    }
+}
+
+/// A predicate or handler: a path to a fn, or a closure.
+pub(crate) fn callable(value: Expr, what: &str) -> syn::Result<Expr> {
+    match value {
+        Expr::Path(_) | Expr::Closure(_) => Ok(value),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("expected {what}: a path to a function, or a closure"),
+        )),
+    }
+}
+
+/// A positive integer literal.
+pub(crate) fn int<N>(value: &Expr, key: &str) -> syn::Result<N>
+where
+    N: core::str::FromStr,
+    N::Err: core::fmt::Display,
+{
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit.base10_parse(),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("`{key}` expects a positive integer literal, such as `{key} = 3`"),
+        )),
+    }
+}
+

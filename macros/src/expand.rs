@@ -1,0 +1,335 @@
+//! Writing the new body.
+//!
+//! Input:
+//!
+//! ```text
+//! #[retry(attempts = 3)]
+//! #[timeout("1s")]
+//! async fn get(&self, id: u32) -> Result<Item, Error> { BODY }
+//! ```
+//!
+//! Output (abridged; `P` is `::steadfast::__private`):
+//!
+//! ```text
+//! async fn get(&self, id: u32) -> Result<Item, Error> {
+//!     P::finish((async {                                   // retry, outermost
+//!         static RETRY: P::Retry = P::Retry::builder().attempts(3).build();
+//!         let mut attempts = RETRY.start();
+//!         loop {
+//!             let outcome = ({                             // timeout, per attempt
+//!                 static TIMEOUT: P::Timeout = P::Timeout::new(1s);
+//!                 TIMEOUT.wrap(P::attempt::<Result<Item, Error>, _, _>(async { BODY }))
+//!             }).await;
+//!             if let Break(result) = attempts.next(outcome, P::always, P::no_hint).await {
+//!                 break result;
+//!             }
+//!         }
+//!     }).await)
+//! }
+//! ```
+//!
+//! The signature is re-emitted untouched. The body runs inside a plain
+//! `async { … }` block (not `move`), so it borrows the arguments like the
+//! original body did: `&mut self` works, `?` and `return` end the attempt,
+//! and a retried body that moves an argument is reported by the compiler at
+//! the move. All behaviour lives in the runtime; this is glue.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Ident, Path, ReturnType, Type};
+
+use crate::args::{self, Args, BackoffArg, Errors, JitterArg, Policy, RetryArgs};
+use crate::item::ItemFn;
+use crate::kind::Kind;
+use crate::stack::{self, Layer, Stack};
+
+/// The whole expansion of the attribute the compiler invoked.
+pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item_fn) => item_fn,
+        Err(error) => {
+            let mut error_all = syn::Error::new(
+                Span::call_site(),
+                format!("`{kind}` can only be applied to an `async fn` with a body"),
+            );
+            error_all.combine(error);
+            let error = error_all.into_compile_error();
+            return quote!(#item #error);
+        }
+    };
+    let stack = stack::collect(kind, args, &item_fn.attrs);
+    match expand(&item_fn, &stack) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            // The original function (without our attributes, which would only
+            // report the same errors again) keeps callers and IDEs working.
+            let original = item_fn.emit(&stack.others, item_fn.body.stream());
+            let error = error.into_compile_error();
+            quote!(#original #error)
+        }
+    }
+}
+
+fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
+    let top = stack.layers[0].kind;
+    let mut errors = Errors::default();
+    errors.push(stack::check_duplicates(&stack.layers));
+    errors.push(check_async(item_fn, top));
+    let ret = return_type(item_fn, top);
+    let mut parsed = Vec::new();
+    for layer in &stack.layers {
+        match args::parse(layer.kind, layer.args.clone(), layer.span) {
+            Ok(args) => parsed.push(args),
+            Err(error) => errors.push(Err(error)),
+        }
+    }
+    let crate_path = crate_path(&parsed);
+    let ret = match (ret, crate_path) {
+        (Ok(ret), Ok(path)) => Some((ret, path)),
+        (ret, path) => {
+            errors.push(ret.map(drop));
+            errors.push(path.map(drop));
+            None
+        }
+    };
+    errors.finish()?;
+    let Some((ret, crate_path)) = ret else {
+        unreachable!("errors were reported above")
+    };
+    let private = quote!(#crate_path::__private);
+    let body = compose(&private, &ret, item_fn, &parsed);
+    let uses = mark_used(&stack.layers);
+    Ok(item_fn.emit(
+        &stack.others,
+        quote! {
+            #uses
+            #body
+        },
+    ))
+}
+
+/// Builds the layers inside out, each a future of
+/// `Result<T, Failure<E, R>>`; returns the final expression of the body.
+fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> TokenStream {
+    let body = &item_fn.body;
+    let ret_span = ret.span();
+    let erased = erase_impl_trait(ret.clone());
+    let mut future = quote_spanned! {ret_span=>
+        #p::attempt::<#erased, _, _>(async #body)
+    };
+    // Whether a rejecting layer sits inside the current stretch (since the
+    // innermost `#[fallback]`, which converts everything into `E`).
+    let mut rejecting = false;
+    let mut plain_result = false;
+    let outcome = Ident::new("__steadfast_outcome", Span::mixed_site());
+    let result = Ident::new("__steadfast_result", Span::mixed_site());
+    let attempts = Ident::new("__steadfast_attempts", Span::mixed_site());
+    for args in parsed.iter().rev() {
+        if plain_result {
+            future = quote!(async { #p::relift((#future).await) });
+            plain_result = false;
+        }
+        let inner_rejects = rejecting;
+        rejecting |= args.kind.rejects();
+        future = match &args.policy {
+            Policy::Timeout(timeout) => {
+                let after = &timeout.after;
+                quote! {{
+                    static __STEADFAST_TIMEOUT: #p::Timeout = #p::Timeout::new(#after);
+                    __STEADFAST_TIMEOUT.wrap(#future)
+                }}
+            }
+            Policy::Retry(retry) => {
+                let policy = retry_policy(p, retry);
+                let when = predicate(p, retry.when.as_ref(), quote!(always));
+                let delay_from = predicate(p, retry.delay_from.as_ref(), quote!(no_hint));
+                quote! {
+                    async {
+                        static __STEADFAST_RETRY: #p::Retry = #policy;
+                        let mut #attempts = __STEADFAST_RETRY.start();
+                        loop {
+                            let #outcome = (#future).await;
+                            if let ::core::ops::ControlFlow::Break(#result) =
+                                #attempts.next(#outcome, #when, #delay_from).await
+                            {
+                                break #result;
+                            }
+                        }
+                    }
+                }
+            }
+            Policy::Fallback(fallback) => {
+                let finish = finish(p, inner_rejects);
+                rejecting = false;
+                let when = predicate(p, fallback.when.as_ref(), quote!(always));
+                let handler = &fallback.handler;
+                let handler_span = handler.span();
+                let recover = quote_spanned!(handler_span=> #p::recover);
+                plain_result = true;
+                quote! {
+                    async {
+                        let #result = #finish((#future).await);
+                        #recover(#result, #when, #handler).await
+                    }
+                }
+            }
+        };
+    }
+    if plain_result {
+        quote!((#future).await)
+    } else {
+        let finish = finish(p, rejecting);
+        quote!(#finish((#future).await))
+    }
+}
+
+fn finish(p: &TokenStream, rejecting: bool) -> TokenStream {
+    if rejecting {
+        quote!(#p::finish)
+    } else {
+        quote!(#p::finish_plain)
+    }
+}
+
+fn predicate(p: &TokenStream, given: Option<&syn::Expr>, default: TokenStream) -> TokenStream {
+    match given {
+        Some(expr) => expr.to_token_stream(),
+        None => quote!(#p::#default),
+    }
+}
+
+fn retry_policy(p: &TokenStream, retry: &RetryArgs) -> TokenStream {
+    let mut calls = TokenStream::new();
+    if let Some(n) = retry.attempts {
+        calls.extend(quote!(.attempts(#n)));
+    }
+    if let Some(backoff) = &retry.backoff {
+        let backoff = match backoff {
+            BackoffArg::None => quote!(#p::Backoff::none()),
+            BackoffArg::Fixed(d) => quote!(#p::Backoff::fixed(#d)),
+            BackoffArg::Exponential {
+                initial,
+                factor,
+                max,
+            } => {
+                let factor = factor.map_or_else(|| quote!(#p::Backoff::DEFAULT_FACTOR), |f| quote!(#f));
+                let max = max.as_ref().map_or_else(|| quote!(#p::Backoff::DEFAULT_MAX), ToTokens::to_token_stream);
+                quote!(#p::Backoff::exponential(#initial, #factor, #max))
+            }
+            BackoffArg::Fibonacci { initial, max } => {
+                let max = max.as_ref().map_or_else(|| quote!(#p::Backoff::DEFAULT_MAX), ToTokens::to_token_stream);
+                quote!(#p::Backoff::fibonacci(#initial, #max))
+            }
+        };
+        calls.extend(quote!(.backoff(#backoff)));
+    }
+    if let Some(jitter) = retry.jitter {
+        let jitter = match jitter {
+            JitterArg::None => quote!(None),
+            JitterArg::Full => quote!(Full),
+            JitterArg::Equal => quote!(Equal),
+            JitterArg::Decorrelated => quote!(Decorrelated),
+        };
+        calls.extend(quote!(.jitter(#p::Jitter::#jitter)));
+    }
+    if let Some(max_elapsed) = &retry.max_elapsed {
+        calls.extend(quote!(.max_elapsed(#max_elapsed)));
+    }
+    quote!(#p::Retry::builder() #calls .build())
+}
+
+fn check_async(item_fn: &ItemFn, top: Kind) -> syn::Result<()> {
+    if item_fn.sig.asyncness.is_some() {
+        return Ok(());
+    }
+    Err(syn::Error::new(
+        item_fn.sig.fn_token.span(),
+        format!("`{top}` only supports `async fn`; make this function `async`"),
+    ))
+}
+
+/// The declared return type, if it can be a `Result`. Type aliases pass here;
+/// the compiler checks them against `Result` (`ResultType` in the runtime).
+fn return_type(item_fn: &ItemFn, top: Kind) -> syn::Result<Type> {
+    let sig = &item_fn.sig;
+    let ty = match &sig.output {
+        ReturnType::Default => {
+            return Err(syn::Error::new(
+                sig.paren_token.span.close(),
+                format!(
+                    "`{top}` needs a function that returns `Result<T, E>`, but `{}` returns `()`",
+                    sig.ident
+                ),
+            ));
+        }
+        ReturnType::Type(_, ty) => ty,
+    };
+    let mut inner: &Type = ty;
+    while let Type::Paren(paren) = inner {
+        inner = &paren.elem;
+    }
+    match inner {
+        Type::Path(_) => Ok((**ty).clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{top}` needs a function that returns `Result<T, E>`, not `{}`",
+                other.to_token_stream()
+            ),
+        )),
+    }
+}
+
+/// `crate = "…"` from any attribute of the stack; two different ones conflict.
+fn crate_path(parsed: &[Args]) -> syn::Result<TokenStream> {
+    let mut chosen: Option<&Path> = None;
+    for args in parsed {
+        if let Some((path, span)) = &args.crate_path {
+            match chosen {
+                Some(earlier) if earlier != path => {
+                    return Err(syn::Error::new(
+                        *span,
+                        "a different `crate = …` was given on another attribute of this function; give it once",
+                    ));
+                }
+                _ => chosen = Some(path),
+            }
+        }
+    }
+    Ok(chosen.map_or_else(|| quote!(::steadfast), ToTokens::to_token_stream))
+}
+
+/// The attributes we composed were never expanded by the compiler, so their
+/// `use` lines would be reported as unused. A `use … as _` of each path inside
+/// the body resolves them once.
+fn mark_used(layers: &[Layer]) -> TokenStream {
+    let paths = layers.iter().filter_map(|layer| layer.path.as_ref());
+    quote! {
+        #(
+            #[allow(unused_imports)]
+            use #paths as _;
+        )*
+    }
+}
+
+/// `impl Trait` cannot be written in the turbofish that fixes the body's
+/// type; `_` can.
+fn erase_impl_trait(mut ty: Type) -> Type {
+    struct Eraser;
+    impl VisitMut for Eraser {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
+                    underscore_token: syn::Token![_](impl_trait.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    Eraser.visit_type_mut(&mut ty);
+    ty
+}

@@ -1,0 +1,51 @@
+//! The five attributes, by name.
+
+use core::fmt;
+
+/// One of the toolkit's attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Retry,
+    CircuitBreaker,
+    Timeout,
+    Bulkhead,
+    Fallback,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::Retry,
+        Kind::CircuitBreaker,
+        Kind::Timeout,
+        Kind::Bulkhead,
+        Kind::Fallback,
+    ];
+
+    /// The attribute's name as written.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Retry => "retry",
+            Kind::CircuitBreaker => "circuit_breaker",
+            Kind::Timeout => "timeout",
+            Kind::Bulkhead => "bulkhead",
+            Kind::Fallback => "fallback",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// Whether the policy can refuse or abandon a call (and so needs
+    /// `E: From<Rejected>`).
+    pub(crate) fn rejects(self) -> bool {
+        matches!(self, Kind::CircuitBreaker | Kind::Timeout | Kind::Bulkhead)
+    }
+}
+
+impl fmt::Display for Kind {
+    /// `#[retry]`, in backticks-ready form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#[{}]", self.name())
+    }
+}
