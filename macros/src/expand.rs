@@ -116,9 +116,11 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     let body = &item_fn.body;
     let ret_span = ret.span();
     let erased = erase_impl_trait(ret.clone());
-    let mut future = quote_spanned! {ret_span=>
-        #p::attempt::<#erased, _, _>(async #body)
-    };
+    // The body's block keeps its own span; `async` takes the `{`'s, so that a
+    // value moved by a retried body is reported there and at the move.
+    let async_token = quote_spanned!(body.span_open()=> async);
+    let attempt = quote_spanned!(ret_span=> #p::attempt::<#erased, _, _, _, _>);
+    let mut future = quote!(#attempt(#async_token #body));
     // Whether a rejecting layer sits inside the current stretch (since the
     // innermost `#[fallback]`, which converts everything into `E`).
     let mut rejecting = false;
@@ -271,7 +273,7 @@ fn return_type(item_fn: &ItemFn, top: Kind) -> syn::Result<Type> {
         inner = &paren.elem;
     }
     match inner {
-        Type::Path(_) => Ok((**ty).clone()),
+        Type::Path(path) if !is_known_non_result(path) => Ok((**ty).clone()),
         other => Err(syn::Error::new_spanned(
             other,
             format!(
@@ -280,6 +282,22 @@ fn return_type(item_fn: &ItemFn, top: Kind) -> syn::Result<Type> {
             ),
         )),
     }
+}
+
+/// Types that are certainly not a `Result` (or an alias of one), caught here
+/// so that the error names the attribute; other paths go to the compiler.
+fn is_known_non_result(path: &syn::TypePath) -> bool {
+    const NOT_RESULT: &[&str] = &[
+        "bool", "char", "str", "String", "Option", "Vec", "Box", "Arc", "Rc", "HashMap",
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "Self",
+    ];
+    path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| NOT_RESULT.iter().any(|name| last.ident == name))
 }
 
 /// `crate = "…"` from any attribute of the stack; two different ones conflict.

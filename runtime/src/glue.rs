@@ -36,9 +36,9 @@ impl<T, E> ResultType for Result<T, E> {
 /// Runs the user's body once, as the declared return type `Ret`, with its error
 /// put into the [`Failure`] channel.
 #[inline]
-pub async fn attempt<Ret, R, F>(body: F) -> Result<Ret::Ok, Failure<Ret::Err, R>>
+pub async fn attempt<Ret, T, E, R, F>(body: F) -> Result<T, Failure<E, R>>
 where
-    Ret: ResultType,
+    Ret: ResultType<Ok = T, Err = E>,
     F: Future<Output = Ret>,
 {
     body.await.into_result().map_err(Failure::Error)
