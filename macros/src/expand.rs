@@ -80,24 +80,24 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     let ret = return_type(item_fn, top);
     let mut parsed = Vec::new();
     for layer in &stack.layers {
-        match args::parse(layer.kind, layer.args.clone(), layer.span) {
+        match layer
+            .args
+            .clone()
+            .and_then(|tokens| args::parse(layer.kind, tokens, layer.span))
+        {
             Ok(args) => parsed.push(args),
             Err(error) => errors.push(Err(error)),
         }
     }
     let crate_path = crate_path(&parsed);
-    let ret = match (ret, crate_path) {
-        (Ok(ret), Ok(path)) => Some((ret, path)),
-        (ret, path) => {
-            errors.push(ret.map(drop));
-            errors.push(path.map(drop));
-            None
-        }
-    };
+    for error in [ret.as_ref().err(), crate_path.as_ref().err()]
+        .into_iter()
+        .flatten()
+    {
+        errors.push(Err(error.clone()));
+    }
     errors.finish()?;
-    let Some((ret, crate_path)) = ret else {
-        unreachable!("errors were reported above")
-    };
+    let (ret, crate_path) = (ret?, crate_path?);
     let private = quote!(#crate_path::__private);
     let body = compose(&private, &ret, item_fn, &parsed);
     let uses = mark_used(&stack.layers);
@@ -147,14 +147,18 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 let policy = retry_policy(p, retry);
                 let when = predicate(p, retry.when.as_ref(), quote!(always));
                 let delay_from = predicate(p, retry.delay_from.as_ref(), quote!(no_hint));
+                let when_local = Ident::new("__steadfast_when", Span::mixed_site());
+                let delay_from_local = Ident::new("__steadfast_delay_from", Span::mixed_site());
                 quote! {
                     async {
                         static __STEADFAST_RETRY: #p::Retry = #policy;
+                        let #when_local = #when;
+                        let #delay_from_local = #delay_from;
                         let mut #attempts = __STEADFAST_RETRY.start();
                         loop {
                             let #outcome = (#future).await;
                             if let ::core::ops::ControlFlow::Break(#result) =
-                                #attempts.next(#outcome, #when, #delay_from).await
+                                #attempts.next(#outcome, &#when_local, &#delay_from_local).await
                             {
                                 break #result;
                             }
@@ -216,12 +220,19 @@ fn retry_policy(p: &TokenStream, retry: &RetryArgs) -> TokenStream {
                 factor,
                 max,
             } => {
-                let factor = factor.map_or_else(|| quote!(#p::Backoff::DEFAULT_FACTOR), |f| quote!(#f));
-                let max = max.as_ref().map_or_else(|| quote!(#p::Backoff::DEFAULT_MAX), ToTokens::to_token_stream);
+                let factor =
+                    factor.map_or_else(|| quote!(#p::Backoff::DEFAULT_FACTOR), |f| quote!(#f));
+                let max = max.as_ref().map_or_else(
+                    || quote!(#p::Backoff::DEFAULT_MAX),
+                    ToTokens::to_token_stream,
+                );
                 quote!(#p::Backoff::exponential(#initial, #factor, #max))
             }
             BackoffArg::Fibonacci { initial, max } => {
-                let max = max.as_ref().map_or_else(|| quote!(#p::Backoff::DEFAULT_MAX), ToTokens::to_token_stream);
+                let max = max.as_ref().map_or_else(
+                    || quote!(#p::Backoff::DEFAULT_MAX),
+                    ToTokens::to_token_stream,
+                );
                 quote!(#p::Backoff::fibonacci(#initial, #max))
             }
         };
@@ -288,9 +299,9 @@ fn return_type(item_fn: &ItemFn, top: Kind) -> syn::Result<Type> {
 /// so that the error names the attribute; other paths go to the compiler.
 fn is_known_non_result(path: &syn::TypePath) -> bool {
     const NOT_RESULT: &[&str] = &[
-        "bool", "char", "str", "String", "Option", "Vec", "Box", "Arc", "Rc", "HashMap",
-        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-        "f32", "f64", "Self",
+        "bool", "char", "str", "String", "Option", "Vec", "Box", "Arc", "Rc", "HashMap", "u8",
+        "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+        "f64", "Self",
     ];
     path.qself.is_none()
         && path
@@ -319,9 +330,10 @@ fn crate_path(parsed: &[Args]) -> syn::Result<TokenStream> {
     Ok(chosen.map_or_else(|| quote!(::steadfast), ToTokens::to_token_stream))
 }
 
-/// The attributes we composed were never expanded by the compiler, so their
-/// `use` lines would be reported as unused. A `use … as _` of each path inside
-/// the body resolves them once.
+/// The attributes composed here are never expanded by the compiler, and in
+/// some positions (methods in `impl` blocks) their `use` lines would then be
+/// reported unused. A `use … as _` of each path inside the body resolves them.
+/// `tests/hygiene.rs` pins both positions under `deny(unused_imports)`.
 fn mark_used(layers: &[Layer]) -> TokenStream {
     let paths = layers.iter().filter_map(|layer| layer.path.as_ref());
     quote! {

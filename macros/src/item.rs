@@ -29,7 +29,10 @@ impl Parse for ItemFn {
             )
         })?;
         if body.delimiter() != proc_macro2::Delimiter::Brace {
-            return Err(syn::Error::new(body.span(), "expected a `{ … }` function body"));
+            return Err(syn::Error::new(
+                body.span(),
+                "expected a `{ … }` function body",
+            ));
         }
         Ok(ItemFn {
             attrs,

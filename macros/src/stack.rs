@@ -14,8 +14,8 @@ use crate::kind::Kind;
 /// One toolkit attribute found on the function.
 pub(crate) struct Layer {
     pub(crate) kind: Kind,
-    /// The tokens inside its parentheses.
-    pub(crate) args: TokenStream,
+    /// The tokens inside its parentheses, or why there are none.
+    pub(crate) args: syn::Result<TokenStream>,
     /// Where errors about the attribute as a whole point.
     pub(crate) span: Span,
     /// How the user named it (`retry`, `steadfast::retry`), if it came from the
@@ -36,7 +36,7 @@ pub(crate) struct Stack {
 pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> Stack {
     let mut layers = vec![Layer {
         kind: invoked,
-        args,
+        args: Ok(args),
         span: Span::call_site(),
         path: None,
     }];
@@ -46,11 +46,12 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
             Some(kind) => layers.push(Layer {
                 kind,
                 args: match &attr.meta {
-                    Meta::List(list) => list.tokens.clone(),
-                    // `#[retry]` and the malformed `#[retry = …]`; the latter
-                    // fails to parse as arguments and is reported there.
-                    Meta::Path(_) => TokenStream::new(),
-                    Meta::NameValue(nv) => quote::quote!(= #nv),
+                    Meta::List(list) => Ok(list.tokens.clone()),
+                    Meta::Path(_) => Ok(TokenStream::new()),
+                    Meta::NameValue(nv) => Err(syn::Error::new(
+                        nv.eq_token.span,
+                        format!("expected `{kind}` or `#[{}(…)]`, not `= …`", kind.name()),
+                    )),
                 },
                 span: attr.span(),
                 path: Some(attr.path().clone()),

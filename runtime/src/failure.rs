@@ -133,7 +133,8 @@ mod tests {
 
     #[test]
     fn into_error_converts_rejections_only() {
-        let f: Failure<std::io::Error> = Failure::Rejected(Rejected::timeout(Duration::from_secs(1)));
+        let f: Failure<std::io::Error> =
+            Failure::Rejected(Rejected::timeout(Duration::from_secs(1)));
         assert_eq!(f.into_error().kind(), std::io::ErrorKind::TimedOut);
         let f: Failure<std::io::Error> = Failure::Error(std::io::Error::other("own"));
         assert_eq!(f.into_error().to_string(), "own");

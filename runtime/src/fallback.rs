@@ -81,9 +81,11 @@ mod tests {
 
     #[tokio::test]
     async fn never_runs_on_success() {
-        let r: Result<u8, u8> = recover(Ok(1), |_: &u8| true, |_: u8| -> Result<u8, u8> {
-            panic!("handler ran on success")
-        })
+        let r: Result<u8, u8> = recover(
+            Ok(1),
+            |_: &u8| true,
+            |_: u8| -> Result<u8, u8> { panic!("handler ran on success") },
+        )
         .await;
         assert_eq!(r, Ok(1));
     }

@@ -74,4 +74,3 @@ pub fn always<E>(_: &E) -> bool {
 pub fn no_hint<E>(_: &E) -> Option<core::time::Duration> {
     None
 }
-

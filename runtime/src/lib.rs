@@ -10,8 +10,8 @@
 
 #![forbid(unsafe_code)]
 
-pub mod fallback;
 mod failure;
+pub mod fallback;
 #[doc(hidden)]
 pub mod glue;
 mod rejected;

@@ -137,9 +137,15 @@ mod tests {
         assert!(t.contains("timed out after 800ms"), "{t}");
         assert!(t.contains("raise the `#[timeout]` limit"), "{t}");
         let c = Rejected::circuit_open("svc::get").to_string();
-        assert!(c.contains("`svc::get` is open") && c.contains("retry after"), "{c}");
+        assert!(
+            c.contains("`svc::get` is open") && c.contains("retry after"),
+            "{c}"
+        );
         let b = Rejected::bulkhead_full("svc::put").to_string();
-        assert!(b.contains("`svc::put` is full") && b.contains("raise its limits"), "{b}");
+        assert!(
+            b.contains("`svc::put` is full") && b.contains("raise its limits"),
+            "{b}"
+        );
     }
 
     #[test]

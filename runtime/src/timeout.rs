@@ -44,7 +44,10 @@ impl Timeout {
     /// could never succeed.
     #[must_use]
     pub const fn new(after: Duration) -> Self {
-        assert!(!after.is_zero(), "timeout: the limit must be greater than zero");
+        assert!(
+            !after.is_zero(),
+            "timeout: the limit must be greater than zero"
+        );
         Timeout { after }
     }
 

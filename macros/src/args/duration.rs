@@ -75,7 +75,9 @@ impl ToTokens for DurationArg {
                 // Typed, so a wrong type is reported on the user's expression.
                 let span = expr.span();
                 let typed = quote_spanned!(span=> ::core::time::Duration);
-                tokens.extend(quote!({ let __steadfast_duration: #typed = #expr; __steadfast_duration }));
+                tokens.extend(
+                    quote!({ let __steadfast_duration: #typed = #expr; __steadfast_duration }),
+                );
             }
         }
     }
@@ -149,7 +151,9 @@ mod tests {
 
     #[test]
     fn rejects_everything_else() {
-        for bad in ["", "5 sec", "5", "ms", "1.5s", "5sec", "30s1m", "1s1s", "-1s", " 1s", "1d"] {
+        for bad in [
+            "", "5 sec", "5", "ms", "1.5s", "5sec", "30s1m", "1s1s", "-1s", " 1s", "1d",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
         assert!(parse("99999999999999999999999999999999999999999h").is_err());

@@ -26,7 +26,10 @@ impl FallbackArgs {
                         "`#[fallback]` takes one handler; other arguments are `key = value`",
                     ));
                 }
-                handler = Some(callable(value, "a fallback handler taking the error by value")?);
+                handler = Some(callable(
+                    value,
+                    "a fallback handler taking the error by value",
+                )?);
                 Ok(())
             },
             |key, value| {

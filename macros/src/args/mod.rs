@@ -26,7 +26,7 @@ use crate::kind::Kind;
 
 /// A parsed attribute.
 pub(crate) enum Policy {
-    Retry(RetryArgs),
+    Retry(Box<RetryArgs>),
     Timeout(TimeoutArgs),
     Fallback(FallbackArgs),
 }
@@ -43,7 +43,9 @@ pub(crate) struct Args {
 /// for errors about it as a whole.
 pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<Args> {
     let entries = Parser::parse2(
-        |input: ParseStream<'_>| Punctuated::<Entry, Token![,]>::parse_terminated_with(input, Entry::parse),
+        |input: ParseStream<'_>| {
+            Punctuated::<Entry, Token![,]>::parse_terminated_with(input, Entry::parse)
+        },
         tokens,
     )?;
     let mut reader = Reader {
@@ -52,7 +54,7 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<
         entries: entries.into_iter().collect(),
     };
     let policy = match kind {
-        Kind::Retry => Policy::Retry(RetryArgs::parse(&mut reader)?),
+        Kind::Retry => Policy::Retry(Box::new(RetryArgs::parse(&mut reader)?)),
         Kind::Timeout => Policy::Timeout(TimeoutArgs::parse(&mut reader, span)?),
         Kind::Fallback => Policy::Fallback(FallbackArgs::parse(&mut reader, span)?),
         Kind::CircuitBreaker | Kind::Bulkhead => {
@@ -152,7 +154,10 @@ fn crate_path(value: &Expr) -> syn::Result<Path> {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) => lit.parse::<Path>().map_err(|_| {
-            syn::Error::new(lit.span(), "expected a path to the steadfast crate, such as \"::steadfast\"")
+            syn::Error::new(
+                lit.span(),
+                "expected a path to the steadfast crate, such as \"::steadfast\"",
+            )
         }),
         other => Err(syn::Error::new(
             other.span(),
@@ -240,4 +245,3 @@ where
         )),
     }
 }
-

@@ -6,7 +6,14 @@ use syn::{Expr, ExprAssign, ExprCall, ExprLit, ExprPath, Ident, Lit};
 
 use super::{DurationArg, Errors, Reader, Slot, callable, int};
 
-const KEYS: [&str; 6] = ["attempts", "backoff", "jitter", "max_elapsed", "when", "delay_from"];
+const KEYS: [&str; 6] = [
+    "attempts",
+    "backoff",
+    "jitter",
+    "max_elapsed",
+    "when",
+    "delay_from",
+];
 
 pub(crate) struct RetryArgs {
     pub(crate) attempts: Option<u32>,
@@ -75,7 +82,9 @@ impl RetryArgs {
                         d.require_positive("`max_elapsed`")?;
                         max_elapsed.set(kind, key, d)?;
                     }
-                    "when" => when.set(kind, key, callable(value, "a predicate `fn(&E) -> bool`")?)?,
+                    "when" => {
+                        when.set(kind, key, callable(value, "a predicate `fn(&E) -> bool`")?)?
+                    }
                     "delay_from" => delay_from.set(
                         kind,
                         key,
@@ -173,7 +182,11 @@ fn parse_backoff(value: &Expr) -> syn::Result<BackoffArg> {
                 let list = if allowed.is_empty() {
                     "no other arguments".to_string()
                 } else {
-                    allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                    allowed
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 };
                 return Err(syn::Error::new(
                     left.span(),
@@ -182,21 +195,31 @@ fn parse_backoff(value: &Expr) -> syn::Result<BackoffArg> {
             };
             let ident = Ident::new(&key, left.span());
             if key == "factor" {
-                factor.set(crate::kind::Kind::Retry, &ident, (parse_factor(right)?, right.span()))
+                factor.set(
+                    crate::kind::Kind::Retry,
+                    &ident,
+                    (parse_factor(right)?, right.span()),
+                )
             } else {
-                max.set(crate::kind::Kind::Retry, &ident, DurationArg::from_expr(right)?)
+                max.set(
+                    crate::kind::Kind::Retry,
+                    &ident,
+                    DurationArg::from_expr(right)?,
+                )
             }
         })());
     }
     errors.finish()?;
     let max = max.take();
-    if let (Some(initial_value), Some(max_value)) = (initial.literal(), max.as_ref().and_then(DurationArg::literal)) {
-        if initial_value > max_value {
-            return Err(syn::Error::new(
-                value.span(),
-                format!("the initial delay ({initial_value:?}) is larger than `max` ({max_value:?})"),
-            ));
-        }
+    if let (Some(initial_value), Some(max_value)) = (
+        initial.literal(),
+        max.as_ref().and_then(DurationArg::literal),
+    ) && initial_value > max_value
+    {
+        return Err(syn::Error::new(
+            value.span(),
+            format!("the initial delay ({initial_value:?}) is larger than `max` ({max_value:?})"),
+        ));
     }
     Ok(match name.as_deref() {
         Some("fixed") => BackoffArg::Fixed(initial),
@@ -211,8 +234,12 @@ fn parse_backoff(value: &Expr) -> syn::Result<BackoffArg> {
 
 fn parse_factor(value: &Expr) -> syn::Result<f64> {
     let parsed = match value {
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse::<f64>().ok(),
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<u32>().ok().map(f64::from),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u32>().ok().map(f64::from),
         _ => None,
     };
     match parsed {
@@ -221,15 +248,19 @@ fn parse_factor(value: &Expr) -> syn::Result<f64> {
             value.span(),
             "`factor` must be at least 1.0 (delays must not shrink)",
         )),
-        None => Err(syn::Error::new(value.span(), "`factor` expects a number, such as `factor = 2.0`")),
+        None => Err(syn::Error::new(
+            value.span(),
+            "`factor` expects a number, such as `factor = 2.0`",
+        )),
     }
 }
 
 /// `name` for a single-segment path expression.
 fn bare_ident(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Path(ExprPath { path, qself: None, .. }) => path.get_ident().map(ToString::to_string),
+        Expr::Path(ExprPath {
+            path, qself: None, ..
+        }) => path.get_ident().map(ToString::to_string),
         _ => None,
     }
 }
-

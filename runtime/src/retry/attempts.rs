@@ -147,7 +147,12 @@ mod tests {
     }
 
     fn decide(a: &mut Attempts<'_>, f: &Failure<u32, Rejected>) -> Option<Duration> {
-        a.decide(f, &|_: &u32| true, &|_: &u32| None, &mut StdRng::seed_from_u64(0))
+        a.decide(
+            f,
+            &|_: &u32| true,
+            &|_: &u32| None,
+            &mut StdRng::seed_from_u64(0),
+        )
     }
 
     #[test]
@@ -176,10 +181,16 @@ mod tests {
         let odd = |e: &u32| e % 2 == 1;
         let mut r = StdRng::seed_from_u64(0);
         assert_eq!(a.decide(&err(2), &odd, &|_: &u32| None, &mut r), None);
-        assert_eq!(a.decide(&err(3), &odd, &|_: &u32| None, &mut r), Some(Duration::ZERO));
+        assert_eq!(
+            a.decide(&err(3), &odd, &|_: &u32| None, &mut r),
+            Some(Duration::ZERO)
+        );
         let timeout = Failure::Rejected(Rejected::timeout(MS));
         let never = |_: &u32| false;
-        assert_eq!(a.decide(&timeout, &never, &|_: &u32| None, &mut r), Some(Duration::ZERO));
+        assert_eq!(
+            a.decide(&timeout, &never, &|_: &u32| None, &mut r),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
@@ -200,10 +211,16 @@ mod tests {
         assert_eq!(a.decide(&err(55), &always, &hint, &mut r), Some(MS * 55));
         assert_eq!(a.decide(&err(500), &always, &hint, &mut r), Some(MS * 100));
         // No hint: back to the schedule, at the index of this retry.
-        assert_eq!(a.decide(&err(0), &always, &|_: &u32| None, &mut r), Some(MS * 40));
+        assert_eq!(
+            a.decide(&err(0), &always, &|_: &u32| None, &mut r),
+            Some(MS * 40)
+        );
         // A fixed backoff has no max: the hint stands.
         let p = policy(5, Backoff::fixed(MS));
-        assert_eq!(p.start().decide(&err(900), &always, &hint, &mut r), Some(MS * 900));
+        assert_eq!(
+            p.start().decide(&err(900), &always, &hint, &mut r),
+            Some(MS * 900)
+        );
     }
 
     #[test]
@@ -212,8 +229,13 @@ mod tests {
         let f: Failure<u32, Infallible> = Failure::Error(1);
         let mut a = p.start();
         assert!(
-            a.decide(&f, &|_: &u32| true, &|_: &u32| None, &mut StdRng::seed_from_u64(0))
-                .is_some()
+            a.decide(
+                &f,
+                &|_: &u32| true,
+                &|_: &u32| None,
+                &mut StdRng::seed_from_u64(0)
+            )
+            .is_some()
         );
     }
 
@@ -253,10 +275,14 @@ mod tests {
         let p = policy(3, Backoff::fixed(MS * 250));
         let mut a = p.start();
         let start = Instant::now();
-        let step = a.next(Err::<(), _>(err(1)), |_: &u32| true, |_: &u32| None).await;
+        let step = a
+            .next(Err::<(), _>(err(1)), |_: &u32| true, |_: &u32| None)
+            .await;
         assert_eq!(step, ControlFlow::Continue(()));
         assert_eq!(start.elapsed(), MS * 250);
-        let step = a.next(Ok::<_, Failure<u32>>(7), |_: &u32| true, |_: &u32| None).await;
+        let step = a
+            .next(Ok::<_, Failure<u32>>(7), |_: &u32| true, |_: &u32| None)
+            .await;
         assert_eq!(step, ControlFlow::Break(Ok(7)));
     }
 }

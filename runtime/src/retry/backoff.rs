@@ -187,7 +187,10 @@ mod tests {
     fn exponential_grows_by_factor_then_saturates() {
         let b = Backoff::exponential(MS * 100, 2.0, Duration::from_secs(1));
         let got: Vec<_> = (0..6).map(|n| b.delay(n)).collect();
-        assert_eq!(got, [MS * 100, MS * 200, MS * 400, MS * 800, MS * 1000, MS * 1000]);
+        assert_eq!(
+            got,
+            [MS * 100, MS * 200, MS * 400, MS * 800, MS * 1000, MS * 1000]
+        );
         let b = Backoff::exponential(MS * 10, 3.0, Duration::from_secs(10));
         assert_eq!(b.delay(2), MS * 90);
     }
@@ -210,7 +213,16 @@ mod tests {
         let got: Vec<_> = (0..8).map(|n| b.delay(n)).collect();
         assert_eq!(
             got,
-            [MS * 10, MS * 10, MS * 20, MS * 30, MS * 50, MS * 80, MS * 100, MS * 100]
+            [
+                MS * 10,
+                MS * 10,
+                MS * 20,
+                MS * 30,
+                MS * 50,
+                MS * 80,
+                MS * 100,
+                MS * 100
+            ]
         );
         let huge = Backoff::fibonacci(Duration::from_secs(1), Duration::MAX);
         assert_eq!(huge.delay(u32::MAX), Duration::MAX);

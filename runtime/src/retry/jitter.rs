@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn none_is_identity() {
-        assert_eq!(Jitter::None.apply(MS * 7, MS, MS, None, &mut rng(1)), MS * 7);
+        assert_eq!(
+            Jitter::None.apply(MS * 7, MS, MS, None, &mut rng(1)),
+            MS * 7
+        );
     }
 
     #[test]
@@ -110,7 +113,9 @@ mod tests {
     fn decorrelated_draws_between_initial_and_three_times_previous() {
         let mut r = rng(4);
         let samples: Vec<_> = (0..2000)
-            .map(|_| Jitter::Decorrelated.apply(MS * 999, MS * 40, MS * 10, Some(MS * 1000), &mut r))
+            .map(|_| {
+                Jitter::Decorrelated.apply(MS * 999, MS * 40, MS * 10, Some(MS * 1000), &mut r)
+            })
             .collect();
         assert!(samples.iter().all(|d| *d >= MS * 10 && *d <= MS * 120));
         assert!(samples.iter().any(|d| *d > MS * 110));

@@ -67,7 +67,6 @@ impl Retry {
     };
 
     /// Starts from [`Retry::DEFAULT`].
-    #[must_use]
     pub const fn builder() -> RetryBuilder {
         RetryBuilder {
             retry: Retry::DEFAULT,
@@ -172,7 +171,10 @@ impl RetryBuilder {
     ///
     /// If `attempts` is 0.
     pub const fn attempts(mut self, attempts: u32) -> Self {
-        assert!(attempts >= 1, "retry: `attempts` counts the first call, so it must be at least 1");
+        assert!(
+            attempts >= 1,
+            "retry: `attempts` counts the first call, so it must be at least 1"
+        );
         self.retry.attempts = attempts;
         self
     }

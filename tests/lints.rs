@@ -1,0 +1,88 @@
+//! Expansions compile cleanly under strict lints in the user's crate: rustc's
+//! (`deny(warnings)` here) and clippy's (`cargo clippy --all-targets`, as CI
+//! runs it, checks this file with `clippy::all` and `clippy::pedantic`).
+
+#![deny(warnings, unused_qualifications, unused_results, let_underscore_drop)]
+#![deny(clippy::all, clippy::pedantic, clippy::nursery)]
+// The items below are test fixtures, not API.
+#![allow(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::missing_errors_doc
+)]
+#![allow(clippy::unnecessary_wraps)] // a fallback handler must return `Result`
+
+use std::time::Duration;
+
+use steadfast::{fallback, retry, timeout};
+
+const LIMIT: Duration = Duration::from_millis(50);
+
+#[derive(Debug)]
+pub struct ApiError(pub u16);
+
+impl ApiError {
+    #[must_use]
+    pub const fn is_transient(&self) -> bool {
+        self.0 >= 500
+    }
+
+    #[must_use]
+    pub const fn retry_after(&self) -> Option<Duration> {
+        if self.0 == 503 {
+            Some(Duration::from_millis(5))
+        } else {
+            None
+        }
+    }
+}
+
+impl From<steadfast::Rejected> for ApiError {
+    fn from(_: steadfast::Rejected) -> Self {
+        Self(504)
+    }
+}
+
+pub struct Client {
+    calls: u32,
+}
+
+impl Client {
+    #[fallback(Self::cached, when = ApiError::is_transient)]
+    #[retry(
+        attempts = 4,
+        backoff = exponential("1ms", factor = 2.0, max = "20ms"),
+        jitter = equal,
+        max_elapsed = "1s",
+        when = ApiError::is_transient,
+        delay_from = ApiError::retry_after
+    )]
+    #[timeout(LIMIT)]
+    pub async fn get(&mut self, id: u32) -> Result<u32, ApiError> {
+        self.calls += 1;
+        if self.calls < 3 {
+            return Err(ApiError(503));
+        }
+        Ok(id)
+    }
+
+    const fn cached(_error: ApiError) -> Result<u32, ApiError> {
+        Ok(0)
+    }
+}
+
+#[retry(backoff = fibonacci("1ms", max = "4ms"), jitter = decorrelated)]
+pub async fn plain(flag: bool) -> Result<(), std::io::Error> {
+    if flag {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("no"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn strict_lints_accept_the_expansions() {
+    let mut client = Client { calls: 0 };
+    assert_eq!(client.get(7).await.unwrap(), 7);
+    assert!(plain(true).await.is_ok());
+}
