@@ -363,3 +363,183 @@ fn erase_impl_trait(mut ty: Type) -> Type {
     Eraser.visit_type_mut(&mut ty);
     ty
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kind: Kind, args: &str, item: &str) -> String {
+        let args: TokenStream = args.parse().expect("test args tokenize");
+        let item: TokenStream = item.parse().expect("test item tokenizes");
+        entry(kind, args, item).to_string()
+    }
+
+    const GOOD_FN: &str = "async fn f(&self, x: &str) -> Result<u32, E> { Ok(1) }";
+
+    #[test]
+    fn valid_input_expands_without_errors() {
+        for (kind, args) in [
+            (Kind::Retry, ""),
+            (
+                Kind::Retry,
+                "attempts = 5, backoff = fixed(\"1s\"), jitter = none",
+            ),
+            (
+                Kind::Retry,
+                "backoff = exponential(\"1ms\", factor = 3, max = \"1s\"), jitter = decorrelated",
+            ),
+            (
+                Kind::Retry,
+                "backoff = fibonacci(INITIAL), max_elapsed = LIMIT, when = E::is_transient",
+            ),
+            (
+                Kind::Retry,
+                "delay_from = |e: &E| e.hint(), crate = \"my::path\"",
+            ),
+            (Kind::Timeout, "\"2s\""),
+            (Kind::Timeout, "LIMIT, crate = \"x\""),
+            (Kind::Fallback, "handler"),
+            (Kind::Fallback, "async |e| Ok(0), when = is_bad"),
+        ] {
+            let out = run(kind, args, GOOD_FN);
+            assert!(!out.contains("compile_error"), "{kind} ({args}) -> {out}");
+            assert!(out.contains("async fn f"), "signature re-emitted: {out}");
+        }
+    }
+
+    #[test]
+    fn every_misuse_is_an_error_with_the_function_kept() {
+        for (kind, args, item) in [
+            (Kind::Retry, "nope = 1", GOOD_FN),
+            (Kind::Retry, "attempts = 1, attempts = 2", GOOD_FN),
+            (Kind::Retry, "attempts = 0", GOOD_FN),
+            (Kind::Retry, "attempts = -1", GOOD_FN),
+            (Kind::Retry, "attempts = \"3\"", GOOD_FN),
+            (Kind::Retry, "max_elapsed = \"5 sec\"", GOOD_FN),
+            (Kind::Retry, "max_elapsed = \"0s\"", GOOD_FN),
+            (
+                Kind::Retry,
+                "backoff = exponential(\"2s\", max = \"1s\")",
+                GOOD_FN,
+            ),
+            (
+                Kind::Retry,
+                "backoff = exponential(\"1s\", factor = 0.5)",
+                GOOD_FN,
+            ),
+            (
+                Kind::Retry,
+                "backoff = fixed(\"1s\"), jitter = decorrelated",
+                GOOD_FN,
+            ),
+            (Kind::Retry, "backoff = none, jitter = full", GOOD_FN),
+            (Kind::Retry, "backoff = linear(\"1s\")", GOOD_FN),
+            (
+                Kind::Retry,
+                "backoff = fixed(\"1s\", max = \"2s\")",
+                GOOD_FN,
+            ),
+            (Kind::Retry, "jitter = 5", GOOD_FN),
+            (Kind::Retry, "when = 5", GOOD_FN),
+            (Kind::Retry, "crate = 5", GOOD_FN),
+            (Kind::Retry, "3", GOOD_FN),
+            (Kind::Retry, "", "fn f() -> Result<(), E> { Ok(()) }"),
+            (Kind::Retry, "", "async fn f() { }"),
+            (Kind::Retry, "", "async fn f() -> String { String::new() }"),
+            (Kind::Retry, "", "async fn f() -> (u8, u8) { (1, 2) }"),
+            (
+                Kind::Retry,
+                "",
+                "#[retry] async fn f() -> Result<(), E> { Ok(()) }",
+            ),
+            (Kind::Timeout, "", GOOD_FN),
+            (Kind::Timeout, "\"0s\"", GOOD_FN),
+            (Kind::Timeout, "\"1s\", \"2s\"", GOOD_FN),
+            (Kind::Timeout, "5", GOOD_FN),
+            (Kind::Fallback, "", GOOD_FN),
+            (Kind::Fallback, "a, b", GOOD_FN),
+            (Kind::Fallback, "\"handler\"", GOOD_FN),
+            (Kind::CircuitBreaker, "", GOOD_FN),
+            (Kind::Bulkhead, "max_concurrent = 2", GOOD_FN),
+            (
+                Kind::Retry,
+                "",
+                "#[steadfast::bulkhead] async fn f() -> Result<(), E> { Ok(()) }",
+            ),
+            (
+                Kind::Retry,
+                "",
+                "#[timeout = 3] async fn f() -> Result<(), E> { Ok(()) }",
+            ),
+        ] {
+            let out = run(kind, args, item);
+            assert!(
+                out.contains("compile_error"),
+                "{kind} ({args}) on {item} -> {out}"
+            );
+            assert!(out.contains("fn f"), "function kept: {out}");
+        }
+    }
+
+    #[test]
+    fn non_functions_are_an_error_and_are_kept() {
+        for item in [
+            "struct S;",
+            "trait T { async fn f(&self) -> Result<(), E>; }",
+            "const X: u8 = 1;",
+        ] {
+            let out = run(Kind::Timeout, "\"1s\"", item);
+            assert!(out.contains("compile_error"), "{item} -> {out}");
+        }
+        let out = run(Kind::Retry, "", "async fn f(&self) -> Result<(), E>;");
+        assert!(
+            out.contains("compile_error") && out.contains("fn f"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_list_the_valid_ones() {
+        let out = run(Kind::Retry, "atempts = 3", GOOD_FN);
+        for key in [
+            "attempts",
+            "backoff",
+            "jitter",
+            "max_elapsed",
+            "when",
+            "delay_from",
+            "crate",
+        ] {
+            assert!(
+                out.contains(&format!("`{key}`")),
+                "{key} missing from {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn stack_is_composed_top_outermost() {
+        let out = run(
+            Kind::Retry,
+            "",
+            "#[doc = \"kept\"] #[timeout(\"1s\")] #[inline] async fn f() -> Result<(), E> { Ok(()) }",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        let (retry, timeout) = (
+            out.find("Retry :: builder").unwrap(),
+            out.find("Timeout :: new").unwrap(),
+        );
+        assert!(retry < timeout, "retry must wrap timeout: {out}");
+        assert!(
+            out.contains("doc = \"kept\"") && out.contains("# [inline]"),
+            "{out}"
+        );
+        assert!(!out.contains("# [timeout"), "timeout consumed: {out}");
+        assert!(
+            out.contains(":: finish ("),
+            "rejecting stack converts rejections: {out}"
+        );
+        let plain = run(Kind::Retry, "", GOOD_FN);
+        assert!(plain.contains(":: finish_plain ("), "{plain}");
+    }
+}

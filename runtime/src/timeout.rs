@@ -67,12 +67,17 @@ impl Timeout {
         let mut future = pin!(future.into_future());
         // Armed on the first `Pending` only: a ready future costs one clock read.
         let mut sleep = pin!(None::<Sleep>);
-        let mut deadline = None;
+        // `None` inside: a limit so large that the deadline is not representable,
+        // which is no limit at all.
+        let mut deadline: Option<Option<Instant>> = None;
         poll_fn(move |cx| {
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + after);
+            let deadline = *deadline.get_or_insert_with(|| Instant::now().checked_add(after));
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
                 return Poll::Ready(Ok(output));
             }
+            let Some(deadline) = deadline else {
+                return Poll::Pending;
+            };
             if sleep.is_none() {
                 sleep.set(Some(tokio::time::sleep_until(deadline)));
             }
@@ -155,6 +160,17 @@ mod tests {
         assert_eq!(out, Err(Failure::Rejected(Rejected::timeout(MS * 5))));
         let out: Result<(), Failure<u8>> = t.wrap(async { Err(Failure::Error(3)) }).await;
         assert_eq!(out, Err(Failure::Error(3)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unrepresentable_deadline_is_no_limit() {
+        let out = Timeout::new(Duration::MAX)
+            .run(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                1
+            })
+            .await;
+        assert_eq!(out, Ok(1));
     }
 
     #[test]

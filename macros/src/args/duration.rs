@@ -98,7 +98,8 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     }
     let mut rest = text;
     let mut total: u128 = 0;
-    let mut smallest_so_far = UNITS.len();
+    // Index into UNITS of the previous part's unit: each must be smaller.
+    let mut previous: Option<usize> = None;
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
@@ -116,10 +117,10 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         let Some(index) = UNITS.iter().position(|(name, _)| *name == unit) else {
             return Err(format!("unknown unit {unit:?}"));
         };
-        if index >= smallest_so_far && smallest_so_far != UNITS.len() {
+        if previous.is_some_and(|previous| index <= previous) {
             return Err(format!("the unit {unit:?} is repeated or out of order"));
         }
-        smallest_so_far = index;
+        previous = Some(index);
         total = number
             .checked_mul(UNITS[index].1)
             .and_then(|n| total.checked_add(n))
