@@ -71,7 +71,11 @@ impl Client {
     }
 }
 
-#[retry(backoff = fibonacci("1ms", max = "4ms"), jitter = decorrelated)]
+#[retry(
+    backoff = fibonacci("1ms", max = "4ms"),
+    jitter = decorrelated,
+    when = |e| e.kind() == std::io::ErrorKind::Other
+)]
 pub async fn plain(flag: bool) -> Result<(), std::io::Error> {
     if flag {
         Ok(())

@@ -152,8 +152,8 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 quote! {
                     async {
                         static __STEADFAST_RETRY: #p::Retry = #policy;
-                        let #when_local = #when;
-                        let #delay_from_local = #delay_from;
+                        let #when_local = #p::when::<#erased, _>(#when);
+                        let #delay_from_local = #p::delay_from::<#erased, _>(#delay_from);
                         let mut #attempts = __STEADFAST_RETRY.start();
                         loop {
                             let #outcome = (#future).await;

@@ -63,6 +63,27 @@ pub fn finish_plain<T, E>(result: Result<T, Failure<E, Infallible>>) -> Result<T
     result.map_err(Failure::into_inner)
 }
 
+/// Types a `when` predicate against the declared return type, so that an
+/// untyped closure (`|e| e.is_transient()`) knows its argument's type.
+#[inline]
+pub fn when<Ret, W>(when: W) -> W
+where
+    Ret: ResultType,
+    W: Fn(&Ret::Err) -> bool,
+{
+    when
+}
+
+/// Types a `delay_from` hint against the declared return type.
+#[inline]
+pub fn delay_from<Ret, D>(delay_from: D) -> D
+where
+    Ret: ResultType,
+    D: Fn(&Ret::Err) -> Option<core::time::Duration>,
+{
+    delay_from
+}
+
 /// `when` when none was given: every error.
 #[inline]
 pub fn always<E>(_: &E) -> bool {
