@@ -13,7 +13,7 @@ pub use steadfast_runtime::{
 pub mod __private {
     pub use steadfast_runtime::fallback::recover;
     pub use steadfast_runtime::glue::{
-        ResultType, always, attempt, delay_from, finish, finish_plain, no_hint, relift, when,
+        ResultType, always, attempt, delay_from, expect, finish, finish_plain, no_hint, relift, when,
     };
     pub use steadfast_runtime::{Backoff, Jitter, Retry, Timeout};
 }

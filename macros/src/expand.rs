@@ -18,7 +18,9 @@
 //!         loop {
 //!             let outcome = ({                             // timeout, per attempt
 //!                 static TIMEOUT: P::Timeout = P::Timeout::new(1s);
-//!                 TIMEOUT.wrap(P::attempt::<Result<Item, Error>, _, _>(async { BODY }))
+//!                 TIMEOUT.wrap(P::attempt::<Result<Item, Error>, _, _, _, _>(async {
+//!                     P::expect::<Result<Item, Error>>({ BODY })   // see `body`
+//!                 }))
 //!             }).await;
 //!             if let Break(result) = attempts.next(outcome, P::always, P::no_hint).await {
 //!                 break result;
@@ -32,7 +34,9 @@
 //! `async { … }` block (not `move`), so it borrows the arguments like the
 //! original body did: `&mut self` works, `?` and `return` end the attempt,
 //! and a retried body that moves an argument is reported by the compiler at
-//! the move. All behaviour lives in the runtime; this is glue.
+//! the move. Its tail and `return`s keep the declared return type as their
+//! expected type ([`crate::body`]). All behaviour lives in the runtime; this
+//! is glue.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -119,8 +123,9 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     // The body's block keeps its own span; `async` takes the `{`'s, so that a
     // value moved by a retried body is reported there and at the move.
     let async_token = quote_spanned!(body.span_open()=> async);
+    let typed_body = crate::body::typed(p, &erased, body);
     let attempt = quote_spanned!(ret_span=> #p::attempt::<#erased, _, _, _, _>);
-    let mut future = quote!(#attempt(#async_token #body));
+    let mut future = quote!(#attempt(#async_token #typed_body));
     // Whether a rejecting layer sits inside the current stretch (since the
     // innermost `#[fallback]`, which converts everything into `E`).
     let mut rejecting = false;
@@ -541,5 +546,28 @@ mod tests {
         );
         let plain = run(Kind::Retry, "", GOOD_FN);
         assert!(plain.contains(":: finish_plain ("), "{plain}");
+    }
+
+    #[test]
+    fn body_tail_and_own_returns_are_typed_but_nested_ones_are_not() {
+        let out = run(
+            Kind::Retry,
+            "",
+            "async fn f() -> Result<u8, E> { \
+                let c = || { return 1u8; }; \
+                let a = async { return 2u8; }; \
+                fn g() -> u8 { return 3 } \
+                if x { return Err(e); } \
+                Ok(c()) }",
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        assert_eq!(
+            out.matches(":: expect :: < Result < u8 , E > >").count(),
+            2,
+            "{out}"
+        );
+        assert!(
+            out.contains("return 1u8") && out.contains("return 2u8") && out.contains("return 3")
+        );
     }
 }

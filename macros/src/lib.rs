@@ -8,6 +8,7 @@
 //! the new body.
 
 mod args;
+mod body;
 mod expand;
 mod item;
 mod kind;
@@ -17,31 +18,624 @@ use proc_macro::TokenStream;
 
 use kind::Kind;
 
-/// See `steadfast::retry`.
+/// Re-runs an `async fn` that returned an error, with a delay between attempts.
+///
+/// The body runs again until it succeeds, returns an error that is not retried,
+/// or runs out of attempts (or of its `max_elapsed` budget); the function then
+/// returns the last attempt's result. The function keeps its signature and must
+/// return `Result<T, E>` (an alias such as `std::io::Result<T>` works). On its
+/// own, `#[retry]` puts no bound on `E`.
+///
+/// ```
+/// use steadfast::retry;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum ApiError {
+///     Unavailable,
+///     NotFound,
+/// }
+///
+/// impl ApiError {
+///     fn is_transient(&self) -> bool {
+///         *self == ApiError::Unavailable
+///     }
+/// }
+///
+/// /// Fails twice, then answers.
+/// #[retry(attempts = 4, backoff = exponential("50ms", factor = 2.0, max = "2s"), when = ApiError::is_transient)]
+/// async fn fetch(calls: &mut u32, id: u32) -> Result<u32, ApiError> {
+///     *calls += 1;
+///     if id == 0 {
+///         return Err(ApiError::NotFound);
+///     }
+///     if *calls < 3 { Err(ApiError::Unavailable) } else { Ok(id) }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let mut calls = 0;
+///     assert_eq!(fetch(&mut calls, 7).await, Ok(7));
+///     assert_eq!(calls, 3);
+///
+///     // `NotFound` is not transient: no second attempt.
+///     let mut calls = 0;
+///     assert_eq!(fetch(&mut calls, 0).await, Err(ApiError::NotFound));
+///     assert_eq!(calls, 1);
+/// }
+/// ```
+///
+/// Every key is optional; `#[retry]` alone means three attempts with the
+/// default backoff:
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `attempts = N` | total attempts, the first included (N ≥ 1) | `3` |
+/// | `backoff = …` | `none`, `fixed(d)`, `exponential(d, factor = f, max = d)`, `fibonacci(d, max = d)` | `exponential("100ms", factor = 2.0, max = "10s")` |
+/// | `jitter = …` | `none`, `full`, `equal`, `decorrelated` | `full` |
+/// | `max_elapsed = d` | time budget from the call's start | none |
+/// | `when = f` | `fn(&E) -> bool`: which errors are retried | every error |
+/// | `delay_from = f` | `fn(&E) -> Option<Duration>`: a server's hint for the delay | none |
+/// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
+///
+/// Durations (`d`) are string literals checked at compile time (`"250ms"`,
+/// `"2s"`, `"1m30s"`; units `us`, `ms`, `s`, `m`, `h`) or const expressions of
+/// type `Duration`. Invalid values (zero attempts, an unparsable duration, an
+/// initial delay above `max`, a `factor` below 1, an unknown or repeated key)
+/// are compile errors that point at the offending tokens.
+///
+/// The body re-runs as it is written: it borrows the arguments afresh on each
+/// attempt (`&mut self` works), and `?` and `return` end the current attempt. A
+/// body that moves an owned argument cannot run twice, so the compiler reports
+/// the move; clone the value, or take it by reference. A panic is not retried,
+/// and dropping the call's future stops it at once, mid-sleep included. Each
+/// retry emits a `tracing` event at `DEBUG` level (target `steadfast::retry`).
+///
+/// # `attempts`
+///
+/// `attempts = N` counts every run of the body, the first included: `attempts
+/// = 1` never retries, `attempts = 3` (the default) retries at most twice. When
+/// they are used up, the function returns the last attempt's error.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use steadfast::retry;
+///
+/// static CALLS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[retry(attempts = 5, backoff = none)]
+/// async fn always_down() -> Result<(), String> {
+///     let n = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+///     Err(format!("attempt {n} failed"))
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     assert_eq!(always_down().await, Err("attempt 5 failed".to_string()));
+///     assert_eq!(CALLS.load(Ordering::Relaxed), 5);
+/// }
+/// ```
+///
+/// # `backoff`
+///
+/// The delay before each retry, before [jitter](#jitter):
+///
+/// - `none`: retry at once;
+/// - `fixed("100ms")`: the same delay every time;
+/// - `exponential("100ms", factor = 2.0, max = "10s")`: `initial · factorⁿ` before
+///   retry `n` (from 0), so 100 ms, 200 ms, 400 ms, …; `factor` (≥ 1, default
+///   `2.0`) and `max` (default `"10s"`) may be left out;
+/// - `fibonacci("100ms", max = "10s")`: 100 ms, 100 ms, 200 ms, 300 ms, 500 ms,
+///   …; `max` defaults to `"10s"`.
+///
+/// Exponential and Fibonacci delays stop growing at `max`; they never overflow,
+/// however many attempts are allowed.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::retry;
+/// use tokio::time::Instant;
+///
+/// #[retry(attempts = 3, backoff = fixed("100ms"), jitter = none)]
+/// async fn fixed() -> Result<(), &'static str> {
+///     Err("down")
+/// }
+///
+/// // Waits 100 ms, 300 ms, then 500 ms (900 ms would pass `max`).
+/// #[retry(attempts = 4, backoff = exponential("100ms", factor = 3.0, max = "500ms"), jitter = none)]
+/// async fn exponential() -> Result<(), &'static str> {
+///     Err("down")
+/// }
+///
+/// // Waits 100 ms, 100 ms, 200 ms, then 300 ms.
+/// #[retry(attempts = 5, backoff = fibonacci("100ms"), jitter = none)]
+/// async fn fibonacci() -> Result<(), &'static str> {
+///     Err("down")
+/// }
+///
+/// #[retry(attempts = 3, backoff = none)]
+/// async fn at_once() -> Result<(), &'static str> {
+///     Err("down")
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let ms = Duration::from_millis;
+///     let start = Instant::now();
+///     assert!(fixed().await.is_err());
+///     assert_eq!(start.elapsed(), ms(200));
+///
+///     let start = Instant::now();
+///     assert!(exponential().await.is_err());
+///     assert_eq!(start.elapsed(), ms(100 + 300 + 500));
+///
+///     let start = Instant::now();
+///     assert!(fibonacci().await.is_err());
+///     assert_eq!(start.elapsed(), ms(100 + 100 + 200 + 300));
+///
+///     let start = Instant::now();
+///     assert!(at_once().await.is_err());
+///     assert_eq!(start.elapsed(), Duration::ZERO);
+/// }
+/// ```
+///
+/// # `jitter`
+///
+/// Randomises each computed delay `d`, so that many clients that failed together
+/// do not retry together:
+///
+/// - `full` (the default): uniform in `[0, d]`;
+/// - `equal`: `d/2` plus uniform in `[0, d/2]`;
+/// - `decorrelated`: uniform in `[initial, 3 × previous delay]` (AWS's
+///   "decorrelated jitter"), which replaces the schedule's own growth; it needs a
+///   backoff with a `max` (`exponential` or `fibonacci`);
+/// - `none`: sleep exactly `d`.
+///
+/// A jittered delay never exceeds the backoff's `max`. `jitter` with `backoff =
+/// none` is a compile error (there is no delay to randomise), and so is
+/// `decorrelated` with `fixed`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::retry;
+/// use tokio::time::Instant;
+///
+/// #[retry(attempts = 2, backoff = fixed("100ms"), jitter = equal)]
+/// async fn call() -> Result<(), &'static str> {
+///     Err("down")
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let start = Instant::now();
+///     assert!(call().await.is_err());
+///     let waited = start.elapsed();
+///     assert!(waited >= Duration::from_millis(50) && waited <= Duration::from_millis(100));
+/// }
+/// ```
+///
+/// # `max_elapsed`
+///
+/// A time budget for the whole call, counted from its start, attempts and
+/// delays included. A retry whose delay would end past the budget is not made:
+/// the last error returns at once instead of after a useless sleep. A running
+/// attempt is not cut short; to bound it too, stack a
+/// [`#[timeout]`](macro@timeout) above `#[retry]`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use steadfast::retry;
+/// use tokio::time::Instant;
+///
+/// static CALLS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[retry(attempts = 10, backoff = fixed("400ms"), jitter = none, max_elapsed = "1s")]
+/// async fn call() -> Result<(), &'static str> {
+///     CALLS.fetch_add(1, Ordering::Relaxed);
+///     Err("down")
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let start = Instant::now();
+///     assert!(call().await.is_err());
+///     // Attempts at 0, 400 and 800 ms; a fourth would start at 1.2 s.
+///     assert_eq!(CALLS.load(Ordering::Relaxed), 3);
+///     assert_eq!(start.elapsed(), Duration::from_millis(800));
+/// }
+/// ```
+///
+/// # `when`
+///
+/// A path to a `fn(&E) -> bool`, or a closure, that decides which errors are
+/// worth another attempt; the others return at once. By default every error is
+/// retried.
+///
+/// `when` judges the body's own errors. Rejections from attributes stacked below
+/// `#[retry]` follow fixed rules whatever `when` says: a timeout
+/// (`Rejected::Timeout`) is always retried.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use steadfast::retry;
+///
+/// static CALLS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[retry(backoff = none, when = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionReset)]
+/// async fn read() -> std::io::Result<Vec<u8>> {
+///     CALLS.fetch_add(1, Ordering::Relaxed);
+///     Err(std::io::ErrorKind::PermissionDenied.into())
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     assert!(read().await.is_err());
+///     assert_eq!(CALLS.load(Ordering::Relaxed), 1); // not retried
+/// }
+/// ```
+///
+/// # `delay_from`
+///
+/// A path to a `fn(&E) -> Option<Duration>`, or a closure, that reads a delay
+/// from the error, such as an HTTP `Retry-After` header. When it returns
+/// `Some(delay)`, that delay replaces the computed one for this retry, without
+/// jitter; it is still capped by the backoff's `max` (where it has one), still
+/// uses up an attempt, and is subject to `max_elapsed`. `None` falls back to
+/// the backoff. Only errors that `when` accepts are asked.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::retry;
+/// use tokio::time::Instant;
+///
+/// #[derive(Debug)]
+/// enum ApiError {
+///     TooManyRequests { retry_after: Duration },
+/// }
+///
+/// impl ApiError {
+///     fn retry_after(&self) -> Option<Duration> {
+///         match self {
+///             ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+///         }
+///     }
+/// }
+///
+/// #[retry(attempts = 2, backoff = exponential("10ms", max = "5s"), delay_from = ApiError::retry_after)]
+/// async fn call() -> Result<(), ApiError> {
+///     Err(ApiError::TooManyRequests { retry_after: Duration::from_secs(2) })
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let start = Instant::now();
+///     assert!(call().await.is_err());
+///     assert_eq!(start.elapsed(), Duration::from_secs(2));
+/// }
+/// ```
+///
+/// # `crate`
+///
+/// The expansion names the runtime as `::steadfast`. If your crate reaches
+/// steadfast under another path (re-exported by another crate, or renamed in
+/// `Cargo.toml`), give that path as a string. On a stack of attributes, give it
+/// on any one of them.
+///
+/// ```
+/// // Stands for a crate that re-exports steadfast: `pub use steadfast;`.
+/// mod toolkit {
+///     pub use steadfast;
+/// }
+///
+/// use toolkit::steadfast::retry;
+///
+/// #[retry(attempts = 2, backoff = none, crate = "toolkit::steadfast")]
+/// async fn call() -> Result<u8, String> {
+///     Ok(1)
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     assert_eq!(call().await, Ok(1));
+/// }
+/// ```
+///
+/// # Equivalent code without `#[retry]`
+///
+/// The attribute builds a [`Retry`](https://docs.rs/steadfast/latest/steadfast/struct.Retry.html)
+/// policy in a `static` and drives it around the body. The same, written by
+/// hand with the programmatic API:
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Backoff, Jitter, Retry};
+///
+/// #[derive(Debug)]
+/// struct ApiError(u16);
+///
+/// impl ApiError {
+///     fn is_transient(&self) -> bool {
+///         self.0 >= 500
+///     }
+///     fn retry_after(&self) -> Option<Duration> {
+///         None
+///     }
+/// }
+///
+/// // #[retry(attempts = 4, backoff = exponential("50ms", factor = 2.0, max = "2s"),
+/// //         when = ApiError::is_transient, delay_from = ApiError::retry_after)]
+/// async fn fetch(id: u32) -> Result<u32, ApiError> {
+///     static POLICY: Retry = Retry::builder()
+///         .attempts(4)
+///         .backoff(Backoff::exponential(Duration::from_millis(50), 2.0, Duration::from_secs(2)))
+///         .jitter(Jitter::Full)
+///         .build();
+///     POLICY
+///         .run_with(
+///             || async move { if id == 0 { Err(ApiError(503)) } else { Ok(id) } },
+///             ApiError::is_transient,
+///             ApiError::retry_after,
+///         )
+///         .await
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     assert_eq!(fetch(7).await.unwrap(), 7);
+///     assert_eq!(fetch(0).await.unwrap_err().0, 503);
+/// }
+/// ```
+///
+/// `Retry::run_with` takes a closure that makes a fresh future for each attempt.
+/// For a body that needs `&mut` access across attempts, drive the per-call
+/// state (`Retry::start`, `Attempts::next`) in a loop, as the expansion does:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::ops::ControlFlow;
+/// use steadfast::{Failure, Retry};
+///
+/// static POLICY: Retry = Retry::builder().attempts(3).build();
+///
+/// async fn bump(counter: &mut u32) -> Result<u32, String> {
+///     let mut attempts = POLICY.start();
+///     loop {
+///         let outcome = async {
+///             *counter += 1;
+///             if *counter < 2 { Err("not yet".to_string()) } else { Ok(*counter) }
+///         }
+///         .await
+///         .map_err(Failure::<String, Infallible>::Error);
+///         if let ControlFlow::Break(result) = attempts.next(outcome, |_: &String| true, |_: &String| None).await {
+///             break result.map_err(Failure::into_inner);
+///         }
+///     }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let mut counter = 0;
+///     assert_eq!(bump(&mut counter).await, Ok(2));
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Retry, args.into(), item.into()).into()
 }
 
-/// See `steadfast::timeout`.
+/// Cancels an `async fn` that has not finished within a time limit.
+///
+/// When the limit passes first, the body's future is dropped (cancelled) and the
+/// function returns `Rejected::Timeout { after }` converted into its error type,
+/// `after` being the configured limit. So the function must return `Result<T,
+/// E>` with `E: From<steadfast::Rejected>`; `std::io::Error` (kind `TimedOut`),
+/// `anyhow::Error` and `Box<dyn Error + Send + Sync>` qualify as they are, and the
+/// compile error for any other `E` says what to add.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Rejected, timeout};
+///
+/// #[timeout("500ms")]
+/// async fn lookup(delay: Duration) -> std::io::Result<&'static str> {
+///     tokio::time::sleep(delay).await;
+///     Ok("found")
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     assert_eq!(lookup(Duration::from_millis(100)).await.unwrap(), "found");
+///
+///     let error = lookup(Duration::from_secs(3)).await.unwrap_err();
+///     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+///     let rejected = error.get_ref().and_then(|e| e.downcast_ref::<Rejected>());
+///     assert_eq!(rejected, Some(&Rejected::timeout(Duration::from_millis(500))));
+/// }
+/// ```
+///
+/// The deadline counts from the first poll. A body that finishes on its first
+/// poll never arms a timer. Like every async timeout, it acts at the body's
+/// `.await` points: code that blocks the thread without awaiting cannot be
+/// interrupted.
+///
+/// Stacked under [`#[retry]`](macro@retry) the limit applies to each attempt,
+/// and the timeout is retried whatever `when` says; stacked above, it bounds
+/// all attempts together. Under [`#[fallback]`](macro@fallback), the handler
+/// receives the timeout as `E`.
+///
+/// # Duration forms
+///
+/// The one positional argument is the limit:
+///
+/// - a string literal, parsed at compile time: digits followed by a unit (`us`,
+///   `ms`, `s`, `m`, `h`), several parts from the largest unit to the smallest:
+///   `"250ms"`, `"2s"`, `"1m30s"`, `"1h"`. A typo or a zero limit is a compile
+///   error on the literal.
+/// - a const expression of type `Duration`: `#[timeout(ATTEMPT_TIMEOUT)]`,
+///   `#[timeout(Duration::from_millis(250))]`. It initialises a `static`, so it
+///   is evaluated at compile time too (a zero const fails the build).
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::timeout;
+///
+/// const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
+///
+/// #[timeout("1m30s")]
+/// async fn report() -> std::io::Result<()> {
+///     Ok(())
+/// }
+///
+/// #[timeout(ATTEMPT_TIMEOUT)]
+/// async fn ping() -> std::io::Result<()> {
+///     Ok(())
+/// }
+///
+/// #[timeout(Duration::from_secs(2))]
+/// async fn upload() -> anyhow::Result<()> {
+///     Ok(())
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     report().await.unwrap();
+///     ping().await.unwrap();
+///     upload().await.unwrap();
+/// }
+/// ```
+///
+/// # `crate`
+///
+/// `#[timeout("2s", crate = "path::to::steadfast")]` when steadfast is reached
+/// under another path than `::steadfast`; see [`#[retry]`](macro@retry#crate).
 #[proc_macro_attribute]
 pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Timeout, args.into(), item.into()).into()
 }
 
-/// See `steadfast::fallback`.
+/// Replaces an `async fn`'s error with the answer of a handler.
+///
+/// `#[fallback(handler)]` runs `handler` on every error that reaches it (from the
+/// body or from the attributes stacked below, rejections included, as `E`), and
+/// returns what the handler returns. The handler takes the error by value and
+/// returns the function's own `Result<T, E>`, or a future of it; its own error
+/// propagates. It never runs on success, and not on a panic (the panic
+/// propagates). On its own, `#[fallback]` puts no bound on `E`.
+///
+/// ```
+/// use steadfast::fallback;
+///
+/// fn stale_price(_error: String) -> Result<u32, String> {
+///     Ok(100)
+/// }
+///
+/// #[fallback(stale_price)]
+/// async fn price(live: bool) -> Result<u32, String> {
+///     if live { Ok(120) } else { Err("pricing service down".into()) }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     assert_eq!(price(true).await, Ok(120));
+///     assert_eq!(price(false).await, Ok(100));
+/// }
+/// ```
+///
+/// # Handler forms
+///
+/// - a path to a fn, sync or `async`: `#[fallback(stale_price)]`,
+///   `#[fallback(Self::from_cache)]`;
+/// - a closure returning the `Result`: `#[fallback(|e| Ok(0))]`;
+/// - an async closure, or a closure returning a future:
+///   `#[fallback(async |e| cache.get(id).await.ok_or(e))]`.
+///
+/// A closure is written inside the function, so it sees the function's
+/// arguments (`self` included). It runs after the body has finished, so it can
+/// use any argument that the body did not move.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use steadfast::fallback;
+///
+/// struct Prices {
+///     cache: HashMap<&'static str, u32>,
+/// }
+///
+/// impl Prices {
+///     #[fallback(|e| self.cache.get(sku).copied().ok_or(e))]
+///     async fn price(&self, sku: &str) -> Result<u32, String> {
+///         Err(format!("no live price for {sku}"))
+///     }
+///
+///     #[fallback(async |e| self.from_disk(sku).await.ok_or(e))]
+///     async fn price_or_disk(&self, sku: &str) -> Result<u32, String> {
+///         Err(format!("no live price for {sku}"))
+///     }
+///
+///     async fn from_disk(&self, sku: &str) -> Option<u32> {
+///         (sku == "tea").then_some(3)
+///     }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let prices = Prices { cache: HashMap::from([("coffee", 4)]) };
+///     assert_eq!(prices.price("coffee").await, Ok(4));
+///     assert_eq!(prices.price("milk").await, Err("no live price for milk".into()));
+///     assert_eq!(prices.price_or_disk("tea").await, Ok(3));
+/// }
+/// ```
+///
+/// # `when`
+///
+/// `#[fallback(handler, when = path)]` runs the handler only for the errors that
+/// the `fn(&E) -> bool` (a path or a closure) accepts; the others are returned
+/// unchanged.
+///
+/// ```
+/// use steadfast::fallback;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum ApiError {
+///     Unavailable,
+///     NotFound,
+/// }
+///
+/// impl ApiError {
+///     fn is_transient(&self) -> bool {
+///         *self == ApiError::Unavailable
+///     }
+/// }
+///
+/// #[fallback(|_e| Ok("cached"), when = ApiError::is_transient)]
+/// async fn profile(error: ApiError) -> Result<&'static str, ApiError> {
+///     Err(error)
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     assert_eq!(profile(ApiError::Unavailable).await, Ok("cached"));
+///     assert_eq!(profile(ApiError::NotFound).await, Err(ApiError::NotFound));
+/// }
+/// ```
+///
+/// # `crate`
+///
+/// `#[fallback(handler, crate = "path::to::steadfast")]` when steadfast is
+/// reached under another path than `::steadfast`; see
+/// [`#[retry]`](macro@retry#crate).
 #[proc_macro_attribute]
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Fallback, args.into(), item.into()).into()
 }
 
-/// See `steadfast::circuit_breaker`.
+/// Not implemented yet: in this version, using it is a compile error.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::CircuitBreaker, args.into(), item.into()).into()
 }
 
-/// See `steadfast::bulkhead`.
+/// Not implemented yet: in this version, using it is a compile error.
 #[proc_macro_attribute]
 pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Bulkhead, args.into(), item.into()).into()

@@ -44,6 +44,14 @@ where
     body.await.into_result().map_err(Failure::Error)
 }
 
+/// A typed identity: gives the body's tail and `return`s the declared return
+/// type as their expected type, so that the coercions of the original
+/// function (`&String` to `&str`, `Box<T>` to `Box<dyn Error>`) still apply.
+#[inline]
+pub fn expect<Ret>(value: Ret) -> Ret {
+    value
+}
+
 /// Puts an already finished result back into the [`Failure`] channel (after a
 /// `#[fallback]` that is not the outermost attribute).
 #[inline]
