@@ -150,15 +150,21 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             }
             Policy::Retry(retry) => {
                 let policy = retry_policy(p, retry);
-                let when = predicate(p, retry.when.as_ref(), quote!(always));
-                let delay_from = predicate(p, retry.delay_from.as_ref(), quote!(no_hint));
+                let when = typed_predicate(p, "when", &erased, retry.when.as_ref(), "always");
+                let delay_from = typed_predicate(
+                    p,
+                    "delay_from",
+                    &erased,
+                    retry.delay_from.as_ref(),
+                    "no_hint",
+                );
                 let when_local = Ident::new("__steadfast_when", Span::mixed_site());
                 let delay_from_local = Ident::new("__steadfast_delay_from", Span::mixed_site());
                 quote! {
                     async {
                         static __STEADFAST_RETRY: #p::Retry = #policy;
-                        let #when_local = #p::when::<#erased, _>(#when);
-                        let #delay_from_local = #p::delay_from::<#erased, _>(#delay_from);
+                        let #when_local = #when;
+                        let #delay_from_local = #delay_from;
                         let mut #attempts = __STEADFAST_RETRY.start();
                         loop {
                             let #outcome = (#future).await;
@@ -174,10 +180,13 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             Policy::Fallback(fallback) => {
                 let finish = finish(p, inner_rejects);
                 rejecting = false;
-                let when = predicate(p, fallback.when.as_ref(), quote!(always));
+                let when = match &fallback.when {
+                    Some(expr) => expr.to_token_stream(),
+                    None => quote!(#p::always),
+                };
                 let handler = &fallback.handler;
                 let handler_span = handler.span();
-                let recover = quote_spanned!(handler_span=> #p::recover);
+                let recover = respan(quote!(#p::recover), handler_span);
                 plain_result = true;
                 quote! {
                     async {
@@ -204,10 +213,26 @@ fn finish(p: &TokenStream, rejecting: bool) -> TokenStream {
     }
 }
 
-fn predicate(p: &TokenStream, given: Option<&syn::Expr>, default: TokenStream) -> TokenStream {
+/// `#p::when::<Ret, _>(given or default)`, spanned on the user's expression
+/// so that a predicate of the wrong type is reported there.
+fn typed_predicate(
+    p: &TokenStream,
+    helper: &str,
+    ret: &Type,
+    given: Option<&syn::Expr>,
+    default: &str,
+) -> TokenStream {
+    let helper = Ident::new(helper, Span::call_site());
     match given {
-        Some(expr) => expr.to_token_stream(),
-        None => quote!(#p::#default),
+        Some(expr) => {
+            let span = expr.span();
+            let helper = respan(quote!(#p::#helper::<#ret, _>), span);
+            quote_spanned!(span=> #helper(#expr))
+        }
+        None => {
+            let default = Ident::new(default, Span::call_site());
+            quote!(#p::#helper::<#ret, _>(#p::#default))
+        }
     }
 }
 
@@ -347,6 +372,24 @@ fn mark_used(layers: &[Layer]) -> TokenStream {
             use #paths as _;
         )*
     }
+}
+
+/// The tokens with every span set to `span` (a user's span: it resolves like
+/// the call site).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut group =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                group.set_span(span);
+                tree = group.into();
+            }
+            tree.set_span(span);
+            tree
+        })
+        .collect()
 }
 
 /// `impl Trait` cannot be written in the turbofish that fixes the body's
