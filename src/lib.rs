@@ -1,10 +1,257 @@
-//! steadfast: resilience attributes for `async fn`s.
+//! Resilience attributes for `async fn`s: retries, timeouts and fallbacks
+//! written on the function they protect.
+//!
+//! A call to another service can fail for a moment, hang, or be refused. The
+//! usual answer is a loop written around each call: a counter, a sleep, a
+//! `tokio::time::timeout`, a `match` on the error to decide what is worth
+//! another try, repeated with small differences at every call site, and easy to
+//! get subtly wrong (no jitter, delays that overflow, one timeout around all the
+//! attempts when one per attempt was meant). steadfast turns each policy into
+//! an attribute. The function keeps its signature; the attribute rewrites its
+//! body into calls on a small runtime, checks its arguments at compile time, and
+//! adds no heap allocation, lock or unneeded clock read to a call that succeeds.
+//!
+//! - [`#[retry]`](macro@retry) re-runs the body after an error, with backoff,
+//!   jitter, a time budget, a predicate for what to retry and server hints
+//!   (`Retry-After`);
+//! - [`#[timeout]`](macro@timeout) cancels a call that takes too long;
+//! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer.
+//!
+//! `#[circuit_breaker]` and `#[bulkhead]` come next: in this version, both are a
+//! compile error that says they are not implemented yet.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use steadfast::{Rejected, fallback, retry, timeout};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum ApiError {
+//!     #[error("service unavailable")]
+//!     Unavailable,
+//!     #[error("no such product")]
+//!     NotFound,
+//!     #[error(transparent)]
+//!     Rejected(#[from] Rejected),
+//! }
+//!
+//! impl ApiError {
+//!     fn is_transient(&self) -> bool {
+//!         matches!(self, ApiError::Unavailable | ApiError::Rejected(_))
+//!     }
+//! }
+//!
+//! struct Client {
+//!     /// How many calls fail before the (simulated) service recovers.
+//!     outage: AtomicU32,
+//! }
+//!
+//! impl Client {
+//!     #[fallback(|e| self.cached_price(sku).ok_or(e), when = ApiError::is_transient)]
+//!     #[retry(attempts = 4, backoff = exponential("50ms", factor = 2.0, max = "2s"), when = ApiError::is_transient)]
+//!     #[timeout("800ms")]
+//!     async fn price(&self, sku: &str) -> Result<u64, ApiError> {
+//!         if sku != "tea" {
+//!             return Err(ApiError::NotFound);
+//!         }
+//!         if self.outage.load(Ordering::Relaxed) > 0 {
+//!             self.outage.fetch_sub(1, Ordering::Relaxed);
+//!             return Err(ApiError::Unavailable);
+//!         }
+//!         Ok(120)
+//!     }
+//!
+//!     fn cached_price(&self, sku: &str) -> Option<u64> {
+//!         (sku == "tea").then_some(100)
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), ApiError> {
+//!     let client = Client { outage: AtomicU32::new(2) };
+//!     assert_eq!(client.price("tea").await?, 120); // third attempt
+//!
+//!     client.outage.store(10, Ordering::Relaxed);
+//!     assert_eq!(client.price("tea").await?, 100); // four failures: cached
+//!
+//!     let error = client.price("coffee").await.unwrap_err(); // not retried
+//!     assert!(matches!(error, ApiError::NotFound));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! The annotated function takes the same arguments as before (`&self`, `&mut
+//! self`, references, generics, `impl Trait`), and `?` and `return` in its body
+//! behave as they did. Its future is `Send` whenever the un-annotated one is, so
+//! `tokio::spawn` keeps working. Each attribute needs an `async fn` returning
+//! `Result<T, E>` (or an alias of it, such as `std::io::Result<T>`); anything
+//! else is a compile error that names the attribute.
+//!
+//! # Stacking
+//!
+//! Attributes compose in the order they are written: **the top one is the
+//! outermost**. So `#[retry]` above `#[timeout("1s")]` gives each attempt its
+//! own second, while `#[timeout("1s")]` above `#[retry]` bounds all the attempts
+//! together. A `#[fallback]` on top sees every error that the layers below it let
+//! through, timeouts included. The same attribute twice on one function is a
+//! compile error.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use steadfast::{retry, timeout};
+//! use tokio::time::{Instant, sleep};
+//!
+//! /// The first two calls take 2 s; later ones take 500 ms.
+//! async fn slow_service(calls: &AtomicU32) -> std::io::Result<u32> {
+//!     let n = calls.fetch_add(1, Ordering::Relaxed) + 1;
+//!     sleep(Duration::from_millis(if n <= 2 { 2000 } else { 500 })).await;
+//!     Ok(n)
+//! }
+//!
+//! // One second per attempt: two attempts time out, the third answers.
+//! #[retry(attempts = 3, backoff = none)]
+//! #[timeout("1s")]
+//! async fn per_attempt(calls: &AtomicU32) -> std::io::Result<u32> {
+//!     slow_service(calls).await
+//! }
+//!
+//! // One second for everything: the first attempt is cut off, and so is the call.
+//! #[timeout("1s")]
+//! #[retry(attempts = 3, backoff = none)]
+//! async fn overall(calls: &AtomicU32) -> std::io::Result<u32> {
+//!     slow_service(calls).await
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! async fn main() {
+//!     let start = Instant::now();
+//!     assert_eq!(per_attempt(&AtomicU32::new(0)).await.unwrap(), 3);
+//!     assert_eq!(start.elapsed(), Duration::from_millis(1000 + 1000 + 500));
+//!
+//!     let start = Instant::now();
+//!     let error = overall(&AtomicU32::new(0)).await.unwrap_err();
+//!     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+//!     assert_eq!(start.elapsed(), Duration::from_secs(1));
+//! }
+//! ```
+//!
+//! The compiler expands the top attribute first; that expansion takes the
+//! attributes below it off the function and composes them itself. Import them
+//! as usual: their `use` lines are not reported unused.
+//!
+//! # Errors and `Rejected`
+//!
+//! A policy that refuses or abandons a call reports it as a [`Rejected`]
+//! (today `Rejected::Timeout { after }`; the enum is `#[non_exhaustive]`, so match
+//! it with a wildcard arm). The function still returns its own `E`, so a function
+//! carrying `#[timeout]` needs `E: From<Rejected>`; the compile error for a
+//! missing impl says exactly that. `std::io::Error` (kind `TimedOut`),
+//! `anyhow::Error` and `Box<dyn Error + Send + Sync>` work as they are. For your
+//! own error type, add a variant:
+//!
+//! ```
+//! #[derive(Debug, thiserror::Error)]
+//! enum ApiError {
+//!     #[error("HTTP {0}")]
+//!     Http(u16),
+//!     #[error(transparent)]
+//!     Rejected(#[from] steadfast::Rejected),
+//! }
+//! # let _ = ApiError::Http(500);
+//! ```
+//!
+//! `#[retry]` and `#[fallback]` alone never need the conversion. Between stacked
+//! attributes, a rejection travels typed and is converted once, at the
+//! outermost, so an outer `#[retry]` always retries an inner timeout, whatever
+//! its `when` predicate says about `E`. A `#[fallback]` receives rejections
+//! already converted into `E`.
+//!
+//! # Time and testing
+//!
+//! Every delay and deadline is tokio time, so the policies need a tokio runtime
+//! with its time driver (as `#[tokio::main]` and `#[tokio::test]` build), and
+//! tests can pause the clock: with `#[tokio::test(start_paused = true)]` (or
+//! `tokio::time::pause()`, from tokio's `test-util` feature), an idle runtime
+//! jumps straight to the next timer. Minutes of backoff then run in
+//! microseconds, and elapsed times are exact. Write `jitter = none` where a test
+//! asserts exact delays: jitter is random.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::retry;
+//! use tokio::time::Instant;
+//!
+//! #[retry(attempts = 5, backoff = fixed("10s"), jitter = none)]
+//! async fn down() -> Result<(), String> {
+//!     Err("down".into())
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! async fn main() {
+//!     let start = Instant::now();
+//!     assert!(down().await.is_err());
+//!     assert_eq!(start.elapsed(), Duration::from_secs(40)); // of virtual time
+//! }
+//! ```
+//!
+//! # State scope
+//!
+//! Each attribute's configuration is a `static` inside the function, built at
+//! compile time and shared by every call. The state of a call (attempts made,
+//! when it started, its deadline) lives in that call's own future: the policies
+//! of this version share nothing between calls, so concurrent calls, instances
+//! and generic instantiations of a function never affect one another. The
+//! circuit breaker and the bulkhead, when they come, will keep state across
+//! calls, one per function item, shared by all its callers.
+//!
+//! # Programmatic API
+//!
+//! The attributes are thin: they call the same policies that you can use
+//! directly, for a closure or for a future built at run time. [`Retry`] (with
+//! [`Backoff`] and [`Jitter`]) and [`Timeout`] have `const` builders, so they
+//! can live in a `static`; [`fallback::recover`] is the fallback step.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::{Backoff, Jitter, Rejected, Retry, Timeout};
+//!
+//! static RETRY: Retry = Retry::builder()
+//!     .attempts(4)
+//!     .backoff(Backoff::exponential(Duration::from_millis(50), 2.0, Duration::from_secs(2)))
+//!     .jitter(Jitter::Full)
+//!     .build();
+//!
+//! const LIMIT: Timeout = Timeout::new(Duration::from_millis(800));
+//!
+//! #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! async fn main() {
+//!     let mut calls = 0;
+//!     let result: Result<u32, String> = RETRY
+//!         .run(|| {
+//!             calls += 1;
+//!             let n = calls;
+//!             async move { if n < 3 { Err(format!("attempt {n} failed")) } else { Ok(n) } }
+//!         })
+//!         .await;
+//!     assert_eq!(result, Ok(3));
+//!
+//!     let slow = tokio::time::sleep(Duration::from_secs(5));
+//!     assert_eq!(LIMIT.run(slow).await, Err(Rejected::timeout(Duration::from_millis(800))));
+//!
+//!     let cached = steadfast::fallback::recover(result, |_: &String| true, |_e| Ok(0)).await;
+//!     assert_eq!(cached, Ok(3));
+//! }
+//! ```
+
+#![doc(test(attr(deny(warnings))))]
 #![forbid(unsafe_code)]
 
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
 pub use steadfast_runtime::{
-    Attempts, Backoff, Failure, FromRejected, Jitter, Rejected, Rejection, Retry, RetryBuilder,
-    Timeout, fallback, retry, timeout,
+    Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,
+    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, retry, timeout,
 };
 
 /// What the attribute expansions call. **Not a stable API**: it changes
@@ -13,7 +260,8 @@ pub use steadfast_runtime::{
 pub mod __private {
     pub use steadfast_runtime::fallback::recover;
     pub use steadfast_runtime::glue::{
-        ResultType, always, attempt, delay_from, expect, finish, finish_plain, no_hint, relift, when,
+        ResultType, always, attempt, delay_from, expect, finish, finish_plain, no_hint, relift,
+        when,
     };
     pub use steadfast_runtime::{Backoff, Jitter, Retry, Timeout};
 }

@@ -2,10 +2,12 @@
 //! the attribute macros. Depend on `steadfast` and use them from there; their
 //! documentation lives in that crate.
 //!
-//! Layout, in the order an expansion goes through it: [`item`] reads the
-//! annotated function, [`stack`] collects the toolkit attributes on it,
-//! [`args`] parses and checks each attribute's arguments, [`expand`] writes
-//! the new body.
+//! Layout, in the order an expansion goes through it: `item` reads the
+//! annotated function, `stack` collects the toolkit attributes on it, `args`
+//! parses and checks each attribute's arguments, `expand` writes the new body
+//! (with `body` typing its tail and `return`s).
+
+#![forbid(unsafe_code)]
 
 mod args;
 mod body;

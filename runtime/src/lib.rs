@@ -10,6 +10,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bulkhead;
+pub mod circuit_breaker;
 mod failure;
 pub mod fallback;
 #[doc(hidden)]
@@ -18,6 +20,8 @@ mod rejected;
 pub mod retry;
 pub mod timeout;
 
+pub use bulkhead::Bulkhead;
+pub use circuit_breaker::CircuitBreaker;
 pub use failure::{Failure, FromRejected, Rejection};
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};

@@ -1,0 +1,226 @@
+use super::*;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+
+const MS: Duration = Duration::from_millis(1);
+
+fn bulkhead(b: BulkheadBuilder) -> Arc<Bulkhead> {
+    Arc::new(b.name("test").build())
+}
+
+#[tokio::test]
+async fn limits_running_calls_and_rejects_without_a_queue() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(2).max_queue(0));
+    let p1 = b.acquire().await.unwrap();
+    let _p2 = b.acquire().await.unwrap();
+    assert_eq!(b.running(), 2);
+    assert_eq!(
+        b.acquire().await.err(),
+        Some(Rejected::bulkhead_full("test"))
+    );
+    drop(p1);
+    assert_eq!(b.running(), 1);
+    assert!(b.acquire().await.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiters_are_served_in_fifo_order() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(1).max_queue(10));
+    let first = b.acquire().await.unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let (b, order) = (b.clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            let _slot = b.acquire().await.unwrap();
+            order.lock().unwrap().push(i);
+            tokio::time::sleep(MS).await;
+        }));
+        // Let each task queue up before the next one starts.
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(b.waiting(), 5);
+    drop(first);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+    assert_eq!((b.running(), b.waiting()), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_queue_rejects_at_once() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(1).max_queue(1));
+    let _running = b.acquire().await.unwrap();
+    let waiter = tokio::spawn({
+        let b = b.clone();
+        async move { b.acquire().await.map(drop) }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(b.waiting(), 1);
+    let start = tokio::time::Instant::now();
+    assert!(b.acquire().await.is_err());
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    waiter.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_wait_gives_up_and_never_takes_a_slot_later() {
+    let b = bulkhead(
+        Bulkhead::builder()
+            .max_concurrent(1)
+            .max_queue(5)
+            .max_wait(MS * 100),
+    );
+    let running = b.acquire().await.unwrap();
+    let start = tokio::time::Instant::now();
+    assert!(b.acquire().await.is_err());
+    assert_eq!(start.elapsed(), MS * 100);
+    assert_eq!(b.waiting(), 0);
+    drop(running);
+    assert_eq!(
+        b.running(),
+        0,
+        "the slot went back to the pool, not to the gone waiter"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_waiter_leaves_the_queue() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(1).max_queue(5));
+    let running = b.acquire().await.unwrap();
+    let waiter = tokio::spawn({
+        let b = b.clone();
+        async move { b.acquire().await.map(drop) }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(b.waiting(), 1);
+    waiter.abort();
+    let _ = waiter.await;
+    assert_eq!(b.waiting(), 0);
+    drop(running);
+    assert_eq!((b.running(), b.waiting()), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_granted_to_a_waiter_that_gives_up_is_passed_on() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(1).max_queue(5));
+    let running = b.acquire().await.unwrap();
+    let mut first = Box::pin(b.acquire());
+    // Queue the first waiter, then a second one behind it.
+    assert!(futures_poll(&mut first).is_none());
+    let second = tokio::spawn({
+        let b = b.clone();
+        async move { b.acquire().await.map(drop) }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(b.waiting(), 2);
+    // The slot goes to `first`, which is dropped before it looks.
+    drop(running);
+    drop(first);
+    second
+        .await
+        .unwrap()
+        .expect("the slot was passed on to the next waiter");
+    assert_eq!((b.running(), b.waiting()), (0, 0));
+}
+
+/// Polls once with a no-op waker.
+fn futures_poll<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match Pin::new(future).poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+use core::pin::Pin;
+
+#[tokio::test(start_paused = true)]
+async fn slots_are_released_on_error_panic_and_cancellation() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(1).max_queue(0));
+    let r: Result<(), Failure<&str>> = b.run(async { Err("no") }).await;
+    assert_eq!(r, Err(Failure::Error("no")));
+    assert_eq!(b.running(), 0);
+    let panicked = tokio::spawn({
+        let b = b.clone();
+        async move {
+            b.run(async { panic!("boom") })
+                .await
+                .map(|()| ())
+                .map_err(|_: Failure<()>| ())
+        }
+    })
+    .await;
+    assert!(panicked.unwrap_err().is_panic());
+    assert_eq!(b.running(), 0);
+    let cancelled = tokio::time::timeout(
+        MS,
+        b.run(async {
+            tokio::time::sleep(MS * 10).await;
+            Ok::<_, ()>(())
+        }),
+    )
+    .await;
+    assert!(cancelled.is_err());
+    assert_eq!(b.running(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peak_concurrency_never_exceeds_the_limit_and_every_slot_comes_back() {
+    let b = bulkhead(Bulkhead::builder().max_concurrent(7).max_queue(1_000));
+    let now = Arc::new(AtomicU32::new(0));
+    let peak = Arc::new(AtomicU32::new(0));
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (b, now, peak) = (b.clone(), now.clone(), peak.clone());
+            tokio::spawn(async move {
+                let run = b.run(async {
+                    // Counts this call as running until it ends or is dropped.
+                    struct Running(Arc<AtomicU32>);
+                    impl Drop for Running {
+                        fn drop(&mut self) {
+                            self.0.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    }
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    let _running = Running(now.clone());
+                    peak.fetch_max(n, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    if i % 5 == 0 { Err(()) } else { Ok(()) }
+                });
+                if i % 7 == 0 {
+                    // Some callers give up mid-way.
+                    let _ = tokio::time::timeout(Duration::from_micros(50), run).await;
+                } else {
+                    let _ = run.await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        peak.load(Ordering::SeqCst) <= 7,
+        "peak {}",
+        peak.load(Ordering::SeqCst)
+    );
+    assert!(
+        peak.load(Ordering::SeqCst) >= 2,
+        "the test never ran calls concurrently"
+    );
+    assert_eq!((b.running(), b.waiting()), (0, 0));
+}
+
+#[test]
+#[should_panic(expected = "`max_concurrent` must be at least 1")]
+fn zero_concurrency_is_rejected() {
+    let _ = Bulkhead::builder().max_concurrent(0).build();
+}
+
+#[test]
+fn defaults() {
+    let b = Bulkhead::builder().build();
+    assert_eq!((b.max_concurrent, b.max_queue, b.max_wait), (10, 10, None));
+}

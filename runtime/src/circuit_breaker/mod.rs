@@ -1,0 +1,567 @@
+//! Failing fast when a dependency keeps failing: the [`CircuitBreaker`].
+//!
+//! # States
+//!
+//! - **Closed**: calls run and their outcomes go into a sliding window. The
+//!   breaker opens when, with at least `min_calls` in the window,
+//!   `failures ≥ ceil(failure_ratio × calls)`, or `slow ≥ ceil(slow_ratio ×
+//!   calls)`, or after `consecutive_failures` failures in a row.
+//! - **Open**: calls fail at once with [`Rejected::CircuitOpen`] and the body
+//!   does not run, until `open_for` has passed.
+//! - **Half-open**: exactly `half_open_probes` calls are admitted at once;
+//!   callers beyond them are rejected without running. Every probe must
+//!   succeed to close the breaker (with a fresh window); any failure reopens
+//!   it. A probe that is dropped, or ends with an error that `failure_if`
+//!   does not count, gives its slot back.
+//!
+//! # Concurrency
+//!
+//! State, probe counts and a generation number share one atomic word
+//! (`state.rs`), so admission and every transition is one compare-and-swap:
+//! half-open admits exactly `half_open_probes` callers however many arrive
+//! together. Each admitted call carries its generation, and its result is
+//! applied only if the breaker is still in that generation, so a call
+//! admitted before a state change cannot move the new state. The closed
+//! path is one atomic load to admit and a few relaxed atomic operations to
+//! record; no lock, no allocation, and no clock read unless a time window or
+//! `slow_call` needs one.
+//!
+//! # Memory ordering
+//!
+//! The state word is read with `Acquire` and changed with `AcqRel`
+//! compare-and-swaps, which orders the window reset and the `open_until`
+//! store that precede a transition before any caller that observes it.
+//! Window counters are `Relaxed`: they are statistics, reset only by the
+//! thread that wins the transition to closed. A record that races with that
+//! reset (a call admitted while closed, finishing exactly as the breaker
+//! closes again after a full open/half-open cycle) may land in the fresh
+//! window; it cannot change the state it did not see.
+
+mod permit;
+mod state;
+mod window;
+
+use core::future::Future;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::time::Duration;
+use std::sync::OnceLock;
+
+use tokio::time::Instant;
+
+pub use permit::Permit;
+pub use state::State;
+
+use crate::{Failure, Rejected};
+use state::{MAX_PROBES, Word};
+use window::{BUCKETS, MAX_COUNT, Tally, Window};
+
+/// A circuit breaker. Build it in `const` context with
+/// [`CircuitBreaker::builder`]; share it through a `static`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{CircuitBreaker, Failure, Rejected};
+///
+/// static PAYMENTS: CircuitBreaker = CircuitBreaker::builder()
+///     .name("payments")
+///     .window_calls(4)
+///     .failure_ratio(0.5)
+///     .open_for(Duration::from_secs(5))
+///     .build();
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// for _ in 0..4 {
+///     let _ = PAYMENTS.run(async { Err::<(), _>("503") }).await;
+/// }
+/// let rejected = PAYMENTS.run(async { Ok::<_, &str>(()) }).await;
+/// assert_eq!(rejected, Err(Failure::Rejected(Rejected::circuit_open("payments"))));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    config: Config,
+    word: AtomicU64,
+    window: Window,
+    consecutive: AtomicU32,
+    /// When an open breaker may admit probes, in nanoseconds since `anchor`.
+    open_until: AtomicU64,
+    /// The clock's origin for the nanosecond counts above, set on first use.
+    anchor: OnceLock<Instant>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    name: &'static str,
+    failure_ratio_ppm: u64,
+    min_calls: u32,
+    consecutive_failures: u32,
+    slow_call: Option<Duration>,
+    slow_ratio_ppm: u64,
+    open_for: Duration,
+    half_open_probes: u32,
+}
+
+/// How a call ended, for the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success,
+    Failure,
+    /// Neither: an error `failure_if` does not count, or a dropped call.
+    Ignored,
+}
+
+impl CircuitBreaker {
+    /// The defaults: `failure_ratio = 0.5`, `window = 100` calls, `min_calls =
+    /// 20`, no `consecutive_failures`, no `slow_call`, `open_for = 5s`,
+    /// `half_open_probes = 1`.
+    pub const fn builder() -> CircuitBreakerBuilder {
+        CircuitBreakerBuilder {
+            name: "circuit_breaker",
+            failure_ratio: 0.5,
+            window: WindowSpec::Calls(100),
+            min_calls: None,
+            consecutive_failures: 0,
+            slow_call: None,
+            slow_ratio: None,
+            open_for: Duration::from_secs(5),
+            half_open_probes: 1,
+        }
+    }
+
+    /// The name used in rejections, events and metrics.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.config.name
+    }
+
+    /// The current state (it may change right after).
+    #[must_use]
+    pub fn state(&self) -> State {
+        Word(self.word.load(Ordering::Acquire)).state()
+    }
+
+    /// What the window holds now: recorded calls, failures and slow calls
+    /// (after a time window's expired buckets are left out).
+    #[must_use]
+    pub fn window_counts(&self) -> WindowCounts {
+        let tally = self.window.tally(|| self.now());
+        WindowCounts {
+            calls: tally.calls,
+            failures: tally.failures,
+            slow: tally.slow,
+        }
+    }
+
+    /// Asks to run one call. On success the [`Permit`] must be told how the
+    /// call ended; dropping it unused records nothing (and gives a half-open
+    /// probe slot back), and dropping it while panicking records a failure.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected::CircuitOpen`] while open, or half-open with every probe slot
+    /// taken.
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
+        let word = Word(self.word.load(Ordering::Acquire));
+        if word.state() == State::Closed {
+            return Ok(Permit::new(self, word.generation(), false));
+        }
+        self.acquire_slow(word)
+    }
+
+    #[cold]
+    fn acquire_slow(&self, mut word: Word) -> Result<Permit<'_>, Rejected> {
+        loop {
+            let (next, probe) = match word.state() {
+                State::Closed => return Ok(Permit::new(self, word.generation(), false)),
+                State::Open => {
+                    if self.now() < self.open_until.load(Ordering::Acquire) {
+                        return Err(self.rejection());
+                    }
+                    // The caller that moves the breaker to half-open is its first probe.
+                    (word.advance(State::HalfOpen, 1), true)
+                }
+                State::HalfOpen => {
+                    if word.in_flight() + word.successes() >= self.config.half_open_probes {
+                        return Err(self.rejection());
+                    }
+                    (
+                        word.with_probes(word.in_flight() + 1, word.successes()),
+                        true,
+                    )
+                }
+            };
+            match self.word.compare_exchange_weak(
+                word.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(Permit::new(self, next.generation(), probe)),
+                Err(actual) => word = Word(actual),
+            }
+        }
+    }
+
+    /// Runs `future` through the breaker; every error counts as a failure.
+    pub async fn run<T, E, F>(&self, future: F) -> Result<T, Failure<E, Rejected>>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        self.run_if(future, |_: &E| true).await
+    }
+
+    /// Runs `future` through the breaker; errors that `failure_if` rejects are
+    /// neither successes nor failures.
+    pub async fn run_if<T, E, F, P>(
+        &self,
+        future: F,
+        failure_if: P,
+    ) -> Result<T, Failure<E, Rejected>>
+    where
+        F: Future<Output = Result<T, E>>,
+        P: Fn(&E) -> bool,
+    {
+        self.wrap(async { future.await.map_err(Failure::Error) }, failure_if)
+            .await
+    }
+
+    /// [`run_if`](CircuitBreaker::run_if) for a call whose error already
+    /// travels as a [`Failure`]: inner rejections count as failures.
+    pub async fn wrap<T, E, F, P>(
+        &self,
+        future: F,
+        failure_if: P,
+    ) -> Result<T, Failure<E, Rejected>>
+    where
+        F: Future<Output = Result<T, Failure<E, Rejected>>>,
+        P: Fn(&E) -> bool,
+    {
+        let permit = match self.try_acquire() {
+            Ok(permit) => permit,
+            Err(rejected) => return Err(Failure::Rejected(rejected)),
+        };
+        let result = future.await;
+        match &result {
+            Ok(_) => permit.success(),
+            Err(Failure::Error(error)) if !failure_if(error) => permit.ignore(),
+            Err(_) => permit.failure(),
+        }
+        result
+    }
+
+    fn rejection(&self) -> Rejected {
+        Rejected::circuit_open(self.config.name)
+    }
+
+    /// Nanoseconds since the breaker first read the clock.
+    fn now(&self) -> u64 {
+        let now = Instant::now();
+        let anchor = *self.anchor.get_or_init(|| now);
+        u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn tracks_time(&self) -> bool {
+        self.config.slow_call.is_some()
+    }
+
+    /// Applies a finished call's outcome, if the breaker is still in the
+    /// generation that admitted it.
+    pub(crate) fn complete(
+        &self,
+        generation: u32,
+        probe: bool,
+        outcome: Outcome,
+        started: Option<u64>,
+    ) {
+        let slow = match (self.config.slow_call, started) {
+            (Some(limit), Some(started)) => {
+                u128::from(self.now().saturating_sub(started)) > limit.as_nanos()
+            }
+            _ => false,
+        };
+        if probe {
+            self.complete_probe(generation, outcome, slow);
+        } else {
+            self.complete_closed(generation, outcome, slow);
+        }
+    }
+
+    fn complete_closed(&self, generation: u32, outcome: Outcome, slow: bool) {
+        let word = Word(self.word.load(Ordering::Acquire));
+        if word.state() != State::Closed || word.generation() != generation {
+            return;
+        }
+        let failure = match outcome {
+            Outcome::Ignored => return,
+            Outcome::Success => {
+                if self.consecutive.load(Ordering::Relaxed) != 0 {
+                    self.consecutive.store(0, Ordering::Relaxed);
+                }
+                false
+            }
+            Outcome::Failure => true,
+        };
+        let tally = self.window.record(failure, slow, || self.now());
+        let consecutive_trip = failure
+            && self.config.consecutive_failures != 0
+            && self.consecutive.fetch_add(1, Ordering::Relaxed) + 1
+                >= self.config.consecutive_failures;
+        let min_calls = u64::from(self.config.min_calls);
+        let evaluate = failure || slow || self.window.success_can_trip(&tally, min_calls);
+        if consecutive_trip || (evaluate && self.trips(&tally)) {
+            self.open(word);
+        }
+    }
+
+    fn trips(&self, tally: &Tally) -> bool {
+        if tally.calls < u64::from(self.config.min_calls) {
+            return false;
+        }
+        let at_least = |ppm: u64| (ppm * tally.calls).div_ceil(1_000_000);
+        tally.failures >= at_least(self.config.failure_ratio_ppm)
+            || (self.config.slow_call.is_some()
+                && tally.slow >= at_least(self.config.slow_ratio_ppm))
+    }
+
+    fn complete_probe(&self, generation: u32, outcome: Outcome, slow: bool) {
+        let mut word = Word(self.word.load(Ordering::Acquire));
+        loop {
+            if word.state() != State::HalfOpen || word.generation() != generation {
+                return;
+            }
+            let in_flight = word.in_flight().saturating_sub(1);
+            let next = match outcome {
+                // A slow probe does not show a recovered dependency.
+                Outcome::Failure => return self.open(word),
+                Outcome::Success if slow => return self.open(word),
+                Outcome::Success if word.successes() + 1 >= self.config.half_open_probes => {
+                    self.window.reset();
+                    self.consecutive.store(0, Ordering::Relaxed);
+                    word.advance(State::Closed, 0)
+                }
+                Outcome::Success => word.with_probes(in_flight, word.successes() + 1),
+                Outcome::Ignored => word.with_probes(in_flight, word.successes()),
+            };
+            match self.word.compare_exchange_weak(
+                word.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => word = Word(actual),
+            }
+        }
+    }
+
+    /// Moves the breaker from `from` to open, unless another thread changed
+    /// it first.
+    fn open(&self, from: Word) {
+        let until = self
+            .now()
+            .saturating_add(u64::try_from(self.config.open_for.as_nanos()).unwrap_or(u64::MAX));
+        self.open_until.store(until, Ordering::Release);
+        let _ = self.word.compare_exchange(
+            from.0,
+            from.advance(State::Open, 0).0,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// The clock reading a permit keeps, when the outcome needs a duration.
+    pub(crate) fn start_time(&self) -> Option<u64> {
+        self.tracks_time().then(|| self.now())
+    }
+}
+
+/// The contents of a breaker's window, from [`CircuitBreaker::window_counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct WindowCounts {
+    /// Calls recorded (successes and failures; ignored outcomes are not).
+    pub calls: u64,
+    /// Failures among them.
+    pub failures: u64,
+    /// Slow calls among them.
+    pub slow: u64,
+}
+
+/// The window a builder asked for.
+#[derive(Debug, Clone, Copy)]
+enum WindowSpec {
+    Calls(u32),
+    Duration(Duration),
+}
+
+/// Builds a [`CircuitBreaker`] in `const` context. Invalid settings panic,
+/// which in a `const` or `static` is a compile error.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct CircuitBreakerBuilder {
+    name: &'static str,
+    failure_ratio: f64,
+    window: WindowSpec,
+    min_calls: Option<u32>,
+    consecutive_failures: u32,
+    slow_call: Option<Duration>,
+    slow_ratio: Option<f64>,
+    open_for: Duration,
+    half_open_probes: u32,
+}
+
+impl CircuitBreakerBuilder {
+    /// The name in rejections, events and metrics.
+    pub const fn name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// Open when failures / calls ≥ `ratio` (0 < ratio ≤ 1).
+    pub const fn failure_ratio(mut self, ratio: f64) -> Self {
+        self.failure_ratio = ratio;
+        self
+    }
+
+    /// A window of the last `calls` outcomes (1 to 1024).
+    pub const fn window_calls(mut self, calls: u32) -> Self {
+        self.window = WindowSpec::Calls(calls);
+        self
+    }
+
+    /// A window of the outcomes of the last `duration` (ten buckets).
+    pub const fn window_duration(mut self, duration: Duration) -> Self {
+        self.window = WindowSpec::Duration(duration);
+        self
+    }
+
+    /// No decision before this many calls are in the window (default 20, or
+    /// the window's size for a smaller count window).
+    pub const fn min_calls(mut self, calls: u32) -> Self {
+        self.min_calls = Some(calls);
+        self
+    }
+
+    /// Also open after `failures` failures in a row.
+    pub const fn consecutive_failures(mut self, failures: u32) -> Self {
+        self.consecutive_failures = failures;
+        self
+    }
+
+    /// Calls slower than `limit` count as slow.
+    pub const fn slow_call(mut self, limit: Duration) -> Self {
+        self.slow_call = Some(limit);
+        self
+    }
+
+    /// Open when slow calls / calls ≥ `ratio` (needs `slow_call`; default 1.0).
+    pub const fn slow_ratio(mut self, ratio: f64) -> Self {
+        self.slow_ratio = Some(ratio);
+        self
+    }
+
+    /// How long the breaker stays open before admitting probes.
+    pub const fn open_for(mut self, duration: Duration) -> Self {
+        self.open_for = duration;
+        self
+    }
+
+    /// Probe calls admitted at once while half-open; all must succeed to close.
+    pub const fn half_open_probes(mut self, probes: u32) -> Self {
+        self.half_open_probes = probes;
+        self
+    }
+
+    /// The finished breaker.
+    ///
+    /// # Panics
+    ///
+    /// On a ratio outside (0, 1], a count window outside 1..=1024, a time
+    /// window under 10ns, `min_calls` of 0 or above a count window,
+    /// `half_open_probes` of 0 or above 65535, or `slow_ratio` without
+    /// `slow_call`.
+    pub const fn build(self) -> CircuitBreaker {
+        let failure_ratio_ppm = ratio_ppm(self.failure_ratio);
+        let slow_ratio_ppm = match self.slow_ratio {
+            Some(ratio) => {
+                assert!(
+                    self.slow_call.is_some(),
+                    "circuit breaker: `slow_ratio` needs `slow_call`"
+                );
+                ratio_ppm(ratio)
+            }
+            None => 1_000_000,
+        };
+        let (window, default_min) = match self.window {
+            WindowSpec::Calls(calls) => {
+                assert!(
+                    calls >= 1 && calls <= MAX_COUNT,
+                    "circuit breaker: a count window holds 1 to 1024 calls"
+                );
+                (Window::count(calls), if calls < 20 { calls } else { 20 })
+            }
+            WindowSpec::Duration(duration) => {
+                let nanos = duration.as_nanos() / BUCKETS as u128;
+                assert!(
+                    nanos >= 1,
+                    "circuit breaker: a time window must be at least 10ns"
+                );
+                let nanos = if nanos > u64::MAX as u128 {
+                    u64::MAX
+                } else {
+                    nanos as u64
+                };
+                (Window::time(nanos), 20)
+            }
+        };
+        let min_calls = match self.min_calls {
+            Some(calls) => calls,
+            None => default_min,
+        };
+        assert!(
+            min_calls >= 1,
+            "circuit breaker: `min_calls` must be at least 1"
+        );
+        if let WindowSpec::Calls(calls) = self.window {
+            assert!(
+                min_calls <= calls,
+                "circuit breaker: `min_calls` cannot exceed a count window's size"
+            );
+        }
+        assert!(
+            self.half_open_probes >= 1 && self.half_open_probes <= MAX_PROBES,
+            "circuit breaker: `half_open_probes` must be between 1 and 65535"
+        );
+        CircuitBreaker {
+            config: Config {
+                name: self.name,
+                failure_ratio_ppm,
+                min_calls,
+                consecutive_failures: self.consecutive_failures,
+                slow_call: self.slow_call,
+                slow_ratio_ppm,
+                open_for: self.open_for,
+                half_open_probes: self.half_open_probes,
+            },
+            word: AtomicU64::new(Word::INITIAL.0),
+            window,
+            consecutive: AtomicU32::new(0),
+            open_until: AtomicU64::new(0),
+            anchor: OnceLock::new(),
+        }
+    }
+}
+
+/// A ratio in (0, 1] as parts per million, so that thresholds are exact
+/// integer arithmetic (`ceil(0.1 × 30)` is 3, not 4).
+const fn ratio_ppm(ratio: f64) -> u64 {
+    assert!(
+        ratio > 0.0 && ratio <= 1.0,
+        "circuit breaker: ratios must be in (0, 1]"
+    );
+    let ppm = (ratio * 1_000_000.0 + 0.5) as u64;
+    if ppm == 0 { 1 } else { ppm }
+}
+
+#[cfg(test)]
+mod tests;

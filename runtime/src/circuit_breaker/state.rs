@@ -1,0 +1,132 @@
+//! The breaker's state word: state, probe counts and generation packed in one
+//! `AtomicU64`, so that every transition is a single compare-and-swap.
+//!
+//! ```text
+//! bits  0..2   state: 0 closed, 1 open, 2 half-open
+//! bits  2..18  probes in flight (half-open)
+//! bits 18..34  probes that succeeded (half-open)
+//! bits 34..64  generation: +1 on every state change
+//! ```
+//!
+//! The generation is what keeps late results from moving a newer state: a
+//! call remembers the generation it was admitted in, and its result is
+//! applied only while the word still carries it. It wraps after 2^30
+//! transitions, far beyond any call's lifetime.
+
+/// The three states of a circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Calls run; outcomes are recorded in the window.
+    Closed,
+    /// Calls are rejected with `Rejected::CircuitOpen` until `open_for` has passed.
+    Open,
+    /// A limited number of probe calls run; their outcomes decide between
+    /// closed and open.
+    HalfOpen,
+}
+
+const STATE_MASK: u64 = 0b11;
+const COUNT_BITS: u32 = 16;
+const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
+const IN_FLIGHT_SHIFT: u32 = 2;
+const SUCCESSES_SHIFT: u32 = IN_FLIGHT_SHIFT + COUNT_BITS;
+const GENERATION_SHIFT: u32 = SUCCESSES_SHIFT + COUNT_BITS;
+
+/// The largest `half_open_probes` the word can count.
+pub(crate) const MAX_PROBES: u32 = (1 << COUNT_BITS) - 1;
+
+/// A decoded state word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Word(pub(crate) u64);
+
+impl Word {
+    /// The word of a new breaker: closed, generation 0.
+    pub(crate) const INITIAL: Word = Word(0);
+
+    pub(crate) fn state(self) -> State {
+        match self.0 & STATE_MASK {
+            0 => State::Closed,
+            1 => State::Open,
+            _ => State::HalfOpen,
+        }
+    }
+
+    pub(crate) fn in_flight(self) -> u32 {
+        ((self.0 >> IN_FLIGHT_SHIFT) & COUNT_MASK) as u32
+    }
+
+    pub(crate) fn successes(self) -> u32 {
+        ((self.0 >> SUCCESSES_SHIFT) & COUNT_MASK) as u32
+    }
+
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> GENERATION_SHIFT) as u32
+    }
+
+    /// The next state, one generation on.
+    pub(crate) fn advance(self, state: State, in_flight: u32) -> Word {
+        let generation = u64::from(self.generation().wrapping_add(1)) & ((1 << 30) - 1);
+        Word::pack(state, in_flight, 0, generation)
+    }
+
+    /// The same state and generation with other probe counts.
+    pub(crate) fn with_probes(self, in_flight: u32, successes: u32) -> Word {
+        Word::pack(
+            self.state(),
+            in_flight,
+            successes,
+            u64::from(self.generation()),
+        )
+    }
+
+    fn pack(state: State, in_flight: u32, successes: u32, generation: u64) -> Word {
+        let state = match state {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+        };
+        debug_assert!(in_flight <= MAX_PROBES && successes <= MAX_PROBES);
+        Word(
+            state
+                | (u64::from(in_flight) & COUNT_MASK) << IN_FLIGHT_SHIFT
+                | (u64::from(successes) & COUNT_MASK) << SUCCESSES_SHIFT
+                | generation << GENERATION_SHIFT,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_round_trip() {
+        let w = Word::INITIAL;
+        assert_eq!(
+            (w.state(), w.in_flight(), w.successes(), w.generation()),
+            (State::Closed, 0, 0, 0)
+        );
+        let h = w.advance(State::HalfOpen, 1);
+        assert_eq!(
+            (h.state(), h.in_flight(), h.successes(), h.generation()),
+            (State::HalfOpen, 1, 0, 1)
+        );
+        let p = h.with_probes(MAX_PROBES, 7);
+        assert_eq!(
+            (p.state(), p.in_flight(), p.successes(), p.generation()),
+            (State::HalfOpen, MAX_PROBES, 7, 1)
+        );
+        let o = p.advance(State::Open, 0);
+        assert_eq!(
+            (o.state(), o.in_flight(), o.successes(), o.generation()),
+            (State::Open, 0, 0, 2)
+        );
+    }
+
+    #[test]
+    fn generation_wraps_without_touching_other_fields() {
+        let mut w = Word::pack(State::Closed, 0, 0, (1 << 30) - 1);
+        w = w.advance(State::Open, 0);
+        assert_eq!((w.state(), w.generation()), (State::Open, 0));
+    }
+}

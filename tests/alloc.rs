@@ -1,0 +1,269 @@
+//! Zero cost on the happy path: a call that succeeds makes no heap allocation,
+//! whichever attributes it carries.
+//!
+//! A counting global allocator counts the allocations made on the measuring
+//! thread while a flag is set. Each case runs on a current-thread runtime with
+//! paused time (so the thread that counts is the one that polls the call and
+//! drives the timers), makes one warm-up call, then counts over [`CALLS`] calls.
+
+// `GlobalAlloc` is an unsafe trait, so a counting allocator needs
+// `unsafe impl`; the workspace denies unsafe code everywhere else (and the library crates forbid it). The
+// allocator only forwards to `System` and touches no memory itself.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::hint::black_box;
+use std::time::Duration;
+
+use steadfast::{fallback, retry, timeout};
+
+/// Calls measured per case, after one warm-up call.
+const CALLS: u64 = 1000;
+
+// ---------------------------------------------------------------- allocator
+
+struct Counting;
+
+thread_local! {
+    /// Whether allocations on this thread are being counted.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    /// Allocations counted on this thread.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn record() {
+    // `try_with`: the thread-locals are gone while a thread exits. Neither has
+    // a destructor, so touching them never allocates.
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments, so
+// `System` upholds the `GlobalAlloc` contract; `record` does not allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        record();
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        record();
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        record();
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Allocations made on this thread by [`CALLS`] calls of `call`, after a
+/// warm-up call, on a current-thread runtime with paused time; and the tokio
+/// time the calls took (1 ms per call for the bodies that await [`tick`]).
+fn allocations<F, Fut>(mut call: F) -> (u64, Duration)
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = u32>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+    let total = runtime.block_on(async {
+        assert_eq!(call(7).await, 7, "the warm-up call must succeed");
+        ALLOCATIONS.with(|n| n.set(0));
+        COUNTING.with(|counting| counting.set(true));
+        let start = tokio::time::Instant::now();
+        let mut sum = 0_u64;
+        for i in 0..CALLS {
+            sum += u64::from(call(black_box(1)).await);
+            black_box(i);
+        }
+        let elapsed = start.elapsed();
+        COUNTING.with(|counting| counting.set(false));
+        assert_eq!(sum, CALLS, "every measured call must succeed");
+        (ALLOCATIONS.with(Cell::get), elapsed)
+    });
+    println!(
+        "{} allocations over {CALLS} calls ({:?} of tokio time)",
+        total.0, total.1
+    );
+    total
+}
+
+/// No allocation, and no time: the body was ready at once.
+const READY: (u64, Duration) = (0, Duration::ZERO);
+
+/// No allocation, and one timer tick per call: the body suspended each time.
+const SUSPENDED: (u64, Duration) = (0, Duration::from_millis(CALLS));
+
+/// A small error type that is never built on the success path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Error {
+    Transient,
+    Rejected,
+}
+
+impl Error {
+    fn is_transient(&self) -> bool {
+        *self == Error::Transient
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl From<steadfast::Rejected> for Error {
+    fn from(_: steadfast::Rejected) -> Self {
+        Error::Rejected
+    }
+}
+
+/// One tick of tokio time, awaited by the bodies that suspend.
+async fn tick() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+// ---------------------------------------------------------------- functions
+
+/// Every key set, including `max_elapsed` (which reads the clock).
+#[retry(
+    attempts = 4,
+    backoff = exponential("50ms", factor = 2.0, max = "2s"),
+    jitter = full,
+    max_elapsed = "10s",
+    when = Error::is_transient,
+    delay_from = Error::retry_after
+)]
+async fn retry_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[retry(attempts = 3, backoff = fixed("10ms"))]
+async fn retry_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+#[timeout("1s")]
+async fn timeout_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[timeout("1s")]
+async fn timeout_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+#[fallback(|_e| Ok(0))]
+async fn fallback_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[fallback(|_e| Ok(0), when = Error::is_transient)]
+#[retry(attempts = 3, max_elapsed = "10s", when = Error::is_transient)]
+#[timeout("1s")]
+async fn stacked_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[fallback(|_e| Ok(0), when = Error::is_transient)]
+#[retry(attempts = 3, max_elapsed = "10s", when = Error::is_transient)]
+#[timeout("1s")]
+async fn stacked_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+/// The same body as `timeout_suspends`, without an attribute.
+async fn bare_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+fn ok(result: Result<u32, Error>) -> u32 {
+    result.expect("the success path")
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn the_counter_sees_allocations_on_this_thread() {
+    let (total, _) = allocations(|x| async move { *black_box(Box::new(x)) });
+    assert_eq!(
+        total, CALLS,
+        "a `Box` per call counts as one allocation per call"
+    );
+}
+
+#[test]
+fn a_bare_body_awaiting_a_sleep_does_not_allocate() {
+    // The baseline for the `*_suspends` cases: tokio's timer itself.
+    assert_eq!(
+        allocations(|x| async move { ok(bare_suspends(x).await) }),
+        SUSPENDED
+    );
+}
+
+#[test]
+fn retry_does_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(retry_ready(x).await) }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| async move { ok(retry_suspends(x).await) }),
+        SUSPENDED
+    );
+}
+
+#[test]
+fn timeout_does_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(timeout_ready(x).await) }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| async move { ok(timeout_suspends(x).await) }),
+        SUSPENDED
+    );
+}
+
+#[test]
+fn fallback_does_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(fallback_ready(x).await) }),
+        READY
+    );
+}
+
+#[test]
+fn a_stack_of_three_does_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(stacked_ready(x).await) }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| async move { ok(stacked_suspends(x).await) }),
+        SUSPENDED
+    );
+}
