@@ -263,5 +263,5 @@ pub mod __private {
         ResultType, always, attempt, delay_from, expect, finish, finish_plain, no_hint, relift,
         when,
     };
-    pub use steadfast_runtime::{Backoff, Jitter, Retry, Timeout};
+    pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
 }

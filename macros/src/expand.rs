@@ -44,7 +44,10 @@ use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Ident, Path, ReturnType, Type};
 
-use crate::args::{self, Args, BackoffArg, Errors, JitterArg, Policy, RetryArgs};
+use crate::args::{
+    self, Args, BackoffArg, BulkheadArgs, CircuitBreakerArgs, Errors, JitterArg, Policy, RetryArgs,
+    WindowArg,
+};
 use crate::item::ItemFn;
 use crate::kind::Kind;
 use crate::stack::{self, Layer, Stack};
@@ -133,6 +136,9 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     let outcome = Ident::new("__steadfast_outcome", Span::mixed_site());
     let result = Ident::new("__steadfast_result", Span::mixed_site());
     let attempts = Ident::new("__steadfast_attempts", Span::mixed_site());
+    // `module::fn`, the name of a per-function breaker or bulkhead.
+    let fn_name = item_fn.sig.ident.to_string();
+    let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
     for args in parsed.iter().rev() {
         if plain_result {
             future = quote!(async { #p::relift((#future).await) });
@@ -147,6 +153,34 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                     static __STEADFAST_TIMEOUT: #p::Timeout = #p::Timeout::new(#after);
                     __STEADFAST_TIMEOUT.wrap(#future)
                 }}
+            }
+            Policy::CircuitBreaker(breaker) => {
+                let failure_if =
+                    typed_predicate(p, "when", &erased, breaker.failure_if.as_ref(), "always");
+                let state = match &breaker.shared {
+                    Some(shared) => quote!(&#shared),
+                    None => {
+                        let policy = breaker_policy(p, breaker, &default_name);
+                        quote! {{
+                            static __STEADFAST_BREAKER: #p::CircuitBreaker = #policy;
+                            &__STEADFAST_BREAKER
+                        }}
+                    }
+                };
+                quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if))
+            }
+            Policy::Bulkhead(bulkhead) => {
+                let state = match &bulkhead.shared {
+                    Some(shared) => quote!(&#shared),
+                    None => {
+                        let policy = bulkhead_policy(p, bulkhead, &default_name);
+                        quote! {{
+                            static __STEADFAST_BULKHEAD: #p::Bulkhead = #policy;
+                            &__STEADFAST_BULKHEAD
+                        }}
+                    }
+                };
+                quote!(#p::Bulkhead::wrap(#state, #future))
             }
             Policy::Retry(retry) => {
                 let policy = retry_policy(p, retry);
@@ -281,6 +315,67 @@ fn retry_policy(p: &TokenStream, retry: &RetryArgs) -> TokenStream {
         calls.extend(quote!(.max_elapsed(#max_elapsed)));
     }
     quote!(#p::Retry::builder() #calls .build())
+}
+
+fn breaker_policy(
+    p: &TokenStream,
+    breaker: &CircuitBreakerArgs,
+    default_name: &TokenStream,
+) -> TokenStream {
+    let name = breaker
+        .name
+        .as_ref()
+        .map_or_else(|| default_name.clone(), ToTokens::to_token_stream);
+    let mut calls = quote!(.name(#name));
+    if let Some(ratio) = breaker.failure_ratio {
+        calls.extend(quote!(.failure_ratio(#ratio)));
+    }
+    match &breaker.window {
+        Some(WindowArg::Calls(n)) => calls.extend(quote!(.window_calls(#n))),
+        Some(WindowArg::Duration(d)) => calls.extend(quote!(.window_duration(#d))),
+        None => {}
+    }
+    if let Some(n) = breaker.min_calls {
+        calls.extend(quote!(.min_calls(#n)));
+    }
+    if let Some(n) = breaker.consecutive_failures {
+        calls.extend(quote!(.consecutive_failures(#n)));
+    }
+    if let Some(d) = &breaker.slow_call {
+        calls.extend(quote!(.slow_call(#d)));
+    }
+    if let Some(ratio) = breaker.slow_ratio {
+        calls.extend(quote!(.slow_ratio(#ratio)));
+    }
+    if let Some(d) = &breaker.open_for {
+        calls.extend(quote!(.open_for(#d)));
+    }
+    if let Some(n) = breaker.half_open_probes {
+        calls.extend(quote!(.half_open_probes(#n)));
+    }
+    quote!(#p::CircuitBreaker::builder() #calls .build())
+}
+
+fn bulkhead_policy(
+    p: &TokenStream,
+    bulkhead: &BulkheadArgs,
+    default_name: &TokenStream,
+) -> TokenStream {
+    let name = bulkhead
+        .name
+        .as_ref()
+        .map_or_else(|| default_name.clone(), ToTokens::to_token_stream);
+    let mut calls = quote!(.name(#name));
+    if let Some(n) = bulkhead.max_concurrent {
+        calls.extend(quote!(.max_concurrent(#n)));
+    }
+    if let Some(n) = bulkhead.max_queue {
+        calls.extend(quote!(.max_queue(#n)));
+    }
+    if let Some(d) = &bulkhead.max_wait {
+        calls.extend(quote!(.max_wait(#d)));
+    }
+    quote!(#p::Bulkhead::builder() #calls .build())
 }
 
 fn check_async(item_fn: &ItemFn, top: Kind) -> syn::Result<()> {
@@ -448,6 +543,23 @@ mod tests {
             (Kind::Timeout, "LIMIT, crate = \"x\""),
             (Kind::Fallback, "handler"),
             (Kind::Fallback, "async |e| Ok(0), when = is_bad"),
+            (Kind::CircuitBreaker, ""),
+            (
+                Kind::CircuitBreaker,
+                "failure_ratio = 0.25, window = \"60s\", min_calls = 5, consecutive_failures = 3, \
+                 slow_call = \"2s\", slow_ratio = 0.8, open_for = \"5s\", half_open_probes = 2, \
+                 failure_if = E::counts, name = \"svc\"",
+            ),
+            (
+                Kind::CircuitBreaker,
+                "shared = PAYMENTS, failure_if = |e| e.counts()",
+            ),
+            (Kind::Bulkhead, "max_concurrent = 2, max_queue = 0"),
+            (
+                Kind::Bulkhead,
+                "max_concurrent = 2, max_queue = 5, max_wait = \"100ms\", name = \"db\"",
+            ),
+            (Kind::Bulkhead, "shared = POOL"),
         ] {
             let out = run(kind, args, GOOD_FN);
             assert!(!out.contains("compile_error"), "{kind} ({args}) -> {out}");
@@ -507,12 +619,27 @@ mod tests {
             (Kind::Fallback, "", GOOD_FN),
             (Kind::Fallback, "a, b", GOOD_FN),
             (Kind::Fallback, "\"handler\"", GOOD_FN),
-            (Kind::CircuitBreaker, "", GOOD_FN),
-            (Kind::Bulkhead, "max_concurrent = 2", GOOD_FN),
+            (Kind::CircuitBreaker, "failure_ratio = 0.0", GOOD_FN),
+            (Kind::CircuitBreaker, "failure_ratio = 1.5", GOOD_FN),
+            (Kind::CircuitBreaker, "window = 10, min_calls = 11", GOOD_FN),
+            (Kind::CircuitBreaker, "window = 2000", GOOD_FN),
+            (Kind::CircuitBreaker, "window = \"0s\"", GOOD_FN),
+            (Kind::CircuitBreaker, "half_open_probes = 0", GOOD_FN),
+            (Kind::CircuitBreaker, "slow_ratio = 0.5", GOOD_FN),
+            (
+                Kind::CircuitBreaker,
+                "shared = BREAKER, window = 5",
+                GOOD_FN,
+            ),
+            (Kind::CircuitBreaker, "shared = \"BREAKER\"", GOOD_FN),
+            (Kind::CircuitBreaker, "name = \"\"", GOOD_FN),
+            (Kind::Bulkhead, "max_concurrent = 0", GOOD_FN),
+            (Kind::Bulkhead, "max_queue = 0, max_wait = \"1s\"", GOOD_FN),
+            (Kind::Bulkhead, "shared = POOL, max_queue = 3", GOOD_FN),
             (
                 Kind::Retry,
                 "",
-                "#[steadfast::bulkhead] async fn f() -> Result<(), E> { Ok(()) }",
+                "#[steadfast::bulkhead(max_concurrent = 0)] async fn f() -> Result<(), E> { Ok(()) }",
             ),
             (
                 Kind::Retry,

@@ -5,6 +5,8 @@
 //! Each key goes through a [`Slot`] that rejects duplicates and keeps the
 //! key's span; each parser ends with a `build` step that checks combinations.
 
+mod bulkhead;
+mod circuit_breaker;
 mod duration;
 mod fallback;
 mod retry;
@@ -17,6 +19,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, Path, Token};
 
+pub(crate) use bulkhead::BulkheadArgs;
+pub(crate) use circuit_breaker::{CircuitBreakerArgs, WindowArg};
 pub(crate) use duration::DurationArg;
 pub(crate) use fallback::FallbackArgs;
 pub(crate) use retry::{BackoffArg, JitterArg, RetryArgs};
@@ -27,7 +31,9 @@ use crate::kind::Kind;
 /// A parsed attribute.
 pub(crate) enum Policy {
     Retry(Box<RetryArgs>),
+    CircuitBreaker(Box<CircuitBreakerArgs>),
     Timeout(TimeoutArgs),
+    Bulkhead(Box<BulkheadArgs>),
     Fallback(FallbackArgs),
 }
 
@@ -57,15 +63,10 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<
         Kind::Retry => Policy::Retry(Box::new(RetryArgs::parse(&mut reader)?)),
         Kind::Timeout => Policy::Timeout(TimeoutArgs::parse(&mut reader, span)?),
         Kind::Fallback => Policy::Fallback(FallbackArgs::parse(&mut reader, span)?),
-        Kind::CircuitBreaker | Kind::Bulkhead => {
-            return Err(syn::Error::new(
-                span,
-                format!(
-                    "`{kind}` is not implemented yet in this version of steadfast; \
-                     remove it for now (it is planned for the next release)"
-                ),
-            ));
+        Kind::CircuitBreaker => {
+            Policy::CircuitBreaker(Box::new(CircuitBreakerArgs::parse(&mut reader)?))
         }
+        Kind::Bulkhead => Policy::Bulkhead(Box::new(BulkheadArgs::parse(&mut reader)?)),
     };
     Ok(Args {
         kind,
@@ -225,6 +226,58 @@ pub(crate) fn callable(value: Expr, what: &str) -> syn::Result<Expr> {
         other => Err(syn::Error::new(
             other.span(),
             format!("expected {what}: a path to a function, or a closure"),
+        )),
+    }
+}
+
+/// A ratio literal in (0, 1].
+pub(crate) fn ratio(value: &Expr, key: &str) -> syn::Result<f64> {
+    let parsed = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u8>().ok().map(f64::from),
+        _ => None,
+    };
+    match parsed {
+        Some(r) if r > 0.0 && r <= 1.0 => Ok(r),
+        Some(_) => Err(syn::Error::new(
+            value.span(),
+            format!(
+                "`{key}` must be in (0, 1]: above 0 (0 would open on no failure) and at most 1"
+            ),
+        )),
+        None => Err(syn::Error::new(
+            value.span(),
+            format!("`{key}` expects a number between 0 and 1, such as `{key} = 0.5`"),
+        )),
+    }
+}
+
+/// `name = "…"`.
+pub(crate) fn name_arg(value: &Expr) -> syn::Result<syn::LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if !lit.value().is_empty() => Ok(lit.clone()),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`name` expects a non-empty string literal, such as `name = \"payments\"`",
+        )),
+    }
+}
+
+/// `shared = PATH_TO_STATIC`.
+pub(crate) fn shared_arg(value: &Expr) -> syn::Result<Path> {
+    match value {
+        Expr::Path(syn::ExprPath {
+            path, qself: None, ..
+        }) => Ok(path.clone()),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`shared` expects the path of a `static` built with a `const` builder, such as `shared = PAYMENTS`",
         )),
     }
 }

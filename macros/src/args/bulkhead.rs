@@ -1,0 +1,97 @@
+//! `#[bulkhead(max_concurrent = …, max_queue = …, max_wait = …)]`.
+
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr, Path};
+
+use super::{DurationArg, Reader, Slot, int, name_arg, shared_arg};
+
+const KEYS: [&str; 5] = ["max_concurrent", "max_queue", "max_wait", "shared", "name"];
+
+pub(crate) struct BulkheadArgs {
+    pub(crate) max_concurrent: Option<u32>,
+    pub(crate) max_queue: Option<u32>,
+    pub(crate) max_wait: Option<DurationArg>,
+    pub(crate) shared: Option<Path>,
+    pub(crate) name: Option<LitStr>,
+}
+
+impl BulkheadArgs {
+    pub(crate) fn parse(reader: &mut Reader) -> syn::Result<Self> {
+        let kind = reader.kind;
+        let mut max_concurrent = Slot::new();
+        let mut max_queue = Slot::new();
+        let mut max_wait = Slot::new();
+        let mut shared = Slot::new();
+        let mut name = Slot::new();
+        let mut given: Vec<Ident> = Vec::new();
+        reader.read(
+            &KEYS,
+            |value| {
+                Err(syn::Error::new(
+                    value.span(),
+                    "`#[bulkhead]` takes `key = value` arguments, such as `#[bulkhead(max_concurrent = 8)]`",
+                ))
+            },
+            |key, value| {
+                match key.to_string().as_str() {
+                    "max_concurrent" => {
+                        let n: u32 = int(&value, "max_concurrent")?;
+                        if n == 0 {
+                            return Err(syn::Error::new(
+                                value.span(),
+                                "`max_concurrent` must be at least 1: a bulkhead of 0 would reject every call",
+                            ));
+                        }
+                        max_concurrent.set(kind, key, n)?;
+                    }
+                    "max_queue" => {
+                        let n: u32 = int(&value, "max_queue")?;
+                        if n > 1_000_000 {
+                            return Err(syn::Error::new(value.span(), "`max_queue` must be at most 1000000"));
+                        }
+                        max_queue.set(kind, key, n)?;
+                    }
+                    "max_wait" => {
+                        let d = DurationArg::from_expr(&value)?;
+                        d.require_positive("`max_wait`")?;
+                        max_wait.set(kind, key, d)?;
+                    }
+                    "shared" => shared.set(kind, key, shared_arg(&value)?)?,
+                    "name" => name.set(kind, key, name_arg(&value)?)?,
+                    _ => return Ok(false),
+                }
+                given.push(key.clone());
+                Ok(true)
+            },
+        )?;
+        let args = BulkheadArgs {
+            max_concurrent: max_concurrent.take(),
+            max_queue: max_queue.take(),
+            max_wait: max_wait.take(),
+            shared: shared.take(),
+            name: name.take(),
+        };
+        if args.shared.is_some()
+            && let Some(conflict) = given.iter().find(|k| *k != "shared")
+        {
+            return Err(syn::Error::new(
+                conflict.span(),
+                format!(
+                    "`{conflict}` cannot be combined with `shared`: a shared bulkhead is configured \
+                     where its `static` is built; remove `{conflict}` or `shared`"
+                ),
+            ));
+        }
+        if let (Some(0), Some(wait)) = (args.max_queue, &args.max_wait) {
+            let span = match wait {
+                DurationArg::Literal(_, lit) => lit.span(),
+                DurationArg::Expr(expr) => expr.span(),
+            };
+            return Err(syn::Error::new(
+                span,
+                "`max_wait` has no effect with `max_queue = 0` (no call ever waits); remove one of them",
+            ));
+        }
+        Ok(args)
+    }
+}

@@ -1,0 +1,197 @@
+//! `#[circuit_breaker(failure_ratio = …, window = …, min_calls = …, …)]`.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path};
+
+use super::{DurationArg, Reader, Slot, callable, int, name_arg, ratio, shared_arg};
+
+const KEYS: [&str; 11] = [
+    "failure_ratio",
+    "window",
+    "min_calls",
+    "consecutive_failures",
+    "slow_call",
+    "slow_ratio",
+    "open_for",
+    "half_open_probes",
+    "failure_if",
+    "shared",
+    "name",
+];
+
+/// The largest count window (the runtime's ring holds 1024 calls).
+const MAX_WINDOW: u32 = 1024;
+
+pub(crate) struct CircuitBreakerArgs {
+    pub(crate) failure_ratio: Option<f64>,
+    pub(crate) window: Option<WindowArg>,
+    pub(crate) min_calls: Option<u32>,
+    pub(crate) consecutive_failures: Option<u32>,
+    pub(crate) slow_call: Option<DurationArg>,
+    pub(crate) slow_ratio: Option<f64>,
+    pub(crate) open_for: Option<DurationArg>,
+    pub(crate) half_open_probes: Option<u32>,
+    pub(crate) failure_if: Option<Expr>,
+    pub(crate) shared: Option<Path>,
+    pub(crate) name: Option<LitStr>,
+}
+
+pub(crate) enum WindowArg {
+    Calls(u32),
+    Duration(DurationArg),
+}
+
+impl CircuitBreakerArgs {
+    pub(crate) fn parse(reader: &mut Reader) -> syn::Result<Self> {
+        let kind = reader.kind;
+        let mut failure_ratio = Slot::new();
+        let mut window = Slot::new();
+        let mut min_calls = Slot::new();
+        let mut consecutive_failures = Slot::new();
+        let mut slow_call = Slot::new();
+        let mut slow_ratio = Slot::new();
+        let mut open_for = Slot::new();
+        let mut half_open_probes = Slot::new();
+        let mut failure_if = Slot::new();
+        let mut shared = Slot::new();
+        let mut name = Slot::new();
+        // Keys given, with their spans, for the combination checks.
+        let mut given: Vec<Ident> = Vec::new();
+        reader.read(
+            &KEYS,
+            |value| {
+                Err(syn::Error::new(
+                    value.span(),
+                    "`#[circuit_breaker]` takes `key = value` arguments, such as `#[circuit_breaker(failure_ratio = 0.5)]`",
+                ))
+            },
+            |key, value| {
+                match key.to_string().as_str() {
+                    "failure_ratio" => failure_ratio.set(kind, key, ratio(&value, "failure_ratio")?)?,
+                    "window" => window.set(kind, key, window_arg(&value)?)?,
+                    "min_calls" => min_calls.set(kind, key, positive(&value, "min_calls")?)?,
+                    "consecutive_failures" => consecutive_failures.set(
+                        kind,
+                        key,
+                        positive(&value, "consecutive_failures")?,
+                    )?,
+                    "slow_call" => {
+                        let d = DurationArg::from_expr(&value)?;
+                        d.require_positive("`slow_call`")?;
+                        slow_call.set(kind, key, d)?;
+                    }
+                    "slow_ratio" => slow_ratio.set(kind, key, ratio(&value, "slow_ratio")?)?,
+                    "open_for" => open_for.set(kind, key, DurationArg::from_expr(&value)?)?,
+                    "half_open_probes" => {
+                        let n = positive(&value, "half_open_probes")?;
+                        if n > 65_535 {
+                            return Err(syn::Error::new(value.span(), "`half_open_probes` must be at most 65535"));
+                        }
+                        half_open_probes.set(kind, key, n)?;
+                    }
+                    "failure_if" => failure_if.set(kind, key, callable(value, "a predicate `fn(&E) -> bool`")?)?,
+                    "shared" => shared.set(kind, key, shared_arg(&value)?)?,
+                    "name" => name.set(kind, key, name_arg(&value)?)?,
+                    _ => return Ok(false),
+                }
+                given.push(key.clone());
+                Ok(true)
+            },
+        )?;
+        let args = CircuitBreakerArgs {
+            failure_ratio: failure_ratio.take(),
+            window: window.take(),
+            min_calls: min_calls.take(),
+            consecutive_failures: consecutive_failures.take(),
+            slow_call: slow_call.take(),
+            slow_ratio: slow_ratio.take(),
+            open_for: open_for.take(),
+            half_open_probes: half_open_probes.take(),
+            failure_if: failure_if.take(),
+            shared: shared.take(),
+            name: name.take(),
+        };
+        args.build(&given)?;
+        Ok(args)
+    }
+
+    /// Checks that the keys make sense together.
+    fn build(&self, given: &[Ident]) -> syn::Result<()> {
+        let span_of = |key: &str| {
+            given
+                .iter()
+                .find(|k| *k == key)
+                .map_or_else(Span::call_site, Ident::span)
+        };
+        if self.shared.is_some() {
+            if let Some(conflict) = given.iter().find(|k| *k != "shared" && *k != "failure_if") {
+                return Err(syn::Error::new(
+                    conflict.span(),
+                    format!(
+                        "`{conflict}` cannot be combined with `shared`: a shared breaker is configured \
+                         where its `static` is built; remove `{conflict}` or `shared`"
+                    ),
+                ));
+            }
+        }
+        if self.slow_ratio.is_some() && self.slow_call.is_none() {
+            return Err(syn::Error::new(
+                span_of("slow_ratio"),
+                "`slow_ratio` needs `slow_call`, the duration above which a call counts as slow",
+            ));
+        }
+        if let (Some(min_calls), Some(WindowArg::Calls(size))) = (self.min_calls, &self.window)
+            && min_calls > *size
+        {
+            return Err(syn::Error::new(
+                span_of("min_calls"),
+                format!(
+                    "`min_calls = {min_calls}` can never be reached in a window of the last {size} calls; \
+                     lower it or enlarge the window"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn positive(value: &Expr, key: &str) -> syn::Result<u32> {
+    let n: u32 = int(value, key)?;
+    if n == 0 {
+        return Err(syn::Error::new(
+            value.span(),
+            format!("`{key}` must be at least 1"),
+        ));
+    }
+    Ok(n)
+}
+
+fn window_arg(value: &Expr) -> syn::Result<WindowArg> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(_), ..
+        }) => {
+            let n = positive(value, "window")?;
+            if n > MAX_WINDOW {
+                return Err(syn::Error::new(
+                    value.span(),
+                    format!(
+                        "a count window holds at most {MAX_WINDOW} calls; for more traffic use a time window such as `window = \"60s\"`"
+                    ),
+                ));
+            }
+            Ok(WindowArg::Calls(n))
+        }
+        _ => {
+            let d = DurationArg::from_expr(value).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("{e}; `window` is a number of calls (`window = 100`) or a duration (`window = \"60s\"`)"),
+                )
+            })?;
+            d.require_positive("a time window")?;
+            Ok(WindowArg::Duration(d))
+        }
+    }
+}
