@@ -631,13 +631,227 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Fallback, args.into(), item.into()).into()
 }
 
-/// Not implemented yet: in this version, using it is a compile error.
+/// Fails fast while a dependency keeps failing, and probes it before trusting it
+/// again.
+///
+/// The breaker watches the outcomes of recent calls. While **closed**, calls run
+/// and their outcomes go into a sliding window; once `min_calls` are in it and
+/// `failures ≥ ceil(failure_ratio × calls)` (or slow calls reach `slow_ratio`, or
+/// `consecutive_failures` failed in a row), it **opens**: calls then fail at once
+/// with `steadfast::Rejected::CircuitOpen` and the body does not run.
+/// After `open_for` it turns **half-open** and admits exactly
+/// `half_open_probes` calls at once (others are rejected without running):
+/// if all succeed it closes with a fresh window, and any failure reopens it.
+/// The function's `E` must implement `From<steadfast::Rejected>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Rejected, circuit_breaker};
+///
+/// #[circuit_breaker(window = 4, failure_ratio = 0.5, open_for = "5s")]
+/// async fn quote(up: bool) -> std::io::Result<u32> {
+///     if up { Ok(42) } else { Err(std::io::Error::other("503")) }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     // Two failures in a full window of four calls: the breaker opens.
+///     for up in [true, false, true, false] {
+///         let _ = quote(up).await;
+///     }
+///     let error = quote(true).await.unwrap_err();
+///     assert_eq!(error.kind(), std::io::ErrorKind::ResourceBusy);
+///     assert!(matches!(
+///         error.get_ref().and_then(|e| e.downcast_ref::<Rejected>()),
+///         Some(Rejected::CircuitOpen { .. })
+///     ));
+///
+///     // After `open_for`, one probe runs; its success closes the breaker.
+///     tokio::time::advance(Duration::from_secs(5)).await;
+///     assert_eq!(quote(true).await.unwrap(), 42);
+///     assert_eq!(quote(true).await.unwrap(), 42);
+/// }
+/// ```
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `failure_ratio = r` | open when failures / calls ≥ r (0 < r ≤ 1) | `0.5` |
+/// | `window = N` or `window = "60s"` | the last N calls (N ≤ 1024), or the last duration | `100` |
+/// | `min_calls = N` | no decision before N calls are in the window | `20`, or N for a count window below 20 |
+/// | `consecutive_failures = N` | also open after N failures in a row | off |
+/// | `slow_call = d`, `slow_ratio = r` | calls slower than `d` are slow; open when slow / calls ≥ r | off; `slow_ratio` defaults to `1.0` |
+/// | `open_for = d` | time open before half-open | `"5s"` |
+/// | `half_open_probes = N` | probes admitted at once while half-open; all must succeed | `1` |
+/// | `failure_if = f` | `fn(&E) -> bool`: which errors count as failures | every error |
+/// | `shared = STATIC`, `name = "…"` | use a breaker declared as a `static`; the name in rejections | one per function, named `module::fn` |
+/// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
+///
+/// # State scope
+///
+/// Without `shared`, the function has one breaker, in a `static` inside it: it
+/// is shared by every caller, every instance (`&self`) and every generic
+/// instantiation of the function. To share one breaker between functions, or to
+/// configure it in one place, declare it and name it with `shared` (the
+/// breaker's own settings then apply; only `failure_if` may be added):
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{CircuitBreaker, circuit_breaker};
+///
+/// static PAYMENTS: CircuitBreaker = CircuitBreaker::builder()
+///     .name("payments")
+///     .window_calls(50)
+///     .open_for(Duration::from_secs(10))
+///     .build();
+///
+/// #[circuit_breaker(shared = PAYMENTS)]
+/// async fn charge(cents: u64) -> std::io::Result<u64> {
+///     Ok(cents)
+/// }
+///
+/// #[circuit_breaker(shared = PAYMENTS)]
+/// async fn refund(cents: u64) -> std::io::Result<u64> {
+///     Ok(cents)
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # charge(1).await.unwrap(); refund(1).await.unwrap();
+/// # }
+/// ```
+///
+/// # What counts
+///
+/// An `Ok` is a success; an `Err` is a failure unless `failure_if` says
+/// otherwise, in which case it is neither (it does not count toward the window,
+/// and a half-open probe that ends that way gives its slot back). Rejections
+/// from attributes stacked below (`#[timeout]`, `#[bulkhead]`) always count as
+/// failures. A panic counts as a failure and still propagates. A call that is
+/// dropped before it finishes records nothing (and gives a probe slot back). A
+/// call that finishes after the breaker changed state (admitted while closed,
+/// finishing after it opened) does not move the new state. A slow probe
+/// (with `slow_call`) reopens the breaker: slowness is what opened it.
+///
+/// ```
+/// use steadfast::circuit_breaker;
+///
+/// #[derive(Debug)]
+/// enum ApiError {
+///     NotFound,
+///     Unavailable,
+///     Rejected(steadfast::Rejected),
+/// }
+///
+/// impl From<steadfast::Rejected> for ApiError {
+///     fn from(rejected: steadfast::Rejected) -> Self {
+///         ApiError::Rejected(rejected)
+///     }
+/// }
+///
+/// impl ApiError {
+///     /// A missing record says nothing about the service's health.
+///     fn is_outage(&self) -> bool {
+///         !matches!(self, ApiError::NotFound)
+///     }
+/// }
+///
+/// #[circuit_breaker(window = 2, failure_if = ApiError::is_outage)]
+/// async fn get(id: u32) -> Result<u32, ApiError> {
+///     match id {
+///         0 => Err(ApiError::NotFound),
+///         1 => Err(ApiError::Unavailable),
+///         id => Ok(id),
+///     }
+/// }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     for _ in 0..10 {
+///         assert!(matches!(get(0).await, Err(ApiError::NotFound)));
+///     }
+///     assert_eq!(get(7).await.unwrap(), 7, "not-found errors never opened it");
+///     let _ = get(1).await;
+///     let _ = get(1).await;
+///     assert!(matches!(get(7).await, Err(ApiError::Rejected(_))));
+/// }
+/// ```
+///
+/// # Choosing a window
+///
+/// A count window (`window = 100`) judges the last N calls whatever their
+/// timing: simple, and right for steady traffic. A time window (`window =
+/// "60s"`, ten buckets of a tenth each) judges what happened recently whatever
+/// the traffic: at low volume old outcomes still leave, and at high volume it
+/// still costs fixed memory and O(1) per call; pair it with a `min_calls` that
+/// means something for your traffic. Either way the window really slides: old
+/// calls leave it, so a long healthy history does not hide a fresh outage.
+///
+/// # Cost
+///
+/// Closed, a call costs one atomic load to admit and a few atomic operations to
+/// record: no lock, no allocation, and a clock read only with a time window or
+/// `slow_call`.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::CircuitBreaker, args.into(), item.into()).into()
 }
 
-/// Not implemented yet: in this version, using it is a compile error.
+/// Limits how many calls run at once, with a bounded queue for the rest.
+///
+/// At most `max_concurrent` calls run the body at once; up to `max_queue` more
+/// wait for a slot, served in FIFO order, each for at most `max_wait`. A call
+/// that finds the queue full, or waits too long, fails with
+/// `steadfast::Rejected::BulkheadFull` without running. The slot is released when the call
+/// ends: success, error, panic or cancellation. The function's `E` must
+/// implement `From<steadfast::Rejected>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::bulkhead;
+///
+/// #[bulkhead(max_concurrent = 2, max_queue = 1, max_wait = "100ms")]
+/// async fn render(page: u32) -> std::io::Result<u32> {
+///     tokio::time::sleep(Duration::from_secs(1)).await;
+///     Ok(page)
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let (a, b, c, d) = tokio::join!(render(1), render(2), render(3), render(4));
+///     assert!(a.is_ok() && b.is_ok(), "two run at once");
+///     // The third waits 100ms for a slot and gives up; the fourth finds the
+///     // queue full and is rejected at once.
+///     assert!(c.is_err() && d.is_err());
+/// }
+/// ```
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `max_concurrent = N` | calls running at once (N ≥ 1) | `10` |
+/// | `max_queue = N` | calls waiting for a slot; `0` = never wait | `10` |
+/// | `max_wait = d` | how long a call may wait for a slot | unbounded |
+/// | `shared = STATIC`, `name = "…"` | use a bulkhead declared as a `static`; the name in rejections | one per function, named `module::fn` |
+/// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
+///
+/// # State scope
+///
+/// As for [`#[circuit_breaker]`](macro@circuit_breaker#state-scope): one
+/// bulkhead per function (shared by every caller, instance and generic
+/// instantiation), or a `static` built with `Bulkhead::builder()` and named
+/// with `shared = STATIC`, to limit several functions together.
+///
+/// # Stacking
+///
+/// Below `#[timeout]`, the time spent waiting for a slot counts toward the
+/// timeout; below `#[retry]`, each attempt takes its own slot (and gives it
+/// back before the retry delay); a `BulkheadFull` is never retried. Below a
+/// `#[circuit_breaker]`, rejections count as the breaker's failures, so a
+/// saturated dependency opens the breaker and callers then fail before they
+/// queue.
+///
+/// # Cost
+///
+/// While nobody waits, taking and releasing a slot is one atomic
+/// compare-and-swap each: no lock and no allocation. Waiting takes a lock on
+/// the queue, which is allocated once, at `max_queue` entries.
 #[proc_macro_attribute]
 pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Bulkhead, args.into(), item.into()).into()
