@@ -260,8 +260,8 @@ pub use steadfast_runtime::{
 pub mod __private {
     pub use steadfast_runtime::fallback::recover;
     pub use steadfast_runtime::glue::{
-        ResultType, always, attempt, delay_from, expect, finish, finish_plain, no_hint, relift,
-        when,
+        ResultType, Returns, always, attempt, delay_from, finish, finish_plain, no_hint, relift,
+        returns, when,
     };
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
 }

@@ -77,6 +77,7 @@ mod facade {
             std::sync::atomic::AtomicUsize::new(0);
 
         pub(crate) async fn attempt<Ret, T, E, R, F>(
+            returns: ::steadfast::__private::Returns<Ret>,
             body: F,
         ) -> std::result::Result<T, ::steadfast::Failure<E, R>>
         where
@@ -84,7 +85,7 @@ mod facade {
             F: std::future::Future<Output = Ret>,
         {
             ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            ::steadfast::__private::attempt::<Ret, T, E, R, F>(body).await
+            ::steadfast::__private::attempt::<Ret, T, E, R, F>(returns, body).await
         }
     }
 }

@@ -84,8 +84,63 @@ pub async fn plain(flag: bool) -> Result<(), std::io::Error> {
     }
 }
 
+// Bodies that diverge or end in `return …;` compile without `unreachable_code`
+// warnings, and one-line bodies without `unused_braces` (rustc's lints; the
+// clippy style lints allowed here fire on the same code without attributes).
+#[allow(
+    clippy::needless_return,
+    clippy::redundant_closure,
+    clippy::missing_panics_doc,
+    clippy::redundant_pub_crate
+)]
+mod rustc_lints {
+    use steadfast::{fallback, retry, timeout};
+
+    #[retry(attempts = 2, backoff = none)]
+    pub(crate) async fn stub() -> Result<u32, String> {
+        todo!()
+    }
+
+    #[timeout("1s")]
+    pub(crate) async fn serve() -> Result<u32, steadfast::Rejected> {
+        loop {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[fallback(|e| Err(e))]
+    pub(crate) async fn explode() -> Result<u32, String> {
+        panic!("boom")
+    }
+
+    #[retry(attempts = 2, backoff = none)]
+    pub(crate) async fn explicit_return(x: u32) -> Result<u32, String> {
+        let y = x + 1;
+        return Ok(y);
+    }
+
+    #[retry(attempts = 2, backoff = none)]
+    pub(crate) async fn every_arm_returns(x: u32) -> Result<u32, String> {
+        match x {
+            0 => return Err("zero".into()),
+            n => return Ok(n),
+        }
+    }
+
+    #[retry(attempts = 2, backoff = none)]
+    pub(crate) async fn one_line(x: u32) -> Result<u32, String> {
+        Ok(x)
+    }
+}
+
+use rustc_lints::{every_arm_returns, explicit_return, explode, one_line, serve, stub};
+
 #[tokio::test(start_paused = true)]
 async fn strict_lints_accept_the_expansions() {
+    assert_eq!(explicit_return(1).await, Ok(2));
+    assert_eq!(every_arm_returns(0).await, Err("zero".into()));
+    assert_eq!(one_line(3).await, Ok(3));
+    let _unused = (stub(), serve(), explode());
     let mut client = Client { calls: 0 };
     assert_eq!(client.get(7).await.unwrap(), 7);
     assert!(plain(true).await.is_ok());

@@ -72,7 +72,9 @@ pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenSt
         Err(error) => {
             // The original function (without our attributes, which would only
             // report the same errors again) keeps callers and IDEs working.
-            let original = item_fn.emit(&stack.others, item_fn.body.stream());
+            let uses = mark_used(&stack.layers);
+            let body = item_fn.body.stream();
+            let original = item_fn.emit(&stack.others, quote!(#uses #body));
             let error = error.into_compile_error();
             quote!(#original #error)
         }
@@ -123,12 +125,17 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     let body = &item_fn.body;
     let ret_span = ret.span();
     let erased = erase_impl_trait(ret.clone());
-    // The body's block keeps its own span; `async` takes the `{`'s, so that a
-    // value moved by a retried body is reported there and at the move.
+    // `Returns<Ret>` carries the declared return type to every helper that
+    // needs it, as one inference variable: an `impl Trait` erased to `_` is
+    // then inferred once, from the body.
+    let returns = Ident::new("__steadfast_returns", Span::mixed_site());
+    let returns_decl = quote_spanned!(ret_span=> let #returns = #p::returns::<#erased>(););
+    let body = fake_return_edge(body, &erased);
+    // `async` takes the `{`'s span, so that a value moved by a retried body is
+    // reported there and at the move.
     let async_token = quote_spanned!(body.span_open()=> async);
-    let typed_body = crate::body::typed(p, &erased, body);
-    let attempt = quote_spanned!(ret_span=> #p::attempt::<#erased, _, _, _, _>);
-    let mut future = quote!(#attempt(#async_token #typed_body));
+    let attempt = quote_spanned!(ret_span=> #p::attempt);
+    let mut future = quote!(#attempt(#returns, #async_token #body));
     // Whether a rejecting layer sits inside the current stretch (since the
     // innermost `#[fallback]`, which converts everything into `E`).
     let mut rejecting = false;
@@ -156,7 +163,7 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             }
             Policy::CircuitBreaker(breaker) => {
                 let failure_if =
-                    typed_predicate(p, "when", &erased, breaker.failure_if.as_ref(), "always");
+                    typed_predicate(p, "when", &returns, breaker.failure_if.as_ref(), "always");
                 let state = match &breaker.shared {
                     Some(shared) => quote!(&#shared),
                     None => {
@@ -184,11 +191,11 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             }
             Policy::Retry(retry) => {
                 let policy = retry_policy(p, retry);
-                let when = typed_predicate(p, "when", &erased, retry.when.as_ref(), "always");
+                let when = typed_predicate(p, "when", &returns, retry.when.as_ref(), "always");
                 let delay_from = typed_predicate(
                     p,
                     "delay_from",
-                    &erased,
+                    &returns,
                     retry.delay_from.as_ref(),
                     "no_hint",
                 );
@@ -231,12 +238,68 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             }
         };
     }
-    if plain_result {
+    let last = if plain_result {
         quote!((#future).await)
     } else {
         let finish = finish(p, rejecting);
         quote!(#finish((#future).await))
+    };
+    quote! {
+        #returns_decl
+        #last
     }
+}
+
+/// The body with an unreachable `return` of the declared type in front:
+///
+/// ```text
+/// { #[allow(unreachable_code)] if false { let r: Ret = loop {}; return r; } BODY }
+/// ```
+///
+/// rustc gives an async block's tail and `return`s no expected type of their
+/// own; this first `return` fixes the block's return type before the body is
+/// checked, so `Ok(&self.name)` still coerces to `Result<&str, _>` and
+/// `Err(Box::new(e))` to `Box<dyn Error>`, as in the original function, and
+/// type errors point at the user's expression. Inner attributes stay first.
+fn fake_return_edge(body: &proc_macro2::Group, ret: &Type) -> proc_macro2::Group {
+    use proc_macro2::TokenTree;
+    let fake = Ident::new("__steadfast_fake_return", Span::mixed_site());
+    // Call-site spans, except the type's own: lints see generated code, and
+    // type errors still point at the declared return type.
+    let edge = quote! {
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::needless_return
+        )]
+        if false {
+            let #fake: #ret = loop {};
+            return #fake;
+        }
+    };
+    let mut tokens: Vec<TokenTree> = body.stream().into_iter().collect();
+    // `#![…]` inner attributes must stay at the start of the block.
+    let mut inner_attrs = 0;
+    while let [
+        TokenTree::Punct(pound),
+        TokenTree::Punct(bang),
+        TokenTree::Group(_),
+        ..,
+    ] = &tokens[inner_attrs..]
+    {
+        if pound.as_char() != '#' || bang.as_char() != '!' {
+            break;
+        }
+        inner_attrs += 3;
+    }
+    let rest = tokens.split_off(inner_attrs);
+    let mut stream: TokenStream = tokens.into_iter().collect();
+    stream.extend(edge);
+    stream.extend(rest);
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, stream);
+    group.set_span(body.span());
+    group
 }
 
 fn finish(p: &TokenStream, rejecting: bool) -> TokenStream {
@@ -247,12 +310,12 @@ fn finish(p: &TokenStream, rejecting: bool) -> TokenStream {
     }
 }
 
-/// `#p::when::<Ret, _>(given or default)`, spanned on the user's expression
-/// so that a predicate of the wrong type is reported there.
+/// `#p::when(returns, given or default)`, spanned on the user's expression so
+/// that a predicate of the wrong type is reported there.
 fn typed_predicate(
     p: &TokenStream,
     helper: &str,
-    ret: &Type,
+    returns: &Ident,
     given: Option<&syn::Expr>,
     default: &str,
 ) -> TokenStream {
@@ -260,12 +323,12 @@ fn typed_predicate(
     match given {
         Some(expr) => {
             let span = expr.span();
-            let helper = respan(quote!(#p::#helper::<#ret, _>), span);
-            quote_spanned!(span=> #helper(#expr))
+            let helper = respan(quote!(#p::#helper), span);
+            quote_spanned!(span=> #helper(#returns, #expr))
         }
         None => {
             let default = Ident::new(default, Span::call_site());
-            quote!(#p::#helper::<#ret, _>(#p::#default))
+            quote!(#p::#helper(#returns, #p::#default))
         }
     }
 }
@@ -719,25 +782,19 @@ mod tests {
     }
 
     #[test]
-    fn body_tail_and_own_returns_are_typed_but_nested_ones_are_not() {
+    fn body_gets_a_fake_return_edge_after_its_inner_attributes() {
         let out = run(
             Kind::Retry,
             "",
-            "async fn f() -> Result<u8, E> { \
-                let c = || { return 1u8; }; \
-                let a = async { return 2u8; }; \
-                fn g() -> u8 { return 3 } \
-                if x { return Err(e); } \
-                Ok(c()) }",
+            "async fn f() -> Result<u8, E> { #![allow(unused)] #![deny(x)] let c = 1; Ok(c) }",
         );
         assert!(!out.contains("compile_error"), "{out}");
-        assert_eq!(
-            out.matches(":: expect :: < Result < u8 , E > >").count(),
-            2,
-            "{out}"
+        let edge = out.find("__steadfast_fake_return").expect("edge emitted");
+        let (allow, deny, body) = (
+            out.find("#! [allow (unused)]").unwrap(),
+            out.find("#! [deny (x)]").unwrap(),
+            out.find("let c = 1").unwrap(),
         );
-        assert!(
-            out.contains("return 1u8") && out.contains("return 2u8") && out.contains("return 3")
-        );
+        assert!(allow < edge && deny < edge && edge < body, "{out}");
     }
 }

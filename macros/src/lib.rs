@@ -4,13 +4,11 @@
 //!
 //! Layout, in the order an expansion goes through it: `item` reads the
 //! annotated function, `stack` collects the toolkit attributes on it, `args`
-//! parses and checks each attribute's arguments, `expand` writes the new body
-//! (with `body` typing its tail and `return`s).
+//! parses and checks each attribute's arguments, `expand` writes the new body.
 
 #![forbid(unsafe_code)]
 
 mod args;
-mod body;
 mod expand;
 mod item;
 mod kind;

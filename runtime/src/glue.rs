@@ -5,6 +5,7 @@
 
 use core::convert::Infallible;
 use core::future::Future;
+use core::marker::PhantomData;
 
 use crate::{Failure, FromRejected, Rejected};
 
@@ -33,23 +34,40 @@ impl<T, E> ResultType for Result<T, E> {
     }
 }
 
+/// The declared return type `Ret` of an annotated function, as a value that
+/// every helper below takes, so that they all see one `Ret` (an `impl Trait`
+/// in it, erased to `_`, is inferred once, from the body).
+pub struct Returns<Ret>(PhantomData<fn() -> Ret>);
+
+impl<Ret> Clone for Returns<Ret> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Ret> Copy for Returns<Ret> {}
+
+impl<Ret> core::fmt::Debug for Returns<Ret> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Returns")
+    }
+}
+
+/// A [`Returns`] for `Ret`.
+#[inline]
+pub const fn returns<Ret>() -> Returns<Ret> {
+    Returns(PhantomData)
+}
+
 /// Runs the user's body once, as the declared return type `Ret`, with its error
 /// put into the [`Failure`] channel.
 #[inline]
-pub async fn attempt<Ret, T, E, R, F>(body: F) -> Result<T, Failure<E, R>>
+pub async fn attempt<Ret, T, E, R, F>(_: Returns<Ret>, body: F) -> Result<T, Failure<E, R>>
 where
     Ret: ResultType<Ok = T, Err = E>,
     F: Future<Output = Ret>,
 {
     body.await.into_result().map_err(Failure::Error)
-}
-
-/// A typed identity: gives the body's tail and `return`s the declared return
-/// type as their expected type, so that the coercions of the original
-/// function (`&String` to `&str`, `Box<T>` to `Box<dyn Error>`) still apply.
-#[inline]
-pub fn expect<Ret>(value: Ret) -> Ret {
-    value
 }
 
 /// Puts an already finished result back into the [`Failure`] channel (after a
@@ -74,7 +92,7 @@ pub fn finish_plain<T, E>(result: Result<T, Failure<E, Infallible>>) -> Result<T
 /// Types a `when` predicate against the declared return type, so that an
 /// untyped closure (`|e| e.is_transient()`) knows its argument's type.
 #[inline]
-pub fn when<Ret, W>(when: W) -> W
+pub fn when<Ret, W>(_: Returns<Ret>, when: W) -> W
 where
     Ret: ResultType,
     W: Fn(&Ret::Err) -> bool,
@@ -84,7 +102,7 @@ where
 
 /// Types a `delay_from` hint against the declared return type.
 #[inline]
-pub fn delay_from<Ret, D>(delay_from: D) -> D
+pub fn delay_from<Ret, D>(_: Returns<Ret>, delay_from: D) -> D
 where
     Ret: ResultType,
     D: Fn(&Ret::Err) -> Option<core::time::Duration>,

@@ -124,16 +124,16 @@ impl CircuitBreakerArgs {
                 .find(|k| *k == key)
                 .map_or_else(Span::call_site, Ident::span)
         };
-        if self.shared.is_some() {
-            if let Some(conflict) = given.iter().find(|k| *k != "shared" && *k != "failure_if") {
-                return Err(syn::Error::new(
-                    conflict.span(),
-                    format!(
-                        "`{conflict}` cannot be combined with `shared`: a shared breaker is configured \
-                         where its `static` is built; remove `{conflict}` or `shared`"
-                    ),
-                ));
-            }
+        if self.shared.is_some()
+            && let Some(conflict) = given.iter().find(|k| *k != "shared" && *k != "failure_if")
+        {
+            return Err(syn::Error::new(
+                conflict.span(),
+                format!(
+                    "`{conflict}` cannot be combined with `shared`: a shared breaker is configured \
+                     where its `static` is built; remove `{conflict}` or `shared`"
+                ),
+            ));
         }
         if self.slow_ratio.is_some() && self.slow_call.is_none() {
             return Err(syn::Error::new(

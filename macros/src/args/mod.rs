@@ -88,12 +88,28 @@ impl Entry {
         if input.peek(Ident::peek_any) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
             let key = input.call(Ident::parse_any)?;
             input.parse::<Token![=]>()?;
-            let value = input.parse()?;
-            Ok(Entry::Key(key, value))
+            Ok(Entry::Key(key, ungrouped(input.parse()?)))
         } else {
-            Ok(Entry::Positional(input.parse()?))
+            Ok(Entry::Positional(ungrouped(input.parse()?)))
         }
     }
+}
+
+/// The value without the invisible groups that `macro_rules!` fragments
+/// (`$d:literal`, `$e:expr`) arrive in, at any depth, so that a literal passed
+/// through a declarative macro is still recognised as a literal.
+fn ungrouped(mut expr: Expr) -> Expr {
+    struct Ungroup;
+    impl syn::visit_mut::VisitMut for Ungroup {
+        fn visit_expr_mut(&mut self, expr: &mut Expr) {
+            while let Expr::Group(group) = expr {
+                *expr = (*group.expr).clone();
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_expr_mut(&mut Ungroup, &mut expr);
+    expr
 }
 
 /// The entries of one attribute, read key by key.

@@ -145,9 +145,8 @@ async fn slots_are_released_on_error_panic_and_cancellation() {
     let panicked = tokio::spawn({
         let b = b.clone();
         async move {
-            b.run(async { panic!("boom") })
+            b.run(async { panic!("boom") as Result<(), ()> })
                 .await
-                .map(|()| ())
                 .map_err(|_: Failure<()>| ())
         }
     })
