@@ -1,5 +1,5 @@
-//! Resilience attributes for `async fn`s: retries, timeouts and fallbacks
-//! written on the function they protect.
+//! Resilience attributes for `async fn`s: retries, circuit breakers, timeouts,
+//! bulkheads and fallbacks written on the function they protect.
 //!
 //! A call to another service can fail for a moment, hang, or be refused. The
 //! usual answer is a loop written around each call: a counter, a sleep, a
@@ -14,11 +14,12 @@
 //! - [`#[retry]`](macro@retry) re-runs the body after an error, with backoff,
 //!   jitter, a time budget, a predicate for what to retry and server hints
 //!   (`Retry-After`);
+//! - [`#[circuit_breaker]`](macro@circuit_breaker) fails fast while a
+//!   dependency keeps failing, and probes it before trusting it again;
 //! - [`#[timeout]`](macro@timeout) cancels a call that takes too long;
+//! - [`#[bulkhead]`](macro@bulkhead) limits how many calls run at once, with a
+//!   bounded queue for the rest;
 //! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer.
-//!
-//! `#[circuit_breaker]` and `#[bulkhead]` come next: in this version, both are a
-//! compile error that says they are not implemented yet.
 //!
 //! # Example
 //!
@@ -144,10 +145,12 @@
 //! # Errors and `Rejected`
 //!
 //! A policy that refuses or abandons a call reports it as a [`Rejected`]
-//! (today `Rejected::Timeout { after }`; the enum is `#[non_exhaustive]`, so match
-//! it with a wildcard arm). The function still returns its own `E`, so a function
-//! carrying `#[timeout]` needs `E: From<Rejected>`; the compile error for a
-//! missing impl says exactly that. `std::io::Error` (kind `TimedOut`),
+//! (`Timeout { after }`, `CircuitOpen { name }`, `BulkheadFull { name }`; the
+//! enum is `#[non_exhaustive]`, so match it with a wildcard arm). The function
+//! still returns its own `E`, so a function carrying `#[timeout]`,
+//! `#[circuit_breaker]` or `#[bulkhead]` needs `E: From<Rejected>`; the compile
+//! error for a missing impl says exactly that. `std::io::Error` (kind `TimedOut`
+//! for a timeout, `ResourceBusy` for the others),
 //! `anyhow::Error` and `Box<dyn Error + Send + Sync>` work as they are. For your
 //! own error type, add a variant:
 //!
@@ -164,9 +167,10 @@
 //!
 //! `#[retry]` and `#[fallback]` alone never need the conversion. Between stacked
 //! attributes, a rejection travels typed and is converted once, at the
-//! outermost, so an outer `#[retry]` always retries an inner timeout, whatever
-//! its `when` predicate says about `E`. A `#[fallback]` receives rejections
-//! already converted into `E`.
+//! outermost, so an outer `#[retry]` always retries an inner timeout (and never
+//! an open circuit or a full bulkhead), whatever its `when` predicate says about
+//! `E`, and an outer `#[circuit_breaker]` counts inner rejections as failures. A
+//! `#[fallback]` receives rejections already converted into `E`.
 //!
 //! # Time and testing
 //!
@@ -199,19 +203,43 @@
 //! # State scope
 //!
 //! Each attribute's configuration is a `static` inside the function, built at
-//! compile time and shared by every call. The state of a call (attempts made,
-//! when it started, its deadline) lives in that call's own future: the policies
-//! of this version share nothing between calls, so concurrent calls, instances
-//! and generic instantiations of a function never affect one another. The
-//! circuit breaker and the bulkhead, when they come, will keep state across
-//! calls, one per function item, shared by all its callers.
+//! compile time. The state of a retry or timeout (attempts made, when it
+//! started, its deadline) lives in that call's own future, so calls never
+//! affect one another. A circuit breaker and a bulkhead keep state across calls:
+//! one per function item, shared by every caller, every instance (`&self`) and
+//! every generic instantiation of the function. To share one between several
+//! functions, or to keep it per dependency, declare it as a `static` with its
+//! `const` builder and name it with `shared = STATIC`:
+//!
+//! ```
+//! use steadfast::{Bulkhead, CircuitBreaker, bulkhead, circuit_breaker};
+//!
+//! static PAYMENTS: CircuitBreaker = CircuitBreaker::builder().name("payments").build();
+//! static PAYMENTS_POOL: Bulkhead = Bulkhead::builder().name("payments").max_concurrent(8).build();
+//!
+//! #[circuit_breaker(shared = PAYMENTS)]
+//! #[bulkhead(shared = PAYMENTS_POOL)]
+//! async fn charge(cents: u64) -> std::io::Result<u64> {
+//!     Ok(cents)
+//! }
+//!
+//! #[circuit_breaker(shared = PAYMENTS)]
+//! #[bulkhead(shared = PAYMENTS_POOL)]
+//! async fn refund(cents: u64) -> std::io::Result<u64> {
+//!     Ok(cents)
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! # assert_eq!(charge(5).await.unwrap() + refund(5).await.unwrap(), 10);
+//! # }
+//! ```
 //!
 //! # Programmatic API
 //!
 //! The attributes are thin: they call the same policies that you can use
 //! directly, for a closure or for a future built at run time. [`Retry`] (with
-//! [`Backoff`] and [`Jitter`]) and [`Timeout`] have `const` builders, so they
-//! can live in a `static`; [`fallback::recover`] is the fallback step.
+//! [`Backoff`] and [`Jitter`]), [`CircuitBreaker`], [`Timeout`] and
+//! [`Bulkhead`] have `const` builders, so they can live in a `static`;
+//! [`fallback::recover`] is the fallback step.
 //!
 //! ```
 //! use std::time::Duration;
@@ -260,8 +288,8 @@ pub use steadfast_runtime::{
 pub mod __private {
     pub use steadfast_runtime::fallback::recover;
     pub use steadfast_runtime::glue::{
-        ResultType, Returns, always, attempt, delay_from, finish, finish_plain, no_hint, relift,
-        returns, when,
+        ResultType, Returns, always, attempt, delay_from, fake_return, finish, finish_plain,
+        no_hint, relift, returns, when,
     };
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
 }

@@ -76,16 +76,15 @@ mod facade {
         pub(crate) static ATTEMPTS: std::sync::atomic::AtomicUsize =
             std::sync::atomic::AtomicUsize::new(0);
 
-        pub(crate) async fn attempt<Ret, T, E, R, F>(
-            returns: ::steadfast::__private::Returns<Ret>,
+        pub(crate) async fn attempt<T, E, R, F>(
+            returns: ::steadfast::__private::Returns<std::result::Result<T, E>>,
             body: F,
         ) -> std::result::Result<T, ::steadfast::Failure<E, R>>
         where
-            Ret: ::steadfast::__private::ResultType<Ok = T, Err = E>,
-            F: std::future::Future<Output = Ret>,
+            F: std::future::Future<Output = std::result::Result<T, E>>,
         {
             ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            ::steadfast::__private::attempt::<Ret, T, E, R, F>(returns, body).await
+            ::steadfast::__private::attempt(returns, body).await
         }
     }
 }

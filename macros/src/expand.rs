@@ -57,12 +57,11 @@ pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenSt
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(item_fn) => item_fn,
         Err(error) => {
-            let mut error_all = syn::Error::new(
-                Span::call_site(),
-                format!("`{kind}` can only be applied to an `async fn` with a body"),
-            );
-            error_all.combine(error);
-            let error = error_all.into_compile_error();
+            let error = syn::Error::new(
+                error.span(),
+                format!("`{kind}` can only be applied to an `async fn` with a body: {error}"),
+            )
+            .into_compile_error();
             return quote!(#item #error);
         }
     };
@@ -129,12 +128,13 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     // needs it, as one inference variable: an `impl Trait` erased to `_` is
     // then inferred once, from the body.
     let returns = Ident::new("__steadfast_returns", Span::mixed_site());
-    let returns_decl = quote_spanned!(ret_span=> let #returns = #p::returns::<#erased>(););
-    let body = fake_return_edge(body, &erased);
+    let returns_fn = respan(quote!(#p::returns::<#erased>), ret_span);
+    let returns_decl = quote_spanned!(ret_span=> let #returns = #returns_fn(););
+    let body = fake_return_edge(body, p, &returns);
     // `async` takes the `{`'s span, so that a value moved by a retried body is
     // reported there and at the move.
     let async_token = quote_spanned!(body.span_open()=> async);
-    let attempt = quote_spanned!(ret_span=> #p::attempt);
+    let attempt = respan(quote!(#p::attempt), ret_span);
     let mut future = quote!(#attempt(#returns, #async_token #body));
     // Whether a rejecting layer sits inside the current stretch (since the
     // innermost `#[fallback]`, which converts everything into `E`).
@@ -165,7 +165,7 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 let failure_if =
                     typed_predicate(p, "when", &returns, breaker.failure_if.as_ref(), "always");
                 let state = match &breaker.shared {
-                    Some(shared) => quote!(&#shared),
+                    Some(shared) => quote_spanned!(shared.span()=> &#shared),
                     None => {
                         let policy = breaker_policy(p, breaker, &default_name);
                         quote! {{
@@ -178,7 +178,7 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             }
             Policy::Bulkhead(bulkhead) => {
                 let state = match &bulkhead.shared {
-                    Some(shared) => quote!(&#shared),
+                    Some(shared) => quote_spanned!(shared.span()=> &#shared),
                     None => {
                         let policy = bulkhead_policy(p, bulkhead, &default_name);
                         quote! {{
@@ -219,19 +219,18 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 }
             }
             Policy::Fallback(fallback) => {
-                let finish = finish(p, inner_rejects);
+                let finish = finish(p, inner_rejects, ret_span);
                 rejecting = false;
                 let when = match &fallback.when {
                     Some(expr) => expr.to_token_stream(),
                     None => quote!(#p::always),
                 };
                 let handler = &fallback.handler;
-                let handler_span = handler.span();
-                let recover = respan(quote!(#p::recover), handler_span);
+                let recover = respan(quote!(#p::recover), handler.span());
                 plain_result = true;
                 quote! {
                     async {
-                        let #result = #finish((#future).await);
+                        let #result = #finish(#returns, (#future).await);
                         #recover(#result, #when, #handler).await
                     }
                 }
@@ -241,8 +240,8 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     let last = if plain_result {
         quote!((#future).await)
     } else {
-        let finish = finish(p, rejecting);
-        quote!(#finish((#future).await))
+        let finish = finish(p, rejecting, ret_span);
+        quote!(#finish(#returns, (#future).await))
     };
     quote! {
         #returns_decl
@@ -253,29 +252,26 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
 /// The body with an unreachable `return` of the declared type in front:
 ///
 /// ```text
-/// { #[allow(unreachable_code)] if false { let r: Ret = loop {}; return r; } BODY }
+/// { #[allow(unreachable_code)] if false { return P::fake_return(returns); } BODY }
 /// ```
 ///
 /// rustc gives an async block's tail and `return`s no expected type of their
-/// own; this first `return` fixes the block's return type before the body is
-/// checked, so `Ok(&self.name)` still coerces to `Result<&str, _>` and
-/// `Err(Box::new(e))` to `Box<dyn Error>`, as in the original function, and
-/// type errors point at the user's expression. Inner attributes stay first.
-fn fake_return_edge(body: &proc_macro2::Group, ret: &Type) -> proc_macro2::Group {
+/// own; this first `return` fixes the block's return type to the declared
+/// `Result<T, E>` before the body is checked, so `Ok(&self.name)` still
+/// coerces to `Result<&str, _>` and `Err(Box::new(e))` to `Box<dyn Error>`, as
+/// in the original function, and type errors point at the user's expression.
+/// Inner attributes stay first.
+fn fake_return_edge(
+    body: &proc_macro2::Group,
+    p: &TokenStream,
+    returns: &Ident,
+) -> proc_macro2::Group {
     use proc_macro2::TokenTree;
-    let fake = Ident::new("__steadfast_fake_return", Span::mixed_site());
-    // Call-site spans, except the type's own: lints see generated code, and
-    // type errors still point at the declared return type.
+    // Call-site spans: lints see generated code.
     let edge = quote! {
-        #[allow(
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::empty_loop,
-            clippy::needless_return
-        )]
+        #[allow(unreachable_code, clippy::needless_return)]
         if false {
-            let #fake: #ret = loop {};
-            return #fake;
+            return #p::fake_return(#returns);
         }
     };
     let mut tokens: Vec<TokenTree> = body.stream().into_iter().collect();
@@ -298,16 +294,21 @@ fn fake_return_edge(body: &proc_macro2::Group, ret: &Type) -> proc_macro2::Group
     stream.extend(edge);
     stream.extend(rest);
     let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, stream);
-    group.set_span(body.span());
+    // The `{`'s span, not the whole body's: errors about the block as a whole
+    // (a value a retried body moves) then point at its start, not at every line.
+    group.set_span(body.span_open());
     group
 }
 
-fn finish(p: &TokenStream, rejecting: bool) -> TokenStream {
-    if rejecting {
+/// The step that turns the [`Failure`] channel into `E`, spanned on the return
+/// type: a missing `From<Rejected>` is reported on the error type.
+fn finish(p: &TokenStream, rejecting: bool, span: Span) -> TokenStream {
+    let path = if rejecting {
         quote!(#p::finish)
     } else {
         quote!(#p::finish_plain)
-    }
+    };
+    respan(path, span)
 }
 
 /// `#p::when(returns, given or default)`, spanned on the user's expression so

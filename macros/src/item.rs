@@ -22,12 +22,9 @@ impl Parse for ItemFn {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         let sig: Signature = input.parse()?;
-        let body: Group = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected a function body: steadfast attributes go on a function with a body",
-            )
-        })?;
+        let body: Group = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "this function has no body"))?;
         if body.delimiter() != proc_macro2::Delimiter::Brace {
             return Err(syn::Error::new(
                 body.span(),

@@ -16,8 +16,12 @@ pub(crate) struct Layer {
     pub(crate) kind: Kind,
     /// The tokens inside its parentheses, or why there are none.
     pub(crate) args: syn::Result<TokenStream>,
-    /// Where errors about the attribute as a whole point.
+    /// Where errors about the attribute's arguments as a whole point: its
+    /// name, or the call site for the attribute the compiler invoked.
     pub(crate) span: Span,
+    /// The attribute itself, when it came from the item (for errors about
+    /// the whole attribute).
+    pub(crate) attr: Option<Attribute>,
     /// How the user named it (`retry`, `steadfast::retry`), if it came from the
     /// item's attributes rather than being the one the compiler invoked.
     pub(crate) path: Option<Path>,
@@ -38,6 +42,7 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
         kind: invoked,
         args: Ok(args),
         span: Span::call_site(),
+        attr: None,
         path: None,
     }];
     let mut others = Vec::new();
@@ -53,7 +58,12 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
                         format!("expected `{kind}` or `#[{}(…)]`, not `= …`", kind.name()),
                     )),
                 },
-                span: attr.span(),
+                span: attr
+                    .path()
+                    .segments
+                    .last()
+                    .map_or_else(|| attr.span(), |s| s.ident.span()),
+                attr: Some(attr.clone()),
                 path: Some(attr.path().clone()),
             }),
             None => others.push(attr.clone()),
@@ -67,14 +77,15 @@ pub(crate) fn check_duplicates(layers: &[Layer]) -> syn::Result<()> {
     let mut errors: Option<syn::Error> = None;
     for (i, layer) in layers.iter().enumerate() {
         if layers[..i].iter().any(|earlier| earlier.kind == layer.kind) {
-            let error = syn::Error::new(
-                layer.span,
-                format!(
-                    "`{}` is applied twice to this function; apply each policy once \
-                     (stacked attributes compose in written order, top = outermost)",
-                    layer.kind
-                ),
+            let message = format!(
+                "`{}` is applied twice to this function; apply each policy once \
+                 (stacked attributes compose in written order, top = outermost)",
+                layer.kind
             );
+            let error = match &layer.attr {
+                Some(attr) => syn::Error::new_spanned(attr, message),
+                None => syn::Error::new(layer.span, message),
+            };
             match &mut errors {
                 Some(all) => all.combine(error),
                 None => errors = Some(error),

@@ -1,11 +1,19 @@
 //! Helpers that only the attribute expansions call. Not a stable API.
 //!
 //! Each turns one step of a generated body into a typed function call, so
-//! the expansions stay glue and type errors point at user code.
+//! the expansions stay glue and type errors point at user code. Two habits
+//! keep a user's mistake to one error message:
+//!
+//! - [`returns`] checks the declared return type once, spanned on it, and
+//!   hands out a [`Returns<Result<T, E>>`](Returns) that every other helper
+//!   takes, so that they all agree on `T` and `E`.
+//! - [`when`] and [`delay_from`] check a user's predicate where it is written,
+//!   so that a wrong signature is reported on the user's expression.
 
 use core::convert::Infallible;
 use core::future::Future;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use crate::{Failure, FromRejected, Rejected};
 
@@ -21,22 +29,16 @@ pub trait ResultType {
     type Ok;
     /// `E`.
     type Err;
-    /// The value as a `Result`.
-    fn into_result(self) -> Result<Self::Ok, Self::Err>;
 }
 
 impl<T, E> ResultType for Result<T, E> {
     type Ok = T;
     type Err = E;
-    #[inline]
-    fn into_result(self) -> Self {
-        self
-    }
 }
 
-/// The declared return type `Ret` of an annotated function, as a value that
-/// every helper below takes, so that they all see one `Ret` (an `impl Trait`
-/// in it, erased to `_`, is inferred once, from the body).
+/// The declared return type, as `Result<T, E>` (aliases resolved): a value
+/// that the helpers below take, so that they all see one `T` and one `E` (an
+/// `impl Trait` in `T`, erased to `_`, is then inferred once, from the body).
 pub struct Returns<Ret>(PhantomData<fn() -> Ret>);
 
 impl<Ret> Clone for Returns<Ret> {
@@ -53,21 +55,27 @@ impl<Ret> core::fmt::Debug for Returns<Ret> {
     }
 }
 
-/// A [`Returns`] for `Ret`.
+/// Checks that `Ret` is a `Result` and names it as one.
 #[inline]
-pub const fn returns<Ret>() -> Returns<Ret> {
+pub const fn returns<Ret: ResultType>() -> Returns<Result<Ret::Ok, Ret::Err>> {
     Returns(PhantomData)
 }
 
-/// Runs the user's body once, as the declared return type `Ret`, with its error
-/// put into the [`Failure`] channel.
+/// A value of the declared return type that is never produced: the body's
+/// first, unreachable `return`, which gives its tail and its `return`s the
+/// declared type as their expected type.
 #[inline]
-pub async fn attempt<Ret, T, E, R, F>(_: Returns<Ret>, body: F) -> Result<T, Failure<E, R>>
+pub fn fake_return<T, E>(_: Returns<Result<T, E>>) -> Result<T, E> {
+    unreachable!("steadfast: the fake return edge is behind `if false`")
+}
+
+/// Runs the user's body once, with its error put into the [`Failure`] channel.
+#[inline]
+pub async fn attempt<T, E, R, F>(_: Returns<Result<T, E>>, body: F) -> Result<T, Failure<E, R>>
 where
-    Ret: ResultType<Ok = T, Err = E>,
-    F: Future<Output = Ret>,
+    F: Future<Output = Result<T, E>>,
 {
-    body.await.into_result().map_err(Failure::Error)
+    body.await.map_err(Failure::Error)
 }
 
 /// Puts an already finished result back into the [`Failure`] channel (after a
@@ -79,33 +87,37 @@ pub fn relift<T, E, R>(result: Result<T, E>) -> Result<T, Failure<E, R>> {
 
 /// The outermost step of a stack with a rejecting policy: rejections become `E`.
 #[inline]
-pub fn finish<T, E: FromRejected>(result: Result<T, Failure<E, Rejected>>) -> Result<T, E> {
+pub fn finish<T, E: FromRejected>(
+    _: Returns<Result<T, E>>,
+    result: Result<T, Failure<E, Rejected>>,
+) -> Result<T, E> {
     result.map_err(Failure::into_error)
 }
 
 /// The outermost step of a stack without a rejecting policy.
 #[inline]
-pub fn finish_plain<T, E>(result: Result<T, Failure<E, Infallible>>) -> Result<T, E> {
+pub fn finish_plain<T, E>(
+    _: Returns<Result<T, E>>,
+    result: Result<T, Failure<E, Infallible>>,
+) -> Result<T, E> {
     result.map_err(Failure::into_inner)
 }
 
-/// Types a `when` predicate against the declared return type, so that an
-/// untyped closure (`|e| e.is_transient()`) knows its argument's type.
+/// Checks a `when` (or `failure_if`) predicate against `E`; an untyped
+/// closure (`|e| e.is_transient()`) learns its argument's type here.
 #[inline]
-pub fn when<Ret, W>(_: Returns<Ret>, when: W) -> W
+pub fn when<T, E, W>(_: Returns<Result<T, E>>, when: W) -> W
 where
-    Ret: ResultType,
-    W: Fn(&Ret::Err) -> bool,
+    W: Fn(&E) -> bool,
 {
     when
 }
 
-/// Types a `delay_from` hint against the declared return type.
+/// Checks a `delay_from` hint against `E`.
 #[inline]
-pub fn delay_from<Ret, D>(_: Returns<Ret>, delay_from: D) -> D
+pub fn delay_from<T, E, D>(_: Returns<Result<T, E>>, delay_from: D) -> D
 where
-    Ret: ResultType,
-    D: Fn(&Ret::Err) -> Option<core::time::Duration>,
+    D: Fn(&E) -> Option<Duration>,
 {
     delay_from
 }
@@ -118,6 +130,6 @@ pub fn always<E>(_: &E) -> bool {
 
 /// `delay_from` when none was given: no hint.
 #[inline]
-pub fn no_hint<E>(_: &E) -> Option<core::time::Duration> {
+pub fn no_hint<E>(_: &E) -> Option<Duration> {
     None
 }

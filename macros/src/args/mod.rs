@@ -307,9 +307,14 @@ where
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(lit), ..
-        }) => lit.base10_parse(),
-        other => Err(syn::Error::new(
-            other.span(),
+        }) => lit.base10_parse().map_err(|_| {
+            syn::Error::new(
+                lit.span(),
+                format!("`{key} = {lit}` is too large; it must fit in 32 bits"),
+            )
+        }),
+        other => Err(syn::Error::new_spanned(
+            other,
             format!("`{key}` expects a positive integer literal, such as `{key} = 3`"),
         )),
     }

@@ -153,8 +153,8 @@ fn parse_backoff(value: &Expr) -> syn::Result<BackoffArg> {
     let mut args = args.iter();
     let initial = match args.next() {
         Some(Expr::Assign(_)) | None => {
-            return Err(syn::Error::new(
-                value.span(),
+            return Err(syn::Error::new_spanned(
+                value,
                 "the backoff's first argument is its initial delay, such as `fixed(\"100ms\")`",
             ));
         }
@@ -216,8 +216,8 @@ fn parse_backoff(value: &Expr) -> syn::Result<BackoffArg> {
         max.as_ref().and_then(DurationArg::literal),
     ) && initial_value > max_value
     {
-        return Err(syn::Error::new(
-            value.span(),
+        return Err(syn::Error::new_spanned(
+            value,
             format!("the initial delay ({initial_value:?}) is larger than `max` ({max_value:?})"),
         ));
     }
@@ -244,6 +244,10 @@ fn parse_factor(value: &Expr) -> syn::Result<f64> {
     };
     match parsed {
         Some(f) if f.is_finite() && f >= 1.0 => Ok(f),
+        Some(f) if !f.is_finite() => Err(syn::Error::new(
+            value.span(),
+            "`factor` must be a finite number, such as `factor = 2.0`",
+        )),
         Some(_) => Err(syn::Error::new(
             value.span(),
             "`factor` must be at least 1.0 (delays must not shrink)",

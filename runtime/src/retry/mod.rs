@@ -194,7 +194,15 @@ impl RetryBuilder {
     /// A budget measured from the call's start: a retry whose delay would end
     /// past it is not made, and the last error is returned at once. A running
     /// attempt is not cut short (stack a `#[timeout]` above for that).
+    ///
+    /// # Panics
+    ///
+    /// If `max_elapsed` is zero: no retry could ever be made.
     pub const fn max_elapsed(mut self, max_elapsed: Duration) -> Self {
+        assert!(
+            !max_elapsed.is_zero(),
+            "retry: `max_elapsed` must be greater than zero"
+        );
         self.retry.max_elapsed = Some(max_elapsed);
         self
     }

@@ -1,0 +1,8 @@
+use steadfast::bulkhead;
+
+#[bulkhead]
+async fn fetch() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {}

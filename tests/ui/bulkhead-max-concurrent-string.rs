@@ -1,0 +1,8 @@
+use steadfast::bulkhead;
+
+#[bulkhead(max_concurrent = "8")]
+async fn fetch() -> std::io::Result<u32> {
+    Ok(1)
+}
+
+fn main() {}

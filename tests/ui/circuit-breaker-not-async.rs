@@ -1,0 +1,8 @@
+use steadfast::circuit_breaker;
+
+#[circuit_breaker]
+fn fetch() -> std::io::Result<u32> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use steadfast::fallback;
+
+#[fallback("cached")]
+async fn fetch() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use steadfast::retry;
+
+#[retry(backoff = exponential("100ms", factor = "2"))]
+async fn fetch() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use steadfast::retry;
+
+#[retry]
+async fn fetch() {}
+
+fn main() {}

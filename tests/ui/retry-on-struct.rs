@@ -1,0 +1,6 @@
+use steadfast::retry;
+
+#[retry]
+struct Client;
+
+fn main() {}

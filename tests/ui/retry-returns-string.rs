@@ -1,0 +1,8 @@
+use steadfast::retry;
+
+#[retry]
+async fn fetch() -> String {
+    String::new()
+}
+
+fn main() {}

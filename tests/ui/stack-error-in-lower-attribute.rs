@@ -1,0 +1,9 @@
+use steadfast::{retry, timeout};
+
+#[retry(attempts = 3)]
+#[timeout("0ms")]
+async fn fetch() -> std::io::Result<u32> {
+    Ok(1)
+}
+
+fn main() {}
