@@ -790,7 +790,9 @@ mod tests {
             "async fn f() -> Result<u8, E> { #![allow(unused)] #![deny(x)] let c = 1; Ok(c) }",
         );
         assert!(!out.contains("compile_error"), "{out}");
-        let edge = out.find("fake_return (__steadfast_returns)").expect("edge emitted");
+        let edge = out
+            .find("fake_return (__steadfast_returns)")
+            .expect("edge emitted");
         let (allow, deny, body) = (
             out.find("#! [allow (unused)]").unwrap(),
             out.find("#! [deny (x)]").unwrap(),
