@@ -1,5 +1,6 @@
-//! The bulkhead's waiter queue: FIFO order over a fixed set of slots,
-//! allocated once at `max_queue` entries, so waiting allocates nothing.
+//! The bulkhead's waiter queue: FIFO order over a set of entries allocated
+//! once at `max_queue` entries, so waiting allocates nothing in the common
+//! case (see `Queue::push` for the exception).
 
 use std::collections::VecDeque;
 use std::task::Waker;
@@ -29,18 +30,20 @@ impl Queue {
         }
     }
 
-    /// Joins the back of the line. The caller guarantees fewer than
-    /// `capacity` tickets are out.
+    /// Joins the back of the line; `capacity` is `max_queue`, which bounds the
+    /// line itself. Tickets also stay out for waiters that were handed a slot
+    /// and have not woken yet, so more may be needed: the entries grow then
+    /// (rarely, and never past `max_queue + max_concurrent`).
     pub(super) fn push(&mut self, capacity: usize) -> usize {
         if self.entries.is_empty() {
             self.entries.resize_with(capacity, Entry::default);
             self.free = (0..capacity).rev().collect();
             self.order.reserve(capacity);
         }
-        let ticket = self
-            .free
-            .pop()
-            .expect("the waiting count bounds the tickets in use");
+        let ticket = self.free.pop().unwrap_or_else(|| {
+            self.entries.push(Entry::default());
+            self.entries.len() - 1
+        });
         self.entries[ticket] = Entry::default();
         self.order.push_back(ticket);
         ticket

@@ -223,3 +223,136 @@ fn defaults() {
     let b = Bulkhead::builder().build();
     assert_eq!((b.max_concurrent, b.max_queue, b.max_wait), (10, 10, None));
 }
+
+/// The bulkhead against a sequential reference model: random sequences of
+/// arrivals, releases, cancelled waiters and polls, checked after every step
+/// (FIFO hand-over, no slot lost or created, a waiter that gave up never
+/// holds a slot).
+mod model {
+    use super::*;
+    use std::collections::VecDeque;
+
+    use proptest::prelude::*;
+
+    type Acquire = Pin<Box<dyn Future<Output = Result<BulkheadPermit<'static>, Rejected>>>>;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Arrive,
+        Release(usize),
+        Cancel(usize),
+        Poll,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => Just(Op::Arrive),
+            2 => any::<usize>().prop_map(Op::Release),
+            1 => any::<usize>().prop_map(Op::Cancel),
+            2 => Just(Op::Poll),
+        ]
+    }
+
+    fn poll(future: &mut Acquire) -> Poll<Result<BulkheadPermit<'static>, Rejected>> {
+        future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn bulkhead_matches_the_reference_model(
+            max_concurrent in 1u32..4,
+            max_queue in 0u32..4,
+            ops in proptest::collection::vec(op(), 1..120),
+        ) {
+            let bulkhead: &'static Bulkhead = Box::leak(Box::new(
+                Bulkhead::builder().max_concurrent(max_concurrent).max_queue(max_queue).build(),
+            ));
+            // The model: slots held (by running calls and by waiters granted a
+            // slot they have not seen yet) and the line, by waiter id.
+            let mut held: u32 = 0;
+            let mut line: VecDeque<u64> = VecDeque::new();
+            let mut granted: Vec<u64> = Vec::new();
+            // The real thing.
+            let mut running: Vec<BulkheadPermit<'static>> = Vec::new();
+            let mut waiting: Vec<(u64, Acquire)> = Vec::new();
+            let mut next_id = 0u64;
+            for op in ops {
+                match op {
+                    Op::Arrive => {
+                        let mut future: Acquire = Box::pin(bulkhead.acquire());
+                        let id = next_id;
+                        next_id += 1;
+                        match poll(&mut future) {
+                            Poll::Ready(Ok(permit)) => {
+                                prop_assert!(held < max_concurrent && line.is_empty(), "admitted past the limit or the line");
+                                held += 1;
+                                running.push(permit);
+                            }
+                            Poll::Ready(Err(_)) => {
+                                prop_assert!(held == max_concurrent || !line.is_empty());
+                                prop_assert!(line.len() as u32 >= max_queue, "rejected with room in the queue");
+                            }
+                            Poll::Pending => {
+                                prop_assert!(held == max_concurrent && (line.len() as u32) < max_queue);
+                                line.push_back(id);
+                                waiting.push((id, future));
+                            }
+                        }
+                    }
+                    Op::Release(i) if !running.is_empty() => {
+                        drop(running.swap_remove(i % running.len()));
+                        // The slot goes to the first in line, or back to the pool.
+                        match line.pop_front() {
+                            Some(first) => granted.push(first),
+                            None => held -= 1,
+                        }
+                    }
+                    Op::Cancel(i) if !waiting.is_empty() => {
+                        let (id, future) = waiting.swap_remove(i % waiting.len());
+                        drop(future);
+                        if let Some(at) = granted.iter().position(|g| *g == id) {
+                            // Granted but gone: the slot is passed on.
+                            granted.swap_remove(at);
+                            match line.pop_front() {
+                                Some(first) => granted.push(first),
+                                None => held -= 1,
+                            }
+                        } else {
+                            line.retain(|w| *w != id);
+                        }
+                    }
+                    Op::Release(_) | Op::Cancel(_) => {}
+                    Op::Poll => {
+                        let mut still = Vec::new();
+                        for (id, mut future) in waiting.drain(..) {
+                            match poll(&mut future) {
+                                Poll::Ready(Ok(permit)) => {
+                                    let at = granted.iter().position(|g| *g == id);
+                                    prop_assert!(at.is_some(), "waiter {} got a slot out of turn", id);
+                                    granted.swap_remove(at.unwrap_or_default());
+                                    running.push(permit);
+                                }
+                                Poll::Ready(Err(_)) => prop_assert!(false, "no max_wait, yet a waiter gave up"),
+                                Poll::Pending => {
+                                    prop_assert!(!granted.contains(&id), "granted waiter {} not woken", id);
+                                    still.push((id, future));
+                                }
+                            }
+                        }
+                        waiting = still;
+                    }
+                }
+                prop_assert_eq!(bulkhead.running(), held);
+                prop_assert_eq!(bulkhead.waiting(), line.len() as u32);
+                prop_assert!(held <= max_concurrent);
+            }
+            drop(waiting);
+            drop(running);
+            prop_assert_eq!((bulkhead.running(), bulkhead.waiting()), (0, 0));
+        }
+    }
+}
