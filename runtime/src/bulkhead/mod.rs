@@ -146,16 +146,32 @@ impl Bulkhead {
     #[cold]
     async fn acquire_slow(&self) -> Result<BulkheadPermit<'_>, Rejected> {
         let ticket = {
-            let mut queue = self.lock();
             // Under the lock, so that a releaser that sees us waiting finds us
-            // in the queue. A slot freed since the fast path is taken here.
-            if self.try_take_slot() {
-                return Ok(BulkheadPermit { bulkhead: self });
+            // in the queue.
+            let mut queue = self.lock();
+            let mut counts = self.counts.load(Ordering::Relaxed);
+            loop {
+                // Joining the line and taking a freed slot are both a CAS on
+                // the counts, so a release that lands between our look and
+                // our move makes the move fail and be taken again: a caller
+                // never waits while a slot is free.
+                let (next, order) = if waiting(counts) == 0 && running(counts) < self.max_concurrent
+                {
+                    (counts + 1, Ordering::Acquire)
+                } else if waiting(counts) < self.max_queue {
+                    (counts + ONE_WAITING, Ordering::Relaxed)
+                } else {
+                    return Err(self.rejection());
+                };
+                match self
+                    .counts
+                    .compare_exchange_weak(counts, next, order, Ordering::Relaxed)
+                {
+                    Ok(_) if next == counts + 1 => return Ok(BulkheadPermit { bulkhead: self }),
+                    Ok(_) => break,
+                    Err(actual) => counts = actual,
+                }
             }
-            if waiting(self.counts.load(Ordering::Relaxed)) >= self.max_queue {
-                return Err(self.rejection());
-            }
-            self.counts.fetch_add(ONE_WAITING, Ordering::Relaxed);
             queue.push(self.max_queue as usize)
         };
         let mut waiter = Waiter {

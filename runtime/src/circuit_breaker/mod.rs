@@ -354,19 +354,27 @@ impl CircuitBreaker {
         }
     }
 
-    /// Moves the breaker from `from` to open, unless another thread changed
-    /// it first.
-    fn open(&self, from: Word) {
+    /// Moves the breaker from `from`'s state and generation to open. Other
+    /// probes may change the word's counts meanwhile, which is retried; a
+    /// change of state or generation means another thread moved the breaker
+    /// first, and this call's verdict no longer applies.
+    fn open(&self, mut from: Word) {
         let until = self
             .now()
             .saturating_add(u64::try_from(self.config.open_for.as_nanos()).unwrap_or(u64::MAX));
         self.open_until.store(until, Ordering::Release);
-        let _ = self.word.compare_exchange(
+        let (state, generation) = (from.state(), from.generation());
+        while let Err(actual) = self.word.compare_exchange_weak(
             from.0,
             from.advance(State::Open, 0).0,
             Ordering::AcqRel,
             Ordering::Acquire,
-        );
+        ) {
+            from = Word(actual);
+            if from.state() != state || from.generation() != generation {
+                return;
+            }
+        }
     }
 
     /// The clock reading a permit keeps, when the outcome needs a duration.
