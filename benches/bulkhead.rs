@@ -41,6 +41,9 @@ fn uncontended(c: &mut Criterion) {
     group.bench_function("tokio Semaphore acquire", |b| {
         b.iter(|| drop(black_box(ready(SEMAPHORE.acquire()).unwrap())))
     });
+    group.bench_function("steadfast try_acquire", |b| {
+        b.iter(|| drop(black_box(BULKHEAD.try_acquire().unwrap())))
+    });
     group.bench_function("steadfast acquire", |b| {
         b.iter(|| drop(black_box(ready(BULKHEAD.acquire()).unwrap())))
     });

@@ -103,12 +103,14 @@ impl Bulkhead {
 
     /// Calls running now.
     #[must_use]
+    #[inline]
     pub fn running(&self) -> u32 {
         running(self.counts.load(Ordering::Relaxed))
     }
 
     /// Calls waiting for a slot now.
     #[must_use]
+    #[inline]
     pub fn waiting(&self) -> u32 {
         waiting(self.counts.load(Ordering::Relaxed))
     }
@@ -119,6 +121,7 @@ impl Bulkhead {
     ///
     /// [`Rejected::BulkheadFull`] when every slot is taken and the queue is
     /// full, or when `max_wait` passes first.
+    #[inline]
     pub async fn acquire(&self) -> Result<BulkheadPermit<'_>, Rejected> {
         if self.try_take_slot() {
             return Ok(BulkheadPermit { bulkhead: self });
@@ -126,7 +129,22 @@ impl Bulkhead {
         self.acquire_slow().await
     }
 
+    /// Takes a slot without waiting: only if one is free and nobody is in line.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected::BulkheadFull`] when no slot is free now.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<BulkheadPermit<'_>, Rejected> {
+        if self.try_take_slot() {
+            Ok(BulkheadPermit { bulkhead: self })
+        } else {
+            Err(self.rejection())
+        }
+    }
+
     /// Takes a slot if one is free and nobody is waiting.
+    #[inline]
     fn try_take_slot(&self) -> bool {
         let mut counts = self.counts.load(Ordering::Relaxed);
         while waiting(counts) == 0 && running(counts) < self.max_concurrent {
@@ -234,6 +252,7 @@ impl Bulkhead {
     }
 
     /// Gives a slot back: to the first waiter if there is one, else to the pool.
+    #[inline]
     fn release(&self) {
         let mut counts = self.counts.load(Ordering::Relaxed);
         while waiting(counts) == 0 {
@@ -278,6 +297,7 @@ pub struct BulkheadPermit<'a> {
 }
 
 impl Drop for BulkheadPermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.bulkhead.release();
     }

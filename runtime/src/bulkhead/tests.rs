@@ -356,3 +356,20 @@ mod model {
         }
     }
 }
+
+#[test]
+fn try_acquire_never_waits_and_never_overtakes() {
+    let b = Bulkhead::builder()
+        .name("t")
+        .max_concurrent(1)
+        .max_queue(1)
+        .build();
+    let held = b.try_acquire().unwrap();
+    assert_eq!(b.try_acquire().err(), Some(Rejected::bulkhead_full("t")));
+    let mut waiter = Box::pin(b.acquire());
+    assert!(futures_poll(&mut waiter).is_none());
+    drop(held);
+    // The freed slot went to the waiter in line, not to a newcomer.
+    assert!(b.try_acquire().is_err());
+    assert!(futures_poll(&mut waiter).is_some());
+}

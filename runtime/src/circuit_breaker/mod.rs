@@ -160,6 +160,7 @@ impl CircuitBreaker {
     ///
     /// [`Rejected::CircuitOpen`] while open, or half-open with every probe slot
     /// taken.
+    #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = Word(self.word.load(Ordering::Acquire));
         if word.state() == State::Closed {
@@ -260,12 +261,16 @@ impl CircuitBreaker {
         u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX)
     }
 
+    #[inline]
     fn tracks_time(&self) -> bool {
         self.config.slow_call.is_some()
     }
 
     /// Applies a finished call's outcome, if the breaker is still in the
-    /// generation that admitted it.
+    /// generation that admitted it. The healthy steady state — a quick success
+    /// while closed, with a count window already full of quick successes and
+    /// no failure run to reset — is decided here, inline, with loads only.
+    #[inline]
     pub(crate) fn complete(
         &self,
         generation: u32,
@@ -273,6 +278,19 @@ impl CircuitBreaker {
         outcome: Outcome,
         started: Option<u64>,
     ) {
+        if !probe
+            && outcome == Outcome::Success
+            && self.config.slow_call.is_none()
+            && self.consecutive.load(Ordering::Relaxed) == 0
+            && self.window.success_changes_nothing()
+        {
+            return;
+        }
+        self.complete_slow(generation, probe, outcome, started);
+    }
+
+    #[cold]
+    fn complete_slow(&self, generation: u32, probe: bool, outcome: Outcome, started: Option<u64>) {
         let slow = match (self.config.slow_call, started) {
             (Some(limit), Some(started)) => {
                 u128::from(self.now().saturating_sub(started)) > limit.as_nanos()
@@ -296,6 +314,12 @@ impl CircuitBreaker {
             Outcome::Success => {
                 if self.consecutive.load(Ordering::Relaxed) != 0 {
                     self.consecutive.store(0, Ordering::Relaxed);
+                }
+                // The healthy steady state: a full count window of quick
+                // successes stays the same when one more comes in, so there
+                // is nothing to write (and nothing for threads to contend on).
+                if !slow && self.window.success_changes_nothing() {
+                    return;
                 }
                 false
             }
@@ -378,6 +402,7 @@ impl CircuitBreaker {
     }
 
     /// The clock reading a permit keeps, when the outcome needs a duration.
+    #[inline]
     pub(crate) fn start_time(&self) -> Option<u64> {
         self.tracks_time().then(|| self.now())
     }

@@ -1,5 +1,7 @@
 //! [`Permit`]: one admitted call, and the guarantee that it is accounted for.
 
+use core::mem::ManuallyDrop;
+
 use super::{CircuitBreaker, Outcome};
 
 /// Leave to run one call through a [`CircuitBreaker`].
@@ -13,61 +15,67 @@ use super::{CircuitBreaker, Outcome};
 #[must_use = "a permit records nothing until it is told how the call ended"]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
+    /// The clock reading at admission, when the breaker tracks durations.
+    started: Option<u64>,
     generation: u32,
     probe: bool,
-    started: Option<u64>,
-    done: bool,
 }
 
 impl<'a> Permit<'a> {
+    #[inline]
     pub(super) fn new(breaker: &'a CircuitBreaker, generation: u32, probe: bool) -> Self {
         Permit {
             breaker,
+            started: breaker.start_time(),
             generation,
             probe,
-            started: breaker.start_time(),
-            done: false,
         }
     }
 
     /// Whether this call is a half-open probe.
     #[must_use]
+    #[inline]
     pub fn is_probe(&self) -> bool {
         self.probe
     }
 
     /// The call succeeded.
+    #[inline]
     pub fn success(self) {
         self.finish(Outcome::Success);
     }
 
     /// The call failed.
+    #[inline]
     pub fn failure(self) {
         self.finish(Outcome::Failure);
     }
 
     /// The call ended in a way that says nothing about the dependency's health.
+    #[inline]
     pub fn ignore(self) {
         self.finish(Outcome::Ignored);
     }
 
-    fn finish(mut self, outcome: Outcome) {
-        self.done = true;
-        self.breaker
-            .complete(self.generation, self.probe, outcome, self.started);
+    #[inline]
+    fn finish(self, outcome: Outcome) {
+        // Reported: the drop-time accounting below must not run.
+        let this = ManuallyDrop::new(self);
+        this.breaker
+            .complete(this.generation, this.probe, outcome, this.started);
     }
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if !self.done {
-            let outcome = if std::thread::panicking() {
-                Outcome::Failure
-            } else {
-                Outcome::Ignored
-            };
-            self.breaker
-                .complete(self.generation, self.probe, outcome, self.started);
-        }
+        // Not reported: cancelled, or unwinding from a panic.
+        let outcome = if std::thread::panicking() {
+            Outcome::Failure
+        } else {
+            Outcome::Ignored
+        };
+        self.breaker
+            .complete(self.generation, self.probe, outcome, self.started);
     }
 }

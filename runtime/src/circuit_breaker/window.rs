@@ -59,6 +59,22 @@ impl Window {
         }
     }
 
+    /// Whether recording a quick success would leave the window as it is: a
+    /// count window already full of quick successes (it would replace the
+    /// oldest of them with another). A time window always records, since its
+    /// successes expire.
+    #[inline]
+    pub(crate) fn success_changes_nothing(&self) -> bool {
+        match self {
+            Window::Count(w) => {
+                w.failures.load(Relaxed) <= 0
+                    && w.slow_calls.load(Relaxed) <= 0
+                    && w.seq.load(Relaxed) >= u64::from(w.size)
+            }
+            Window::Time(_) => false,
+        }
+    }
+
     pub(crate) fn tally(&self, now: impl FnOnce() -> u64) -> Tally {
         match self {
             Window::Count(w) => w.tally(),
