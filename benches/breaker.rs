@@ -4,13 +4,13 @@
 //!
 //! Run with `cargo bench --bench breaker`; compare the medians as ratios.
 
-use std::future::Future;
-use std::hint::black_box;
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::{ready, two_threads};
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use steadfast::{CircuitBreaker, circuit_breaker};
@@ -69,14 +69,6 @@ async fn plain(x: u64) -> Result<u64, std::io::Error> {
     op(x).map_err(|()| std::io::Error::other("no"))
 }
 
-/// Polls a future that is ready at once.
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("the benchmarked futures never wait"),
-    }
-}
-
 fn closed_success(c: &mut Criterion) {
     let failsafe = failsafe::Config::new().build();
     let mut group = c.benchmark_group("breaker/closed-success");
@@ -125,21 +117,6 @@ fn open_rejection(c: &mut Criterion) {
         b.iter(|| failsafe.call(|| op(black_box(7))).is_err())
     });
     group.finish();
-}
-
-/// `iters` calls split over two threads hammering one breaker.
-fn two_threads(iters: u64, call: impl Fn() + Sync) -> Duration {
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                for _ in 0..iters / 2 {
-                    call();
-                }
-            });
-        }
-    });
-    start.elapsed()
 }
 
 fn shared_two_threads(c: &mut Criterion) {

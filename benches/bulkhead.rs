@@ -3,12 +3,11 @@
 //!
 //! Run with `cargo bench --bench bulkhead`; compare the medians as ratios.
 
-use std::future::Future;
-use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::hint::black_box;
+
+use common::{ready, two_threads};
 use criterion::{Criterion, criterion_group, criterion_main};
 use steadfast::{Bulkhead, bulkhead};
 use tokio::sync::Semaphore;
@@ -23,14 +22,6 @@ async fn annotated(x: u64) -> Result<u64, std::io::Error> {
 
 async fn plain(x: u64) -> Result<u64, std::io::Error> {
     Ok(black_box(x))
-}
-
-/// Polls a future that is ready at once.
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("nobody waits in these benchmarks"),
-    }
 }
 
 fn uncontended(c: &mut Criterion) {
@@ -52,21 +43,6 @@ fn uncontended(c: &mut Criterion) {
         b.iter(|| ready(annotated(black_box(7))))
     });
     group.finish();
-}
-
-/// `iters` acquire/release pairs split over two threads.
-fn two_threads(iters: u64, call: impl Fn() + Sync) -> Duration {
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                for _ in 0..iters / 2 {
-                    call();
-                }
-            });
-        }
-    });
-    start.elapsed()
 }
 
 fn shared(c: &mut Criterion) {

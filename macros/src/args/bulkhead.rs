@@ -24,15 +24,7 @@ impl BulkheadArgs {
         let mut shared = Slot::new();
         let mut name = Slot::new();
         let mut given: Vec<Ident> = Vec::new();
-        reader.read(
-            &KEYS,
-            |value| {
-                Err(syn::Error::new(
-                    value.span(),
-                    "`#[bulkhead]` takes `key = value` arguments, such as `#[bulkhead(max_concurrent = 8)]`",
-                ))
-            },
-            |key, value| {
+        reader.read_keyed(&KEYS, "#[bulkhead(max_concurrent = 8)]", |key, value| {
                 match key.to_string().as_str() {
                     "max_concurrent" => {
                         let n: u32 = int(&value, "max_concurrent")?;

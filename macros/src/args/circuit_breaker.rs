@@ -58,17 +58,14 @@ impl CircuitBreakerArgs {
         let mut name = Slot::new();
         // Keys given, with their spans, for the combination checks.
         let mut given: Vec<Ident> = Vec::new();
-        reader.read(
+        reader.read_keyed(
             &KEYS,
-            |value| {
-                Err(syn::Error::new(
-                    value.span(),
-                    "`#[circuit_breaker]` takes `key = value` arguments, such as `#[circuit_breaker(failure_ratio = 0.5)]`",
-                ))
-            },
+            "#[circuit_breaker(failure_ratio = 0.5)]",
             |key, value| {
                 match key.to_string().as_str() {
-                    "failure_ratio" => failure_ratio.set(kind, key, ratio(&value, "failure_ratio")?)?,
+                    "failure_ratio" => {
+                        failure_ratio.set(kind, key, ratio(&value, "failure_ratio")?)?
+                    }
                     "window" => window.set(kind, key, window_arg(&value)?)?,
                     "min_calls" => min_calls.set(kind, key, positive(&value, "min_calls")?)?,
                     "consecutive_failures" => consecutive_failures.set(
@@ -86,11 +83,18 @@ impl CircuitBreakerArgs {
                     "half_open_probes" => {
                         let n = positive(&value, "half_open_probes")?;
                         if n > 65_535 {
-                            return Err(syn::Error::new(value.span(), "`half_open_probes` must be at most 65535"));
+                            return Err(syn::Error::new(
+                                value.span(),
+                                "`half_open_probes` must be at most 65535",
+                            ));
                         }
                         half_open_probes.set(kind, key, n)?;
                     }
-                    "failure_if" => failure_if.set(kind, key, callable(value, "a predicate `fn(&E) -> bool`")?)?,
+                    "failure_if" => failure_if.set(
+                        kind,
+                        key,
+                        callable(value, "a predicate `fn(&E) -> bool`")?,
+                    )?,
                     "shared" => shared.set(kind, key, shared_arg(&value)?)?,
                     "name" => name.set(kind, key, name_arg(&value)?)?,
                     _ => return Ok(false),

@@ -120,6 +120,27 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// [`read`](Reader::read) for an attribute that takes `key = value`
+    /// entries only; `example` shows one in the error for a bare value.
+    pub(crate) fn read_keyed(
+        &mut self,
+        keys: &[&str],
+        example: &str,
+        set: impl FnMut(&Ident, Expr) -> syn::Result<bool>,
+    ) -> syn::Result<()> {
+        let kind = self.kind;
+        self.read(
+            keys,
+            |value| {
+                Err(syn::Error::new(
+                    value.span(),
+                    format!("`{kind}` takes `key = value` arguments, such as `{example}`"),
+                ))
+            },
+            set,
+        )
+    }
+
     /// Feeds every `key = value` entry to `set`, which returns `false` for a key
     /// it does not know; positional entries go to `positional`. `crate` is
     /// handled here for every attribute. Unknown keys list the valid ones.
@@ -246,18 +267,22 @@ pub(crate) fn callable(value: Expr, what: &str) -> syn::Result<Expr> {
     }
 }
 
-/// A ratio literal in (0, 1].
-pub(crate) fn ratio(value: &Expr, key: &str) -> syn::Result<f64> {
-    let parsed = match value {
+/// A number literal (`2.0`, `2`, `1e3`), if `value` is one.
+pub(crate) fn number(value: &Expr) -> Option<f64> {
+    match value {
         Expr::Lit(ExprLit {
             lit: Lit::Float(f), ..
         }) => f.base10_parse::<f64>().ok(),
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
-        }) => i.base10_parse::<u8>().ok().map(f64::from),
+        }) => i.base10_parse::<u32>().ok().map(f64::from),
         _ => None,
-    };
-    match parsed {
+    }
+}
+
+/// A ratio literal in (0, 1].
+pub(crate) fn ratio(value: &Expr, key: &str) -> syn::Result<f64> {
+    match number(value) {
         Some(r) if r > 0.0 && r <= 1.0 => Ok(r),
         Some(_) => Err(syn::Error::new(
             value.span(),

@@ -2,9 +2,9 @@
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprAssign, ExprCall, ExprLit, ExprPath, Ident, Lit};
+use syn::{Expr, ExprAssign, ExprCall, ExprPath, Ident};
 
-use super::{DurationArg, Errors, Reader, Slot, callable, int};
+use super::{DurationArg, Errors, Reader, Slot, callable, int, number};
 
 const KEYS: [&str; 6] = [
     "attempts",
@@ -55,46 +55,35 @@ impl RetryArgs {
         let mut max_elapsed = Slot::new();
         let mut when = Slot::new();
         let mut delay_from = Slot::new();
-        reader.read(
-            &KEYS,
-            |value| {
-                Err(syn::Error::new(
-                    value.span(),
-                    "`#[retry]` takes `key = value` arguments, such as `#[retry(attempts = 3)]`",
-                ))
-            },
-            |key, value| {
-                match key.to_string().as_str() {
-                    "attempts" => {
-                        let n: u32 = int(&value, "attempts")?;
-                        if n == 0 {
-                            return Err(syn::Error::new(
-                                value.span(),
-                                "`attempts` counts the first call too, so it must be at least 1",
-                            ));
-                        }
-                        attempts.set(kind, key, (n, key.span()))?;
+        reader.read_keyed(&KEYS, "#[retry(attempts = 3)]", |key, value| {
+            match key.to_string().as_str() {
+                "attempts" => {
+                    let n: u32 = int(&value, "attempts")?;
+                    if n == 0 {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "`attempts` counts the first call too, so it must be at least 1",
+                        ));
                     }
-                    "backoff" => backoff.set(kind, key, (parse_backoff(&value)?, key.clone()))?,
-                    "jitter" => jitter.set(kind, key, (parse_jitter(&value)?, key.clone()))?,
-                    "max_elapsed" => {
-                        let d = DurationArg::from_expr(&value)?;
-                        d.require_positive("`max_elapsed`")?;
-                        max_elapsed.set(kind, key, d)?;
-                    }
-                    "when" => {
-                        when.set(kind, key, callable(value, "a predicate `fn(&E) -> bool`")?)?
-                    }
-                    "delay_from" => delay_from.set(
-                        kind,
-                        key,
-                        callable(value, "a hint `fn(&E) -> Option<Duration>`")?,
-                    )?,
-                    _ => return Ok(false),
+                    attempts.set(kind, key, (n, key.span()))?;
                 }
-                Ok(true)
-            },
-        )?;
+                "backoff" => backoff.set(kind, key, (parse_backoff(&value)?, key.clone()))?,
+                "jitter" => jitter.set(kind, key, (parse_jitter(&value)?, key.clone()))?,
+                "max_elapsed" => {
+                    let d = DurationArg::from_expr(&value)?;
+                    d.require_positive("`max_elapsed`")?;
+                    max_elapsed.set(kind, key, d)?;
+                }
+                "when" => when.set(kind, key, callable(value, "a predicate `fn(&E) -> bool`")?)?,
+                "delay_from" => delay_from.set(
+                    kind,
+                    key,
+                    callable(value, "a hint `fn(&E) -> Option<Duration>`")?,
+                )?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
         let args = RetryArgs {
             attempts: attempts.take().map(|(n, _)| n),
             backoff: backoff.take().map(|(b, _)| b),
@@ -233,16 +222,7 @@ fn parse_backoff(value: &Expr) -> syn::Result<BackoffArg> {
 }
 
 fn parse_factor(value: &Expr) -> syn::Result<f64> {
-    let parsed = match value {
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(f), ..
-        }) => f.base10_parse::<f64>().ok(),
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => i.base10_parse::<u32>().ok().map(f64::from),
-        _ => None,
-    };
-    match parsed {
+    match number(value) {
         Some(f) if f.is_finite() && f >= 1.0 => Ok(f),
         Some(f) if !f.is_finite() => Err(syn::Error::new(
             value.span(),
