@@ -279,7 +279,8 @@
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,
-    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, retry, timeout,
+    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, retry,
+    timeout,
 };
 
 /// What the attribute expansions call. **Not a stable API**: it changes
@@ -288,8 +289,9 @@ pub use steadfast_runtime::{
 pub mod __private {
     pub use steadfast_runtime::fallback::recover;
     pub use steadfast_runtime::glue::{
-        ResultType, Returns, always, attempt, delay_from, fake_return, finish, finish_plain,
-        no_hint, relift, returns, when,
+        Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
+        bulkhead, delay_from, fake_return, fallback, finish, finish_plain, no_hint, relift,
+        returns, when,
     };
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
 }

@@ -146,6 +146,13 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     // `module::fn`, the name of a per-function breaker or bulkhead.
     let fn_name = item_fn.sig.ident.to_string();
     let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
+    // The error's `Display` for events, where `E: Display` holds (see glue).
+    let describe = quote! {
+        |__steadfast_error| {
+            use #p::{DescribeDisplay as _, DescribeOther as _};
+            (&#p::Describe(__steadfast_error)).describe()
+        }
+    };
     for args in parsed.iter().rev() {
         if plain_result {
             future = quote!(async { #p::relift((#future).await) });
@@ -157,7 +164,8 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             Policy::Timeout(timeout) => {
                 let after = &timeout.after;
                 quote! {{
-                    static __STEADFAST_TIMEOUT: #p::Timeout = #p::Timeout::new(#after);
+                    static __STEADFAST_TIMEOUT: #p::Timeout =
+                        #p::Timeout::new(#after).named(#default_name);
                     __STEADFAST_TIMEOUT.wrap(#future)
                 }}
             }
@@ -165,12 +173,15 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 let failure_if =
                     typed_predicate(p, "when", &returns, breaker.failure_if.as_ref(), "always");
                 let state = match &breaker.shared {
-                    Some(shared) => quote_spanned!(shared.span()=> &#shared),
+                    Some(shared) => {
+                        let shared = quote_spanned!(shared.span()=> &#shared);
+                        quote!(#p::breaker(#shared))
+                    }
                     None => {
                         let policy = breaker_policy(p, breaker, &default_name);
                         quote! {{
                             static __STEADFAST_BREAKER: #p::CircuitBreaker = #policy;
-                            &__STEADFAST_BREAKER
+                            #p::breaker(&__STEADFAST_BREAKER)
                         }}
                     }
                 };
@@ -178,19 +189,22 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
             }
             Policy::Bulkhead(bulkhead) => {
                 let state = match &bulkhead.shared {
-                    Some(shared) => quote_spanned!(shared.span()=> &#shared),
+                    Some(shared) => {
+                        let shared = quote_spanned!(shared.span()=> &#shared);
+                        quote!(#p::bulkhead(#shared))
+                    }
                     None => {
                         let policy = bulkhead_policy(p, bulkhead, &default_name);
                         quote! {{
                             static __STEADFAST_BULKHEAD: #p::Bulkhead = #policy;
-                            &__STEADFAST_BULKHEAD
+                            #p::bulkhead(&__STEADFAST_BULKHEAD)
                         }}
                     }
                 };
                 quote!(#p::Bulkhead::wrap(#state, #future))
             }
             Policy::Retry(retry) => {
-                let policy = retry_policy(p, retry);
+                let policy = retry_policy(p, retry, &default_name);
                 let when = typed_predicate(p, "when", &returns, retry.when.as_ref(), "always");
                 let delay_from = typed_predicate(
                     p,
@@ -210,7 +224,7 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                         loop {
                             let #outcome = (#future).await;
                             if let ::core::ops::ControlFlow::Break(#result) =
-                                #attempts.next(#outcome, &#when_local, &#delay_from_local).await
+                                #attempts.next_described(#outcome, &#when_local, &#delay_from_local, #describe).await
                             {
                                 break #result;
                             }
@@ -226,12 +240,12 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                     None => quote!(#p::always),
                 };
                 let handler = &fallback.handler;
-                let recover = respan(quote!(#p::recover), handler.span());
+                let recover = respan(quote!(#p::fallback), handler.span());
                 plain_result = true;
                 quote! {
                     async {
                         let #result = #finish(#returns, (#future).await);
-                        #recover(#result, #when, #handler).await
+                        #recover(#default_name, #describe, #result, #when, #handler).await
                     }
                 }
             }
@@ -334,8 +348,8 @@ fn typed_predicate(
     }
 }
 
-fn retry_policy(p: &TokenStream, retry: &RetryArgs) -> TokenStream {
-    let mut calls = TokenStream::new();
+fn retry_policy(p: &TokenStream, retry: &RetryArgs, default_name: &TokenStream) -> TokenStream {
+    let mut calls = quote!(.name(#default_name));
     if let Some(n) = retry.attempts {
         calls.extend(quote!(.attempts(#n)));
     }

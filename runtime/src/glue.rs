@@ -122,6 +122,80 @@ where
     delay_from
 }
 
+/// Finds an error's `Display`, where its type has one, for the `tracing`
+/// events: `(&Describe(e)).describe()` picks [`DescribeDisplay`] when
+/// `E: Display` holds at the call site, [`DescribeOther`] otherwise.
+#[derive(Debug)]
+pub struct Describe<'e, E>(pub &'e E);
+
+/// The `E: Display` case of [`Describe`].
+pub trait DescribeDisplay<'e> {
+    /// The error, as `Display`.
+    fn describe(&self) -> Option<&'e dyn core::fmt::Display>;
+}
+
+impl<'e, E: core::fmt::Display> DescribeDisplay<'e> for Describe<'e, E> {
+    fn describe(&self) -> Option<&'e dyn core::fmt::Display> {
+        Some(self.0)
+    }
+}
+
+/// The fallback case of [`Describe`]: no `Display`.
+pub trait DescribeOther<'e> {
+    /// Nothing.
+    fn describe(&self) -> Option<&'e dyn core::fmt::Display>;
+}
+
+impl<'e, E> DescribeOther<'e> for &Describe<'e, E> {
+    fn describe(&self) -> Option<&'e dyn core::fmt::Display> {
+        None
+    }
+}
+
+/// Runs a `#[fallback]` handler (see [`recover`](crate::fallback::recover)),
+/// reporting it in a `tracing` event named `policy`.
+pub async fn fallback<T, E, W, H, O, M, S>(
+    policy: &'static str,
+    describe: S,
+    result: Result<T, E>,
+    when: W,
+    handler: H,
+) -> Result<T, E>
+where
+    W: FnOnce(&E) -> bool,
+    H: FnOnce(E) -> O,
+    O: crate::fallback::HandlerOutput<T, E, M>,
+    S: for<'e> Fn(&'e E) -> Option<&'e dyn core::fmt::Display>,
+{
+    crate::fallback::recover(
+        result,
+        |error: &E| {
+            let applies = when(error);
+            if applies {
+                let field = crate::events::ErrorField(describe(error), core::any::type_name::<E>());
+                crate::events::fallback_applied(policy, &field);
+            }
+            applies
+        },
+        handler,
+    )
+    .await
+}
+
+/// A breaker the expansion uses, registered for [`health`](crate::health()).
+#[inline]
+pub fn breaker(breaker: &'static crate::CircuitBreaker) -> &'static crate::CircuitBreaker {
+    breaker.register();
+    breaker
+}
+
+/// A bulkhead the expansion uses, registered for [`health`](crate::health()).
+#[inline]
+pub fn bulkhead(bulkhead: &'static crate::Bulkhead) -> &'static crate::Bulkhead {
+    bulkhead.register();
+    bulkhead
+}
+
 /// `when` when none was given: every error.
 #[inline]
 pub fn always<E>(_: &E) -> bool {

@@ -12,10 +12,12 @@
 
 pub mod bulkhead;
 pub mod circuit_breaker;
+mod events;
 mod failure;
 pub mod fallback;
 #[doc(hidden)]
 pub mod glue;
+pub mod health;
 mod rejected;
 pub mod retry;
 pub mod timeout;
@@ -23,6 +25,7 @@ pub mod timeout;
 pub use bulkhead::Bulkhead;
 pub use circuit_breaker::CircuitBreaker;
 pub use failure::{Failure, FromRejected, Rejection};
+pub use health::health;
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
 pub use timeout::Timeout;

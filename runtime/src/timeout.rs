@@ -33,6 +33,7 @@ use crate::{Failure, Rejected};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timeout {
     after: Duration,
+    name: &'static str,
 }
 
 impl Timeout {
@@ -48,7 +49,17 @@ impl Timeout {
             !after.is_zero(),
             "timeout: the limit must be greater than zero"
         );
-        Timeout { after }
+        Timeout {
+            after,
+            name: "timeout",
+        }
+    }
+
+    /// The same timeout, named in `tracing` events (the attribute uses
+    /// `module::fn`).
+    #[must_use]
+    pub const fn named(self, name: &'static str) -> Self {
+        Timeout { name, ..self }
     }
 
     /// The limit.
@@ -63,7 +74,7 @@ impl Timeout {
     ///
     /// [`Rejected::Timeout`] when the deadline passed first.
     pub async fn run<F: IntoFuture>(&self, future: F) -> Result<F::Output, Rejected> {
-        let after = self.after;
+        let (after, name) = (self.after, self.name);
         let mut future = pin!(future.into_future());
         // Armed on the first `Pending` only: a ready future costs one clock read.
         let mut sleep = pin!(None::<Sleep>);
@@ -82,7 +93,10 @@ impl Timeout {
                 sleep.set(Some(tokio::time::sleep_until(deadline)));
             }
             match sleep.as_mut().as_pin_mut().map(|s| s.poll(cx)) {
-                Some(Poll::Ready(())) => Poll::Ready(Err(Rejected::timeout(after))),
+                Some(Poll::Ready(())) => {
+                    crate::events::timed_out(name, after);
+                    Poll::Ready(Err(Rejected::timeout(after)))
+                }
                 _ => Poll::Pending,
             }
         })

@@ -30,7 +30,7 @@ mod queue;
 
 use core::future::poll_fn;
 use core::pin::pin;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::task::Poll;
 use core::time::Duration;
 use std::future::Future;
@@ -70,6 +70,8 @@ pub struct Bulkhead {
     /// `waiting << 32 | running`.
     counts: AtomicU64,
     queue: Mutex<Queue>,
+    /// Whether the bulkhead is in the health registry.
+    registered: AtomicBool,
 }
 
 const RUNNING_MASK: u64 = u32::MAX as u64;
@@ -241,8 +243,40 @@ impl Bulkhead {
         future.await
     }
 
+    /// A rejection, reported.
+    #[cold]
     fn rejection(&self) -> Rejected {
-        Rejected::bulkhead_full(self.name)
+        let rejected = Rejected::bulkhead_full(self.name);
+        crate::events::rejected(&rejected);
+        rejected
+    }
+
+    /// Its `max_concurrent`.
+    #[must_use]
+    pub const fn max_concurrent(&self) -> u32 {
+        self.max_concurrent
+    }
+
+    /// Its `max_queue`.
+    #[must_use]
+    pub const fn max_queue(&self) -> u32 {
+        self.max_queue
+    }
+
+    /// Adds the bulkhead to [`health`](crate::health()) (once; later calls
+    /// are a single relaxed load). The attributes register theirs on first use.
+    #[inline]
+    pub fn register(&'static self) {
+        if !self.registered.load(Ordering::Relaxed) {
+            self.register_slow();
+        }
+    }
+
+    #[cold]
+    fn register_slow(&'static self) {
+        if !self.registered.swap(true, Ordering::Relaxed) {
+            crate::health::register_bulkhead(self);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -399,6 +433,7 @@ impl BulkheadBuilder {
             max_wait: self.max_wait,
             counts: AtomicU64::new(0),
             queue: Mutex::new(Queue::new()),
+            registered: AtomicBool::new(false),
         }
     }
 }

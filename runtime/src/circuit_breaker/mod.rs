@@ -42,7 +42,7 @@ mod state;
 mod window;
 
 use core::future::Future;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -87,7 +87,18 @@ pub struct CircuitBreaker {
     open_until: AtomicU64,
     /// The clock's origin for the nanosecond counts above, set on first use.
     anchor: OnceLock<Instant>,
+    /// When the state last changed, in nanoseconds since `anchor`, plus one
+    /// (0: never).
+    changed_at: AtomicU64,
+    /// A state forced by an operator: `NOT_FORCED`, `FORCED_OPEN` or `FORCED_CLOSED`.
+    forced: AtomicU8,
+    /// Whether the breaker is in the health registry.
+    registered: AtomicBool,
 }
+
+const NOT_FORCED: u8 = 0;
+const FORCED_OPEN: u8 = 1;
+const FORCED_CLOSED: u8 = 2;
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
@@ -176,14 +187,14 @@ impl CircuitBreaker {
                 State::Closed => return Ok(Permit::new(self, word.generation(), false)),
                 State::Open => {
                     if self.now() < self.open_until.load(Ordering::Acquire) {
-                        return Err(self.rejection());
+                        return Err(self.reject());
                     }
                     // The caller that moves the breaker to half-open is its first probe.
                     (word.advance(State::HalfOpen, 1), true)
                 }
                 State::HalfOpen => {
                     if word.in_flight() + word.successes() >= self.config.half_open_probes {
-                        return Err(self.rejection());
+                        return Err(self.reject());
                     }
                     (
                         word.with_probes(word.in_flight() + 1, word.successes()),
@@ -197,7 +208,12 @@ impl CircuitBreaker {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Ok(Permit::new(self, next.generation(), probe)),
+                Ok(_) => {
+                    if word.state() == State::Open {
+                        self.transitioned(State::Open, State::HalfOpen);
+                    }
+                    return Ok(Permit::new(self, next.generation(), probe));
+                }
                 Err(actual) => word = Word(actual),
             }
         }
@@ -372,7 +388,12 @@ impl CircuitBreaker {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return,
+                Ok(_) => {
+                    if next.state() == State::Closed {
+                        self.transitioned(State::HalfOpen, State::Closed);
+                    }
+                    return;
+                }
                 Err(actual) => word = Word(actual),
             }
         }
@@ -383,6 +404,9 @@ impl CircuitBreaker {
     /// change of state or generation means another thread moved the breaker
     /// first, and this call's verdict no longer applies.
     fn open(&self, mut from: Word) {
+        if self.forced.load(Ordering::Relaxed) == FORCED_CLOSED {
+            return;
+        }
         let until = self
             .now()
             .saturating_add(u64::try_from(self.config.open_for.as_nanos()).unwrap_or(u64::MAX));
@@ -398,6 +422,116 @@ impl CircuitBreaker {
             if from.state() != state || from.generation() != generation {
                 return;
             }
+        }
+        self.transitioned(state, State::Open);
+    }
+
+    /// Moves the breaker to `to` from whatever state it is in (an operator's
+    /// command): a new generation, so calls admitted before it do not count.
+    fn set_state(&self, to: State) {
+        let mut word = Word(self.word.load(Ordering::Acquire));
+        loop {
+            let next = word.advance(to, 0);
+            match self.word.compare_exchange_weak(
+                word.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return self.transitioned(word.state(), to),
+                Err(actual) => word = Word(actual),
+            }
+        }
+    }
+
+    /// Records a state change: its time, and an event.
+    #[cold]
+    fn transitioned(&self, from: State, to: State) {
+        // Stored plus one: zero means "never changed".
+        self.changed_at
+            .store(self.now().saturating_add(1), Ordering::Relaxed);
+        crate::events::breaker_transition(self.config.name, from, to);
+    }
+
+    /// A rejection, reported.
+    #[cold]
+    fn reject(&self) -> Rejected {
+        crate::events::rejected(&self.rejection());
+        self.rejection()
+    }
+
+    /// Holds the breaker open until [`reset`](CircuitBreaker::reset): every call
+    /// is rejected, whatever the window says (for maintenance, or to shed a
+    /// dependency by hand).
+    pub fn force_open(&self) {
+        self.forced.store(FORCED_OPEN, Ordering::Relaxed);
+        self.open_until.store(u64::MAX, Ordering::Release);
+        self.set_state(State::Open);
+    }
+
+    /// Holds the breaker closed until [`reset`](CircuitBreaker::reset): calls
+    /// run and are recorded, but the breaker does not open.
+    pub fn force_closed(&self) {
+        self.forced.store(FORCED_CLOSED, Ordering::Relaxed);
+        self.window.reset();
+        self.consecutive.store(0, Ordering::Relaxed);
+        self.set_state(State::Closed);
+    }
+
+    /// Back to normal operation: closed, with a fresh window, and no forced
+    /// state.
+    pub fn reset(&self) {
+        self.forced.store(NOT_FORCED, Ordering::Relaxed);
+        self.window.reset();
+        self.consecutive.store(0, Ordering::Relaxed);
+        self.set_state(State::Closed);
+    }
+
+    /// The state an operator forced with [`force_open`](CircuitBreaker::force_open)
+    /// or [`force_closed`](CircuitBreaker::force_closed), if any.
+    #[must_use]
+    pub fn forced(&self) -> Option<State> {
+        match self.forced.load(Ordering::Relaxed) {
+            FORCED_OPEN => Some(State::Open),
+            FORCED_CLOSED => Some(State::Closed),
+            _ => None,
+        }
+    }
+
+    /// How long the breaker has been in its current state, if it has ever
+    /// changed state.
+    #[must_use]
+    pub fn in_state_for(&self) -> Option<Duration> {
+        match self.changed_at.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(Duration::from_nanos(self.now().saturating_sub(at - 1))),
+        }
+    }
+
+    /// Probes running now (half-open only).
+    #[must_use]
+    pub fn probes_in_flight(&self) -> u32 {
+        let word = Word(self.word.load(Ordering::Acquire));
+        if word.state() == State::HalfOpen {
+            word.in_flight()
+        } else {
+            0
+        }
+    }
+
+    /// Adds the breaker to [`health`](crate::health()) (once; later calls
+    /// are a single relaxed load). The attributes register theirs on first use.
+    #[inline]
+    pub fn register(&'static self) {
+        if !self.registered.load(Ordering::Relaxed) {
+            self.register_slow();
+        }
+    }
+
+    #[cold]
+    fn register_slow(&'static self) {
+        if !self.registered.swap(true, Ordering::Relaxed) {
+            crate::health::register_breaker(self);
         }
     }
 
@@ -581,6 +715,9 @@ impl CircuitBreakerBuilder {
             consecutive: AtomicU32::new(0),
             open_until: AtomicU64::new(0),
             anchor: OnceLock::new(),
+            changed_at: AtomicU64::new(0),
+            forced: AtomicU8::new(NOT_FORCED),
+            registered: AtomicBool::new(false),
         }
     }
 }

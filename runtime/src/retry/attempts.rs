@@ -1,5 +1,6 @@
 //! [`Attempts`]: the per-call retry bookkeeping.
 
+use core::fmt;
 use core::ops::ControlFlow;
 use core::time::Duration;
 
@@ -7,6 +8,7 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use super::Retry;
+use crate::events::{self, ErrorField};
 use crate::failure::{Failure, Rejection};
 
 /// The state of one retried call: attempts made, when it started, the last
@@ -22,6 +24,8 @@ pub struct Attempts<'p> {
     made: u32,
     started: Option<Instant>,
     previous: Duration,
+    /// Why the last decision stopped (for the event).
+    stop: &'static str,
 }
 
 impl<'p> Attempts<'p> {
@@ -32,6 +36,7 @@ impl<'p> Attempts<'p> {
             // The only clock read a retry needs, and only for a budget.
             started: policy.max_elapsed.map(|_| Instant::now()),
             previous: policy.backoff.initial(),
+            stop: "",
         }
     }
 
@@ -55,23 +60,49 @@ impl<'p> Attempts<'p> {
         W: Fn(&E) -> bool,
         D: Fn(&E) -> Option<Duration>,
     {
+        self.next_described(outcome, when, delay_from, |_: &E| None)
+            .await
+    }
+
+    /// [`next`](Attempts::next), with `describe` giving the body's error a
+    /// `Display` for the `tracing` events (the attributes pass one that finds
+    /// `E: Display` where it holds).
+    pub async fn next_described<T, E, R, W, D, S>(
+        &mut self,
+        outcome: Result<T, Failure<E, R>>,
+        when: W,
+        delay_from: D,
+        describe: S,
+    ) -> ControlFlow<Result<T, Failure<E, R>>>
+    where
+        R: Rejection,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+        S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
+    {
         let Err(failure) = &outcome else {
             return ControlFlow::Break(outcome);
         };
         // Bound to a local so that the thread-local RNG handle (not `Send`) is
         // gone before the `.await` below.
         let delay = self.decide(failure, &when, &delay_from, &mut rand::rng());
+        {
+            // Scoped: the borrowed `Display` (maybe not `Sync`) must be gone
+            // before the `.await` below.
+            let error = match failure {
+                Failure::Error(error) => ErrorField(describe(error), core::any::type_name::<E>()),
+                Failure::Rejected(rejected) => ErrorField(Some(rejected.as_rejected()), ""),
+            };
+            match delay {
+                Some(delay) => events::retrying(self.policy.name, self.made, delay, &error),
+                None => events::not_retrying(self.policy.name, self.made, self.stop, &error),
+            }
+        }
         let Some(delay) = delay else {
             return ControlFlow::Break(outcome);
         };
         // The failed outcome is not needed any more: another attempt is certain.
         drop(outcome);
-        tracing::debug!(
-            target: "steadfast::retry",
-            attempt = self.made + 1,
-            delay = ?delay,
-            "retrying after a failed attempt"
-        );
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
@@ -93,15 +124,17 @@ impl<'p> Attempts<'p> {
         G: Rng + ?Sized,
     {
         self.made = self.made.saturating_add(1);
-        if self.made >= self.policy.attempts {
-            return None;
-        }
+        self.stop = "not_retryable";
         let hint = match failure {
             Failure::Error(error) if when(error) => delay_from(error),
             Failure::Error(_) => return None,
             Failure::Rejected(rejected) if rejected.as_rejected().is_retryable() => None,
             Failure::Rejected(_) => return None,
         };
+        if self.made >= self.policy.attempts {
+            self.stop = "attempts_exhausted";
+            return None;
+        }
         let backoff = self.policy.backoff;
         let delay = match hint {
             Some(hint) => backoff.max().map_or(hint, |max| hint.min(max)),
@@ -116,6 +149,7 @@ impl<'p> Attempts<'p> {
         if let (Some(budget), Some(started)) = (self.policy.max_elapsed, self.started) {
             let ends_at = started.elapsed().saturating_add(delay);
             if ends_at > budget {
+                self.stop = "budget_exhausted";
                 return None;
             }
         }

@@ -50,6 +50,7 @@ use crate::Failure;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Retry {
+    name: &'static str,
     attempts: u32,
     backoff: Backoff,
     jitter: Jitter,
@@ -60,6 +61,7 @@ impl Retry {
     /// `attempts = 3`, `backoff = exponential("100ms", factor = 2.0, max = "10s")`,
     /// `jitter = full`, no `max_elapsed`.
     pub const DEFAULT: Retry = Retry {
+        name: "retry",
         attempts: 3,
         backoff: Backoff::DEFAULT,
         jitter: Jitter::Full,
@@ -71,6 +73,12 @@ impl Retry {
         RetryBuilder {
             retry: Retry::DEFAULT,
         }
+    }
+
+    /// The name in `tracing` events.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
     }
 
     /// Total attempts, the first included.
@@ -165,6 +173,12 @@ pub struct RetryBuilder {
 }
 
 impl RetryBuilder {
+    /// The name in `tracing` events (the attribute uses `module::fn`).
+    pub const fn name(mut self, name: &'static str) -> Self {
+        self.retry.name = name;
+        self
+    }
+
     /// Total attempts, the first included.
     ///
     /// # Panics
