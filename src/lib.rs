@@ -276,6 +276,8 @@
 #![doc(test(attr(deny(warnings))))]
 #![forbid(unsafe_code)]
 
+pub mod operating;
+
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,

@@ -2,20 +2,8 @@
 //! the public contract (the catalogue is in the crate docs); `tracing`'s
 //! callsite check makes each one a single relaxed load when nobody listens.
 //!
-//! | target | level | message | fields |
-//! |---|---|---|---|
-//! | `steadfast::retry` | DEBUG | `retrying after a failed attempt` | `policy`, `attempt` (the one that failed, from 1), `delay` (before the next), `error` |
-//! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted`), `error` |
-//! | `steadfast::timeout` | DEBUG | `call timed out` | `policy`, `after` |
-//! | `steadfast::circuit_breaker` | WARN | `circuit breaker opened` | `policy`, `from`, `to` |
-//! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open` / `circuit breaker closed` | `policy`, `from`, `to` |
-//! | `steadfast::circuit_breaker` | DEBUG | `call rejected` | `policy`, `rejection` = `circuit_open` |
-//! | `steadfast::bulkhead` | DEBUG | `call rejected` | `policy`, `rejection` = `bulkhead_full` |
-//! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
-//!
-//! `policy` is the policy's name (`module::fn` for the attributes). `error` is
-//! the error's `Display` when its type implements it (in a generic function,
-//! when the `Display` bound is visible there), else its type name.
+//! The catalogue of targets, messages and fields is in the `steadfast` crate's
+//! `operating` guide; tests/observability.rs pins it.
 
 use core::fmt;
 use core::time::Duration;

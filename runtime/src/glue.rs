@@ -171,6 +171,7 @@ where
         result,
         |error: &E| {
             let applies = when(error);
+            crate::meter::fallback_call(policy, applies);
             if applies {
                 let field = crate::events::ErrorField(describe(error), core::any::type_name::<E>());
                 crate::events::fallback_applied(policy, &field);

@@ -18,6 +18,7 @@ pub mod fallback;
 #[doc(hidden)]
 pub mod glue;
 pub mod health;
+mod meter;
 mod rejected;
 pub mod retry;
 pub mod timeout;

@@ -84,6 +84,15 @@ impl Timeout {
         poll_fn(move |cx| {
             let deadline = *deadline.get_or_insert_with(|| Instant::now().checked_add(after));
             if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                // The time waited, only when metrics want it: one more clock read.
+                let waited = (crate::meter::ENABLED && sleep.is_some())
+                    .then(|| {
+                        deadline.map(|d| {
+                            after.saturating_sub(d.saturating_duration_since(Instant::now()))
+                        })
+                    })
+                    .flatten();
+                crate::meter::timeout_call(name, false, waited);
                 return Poll::Ready(Ok(output));
             }
             let Some(deadline) = deadline else {
@@ -95,6 +104,7 @@ impl Timeout {
             match sleep.as_mut().as_pin_mut().map(|s| s.poll(cx)) {
                 Some(Poll::Ready(())) => {
                     crate::events::timed_out(name, after);
+                    crate::meter::timeout_call(name, true, Some(after));
                     Poll::Ready(Err(Rejected::timeout(after)))
                 }
                 _ => Poll::Pending,

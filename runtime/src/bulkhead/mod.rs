@@ -126,7 +126,7 @@ impl Bulkhead {
     #[inline]
     pub async fn acquire(&self) -> Result<BulkheadPermit<'_>, Rejected> {
         if self.try_take_slot() {
-            return Ok(BulkheadPermit { bulkhead: self });
+            return Ok(self.permit());
         }
         self.acquire_slow().await
     }
@@ -139,7 +139,7 @@ impl Bulkhead {
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_>, Rejected> {
         if self.try_take_slot() {
-            Ok(BulkheadPermit { bulkhead: self })
+            Ok(self.permit())
         } else {
             Err(self.rejection())
         }
@@ -187,12 +187,16 @@ impl Bulkhead {
                     .counts
                     .compare_exchange_weak(counts, next, order, Ordering::Relaxed)
                 {
-                    Ok(_) if next == counts + 1 => return Ok(BulkheadPermit { bulkhead: self }),
+                    Ok(_) if next == counts + 1 => return Ok(self.permit()),
                     Ok(_) => break,
                     Err(actual) => counts = actual,
                 }
             }
-            queue.push(self.max_queue as usize)
+            let ticket = queue.push(self.max_queue as usize);
+            if crate::meter::ENABLED {
+                self.report_counts();
+            }
+            ticket
         };
         let mut waiter = Waiter {
             bulkhead: self,
@@ -215,7 +219,7 @@ impl Bulkhead {
         };
         if granted {
             waiter.done = true;
-            Ok(BulkheadPermit { bulkhead: self })
+            Ok(self.permit())
         } else {
             // Gives up in `Waiter::drop`, which also passes on a slot granted
             // at the last moment.
@@ -243,11 +247,28 @@ impl Bulkhead {
         future.await
     }
 
+    /// A slot taken, reported.
+    #[inline]
+    fn permit(&self) -> BulkheadPermit<'_> {
+        if crate::meter::ENABLED {
+            crate::meter::bulkhead_call(self.name, true);
+            self.report_counts();
+        }
+        BulkheadPermit { bulkhead: self }
+    }
+
+    /// The running and waiting gauges.
+    fn report_counts(&self) {
+        let counts = self.counts.load(Ordering::Relaxed);
+        crate::meter::bulkhead_counts(self.name, running(counts), waiting(counts));
+    }
+
     /// A rejection, reported.
     #[cold]
     fn rejection(&self) -> Rejected {
         let rejected = Rejected::bulkhead_full(self.name);
         crate::events::rejected(&rejected);
+        crate::meter::bulkhead_call(self.name, false);
         rejected
     }
 
@@ -334,6 +355,9 @@ impl Drop for BulkheadPermit<'_> {
     #[inline]
     fn drop(&mut self) {
         self.bulkhead.release();
+        if crate::meter::ENABLED {
+            self.bulkhead.report_counts();
+        }
     }
 }
 
@@ -368,6 +392,9 @@ impl Drop for Waiter<'_> {
             self.bulkhead
                 .counts
                 .fetch_sub(ONE_WAITING, Ordering::Relaxed);
+            if crate::meter::ENABLED {
+                self.bulkhead.report_counts();
+            }
         } else {
             // A slot was handed over as we gave up: pass it on.
             drop(queue);

@@ -294,6 +294,14 @@ impl CircuitBreaker {
         outcome: Outcome,
         started: Option<u64>,
     ) {
+        crate::meter::breaker_call(
+            self.config.name,
+            match outcome {
+                Outcome::Success => "success",
+                Outcome::Failure => "failure",
+                Outcome::Ignored => "ignored",
+            },
+        );
         if !probe
             && outcome == Outcome::Success
             && self.config.slow_call.is_none()
@@ -451,12 +459,14 @@ impl CircuitBreaker {
         self.changed_at
             .store(self.now().saturating_add(1), Ordering::Relaxed);
         crate::events::breaker_transition(self.config.name, from, to);
+        crate::meter::breaker_state(self.config.name, to);
     }
 
     /// A rejection, reported.
     #[cold]
     fn reject(&self) -> Rejected {
         crate::events::rejected(&self.rejection());
+        crate::meter::breaker_call(self.config.name, "rejected");
         self.rejection()
     }
 

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use super::Retry;
 use crate::events::{self, ErrorField};
 use crate::failure::{Failure, Rejection};
+use crate::meter;
 
 /// The state of one retried call: attempts made, when it started, the last
 /// delay. Lives on the caller's stack; holds no lock and allocates nothing.
@@ -81,6 +82,7 @@ impl<'p> Attempts<'p> {
         S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
     {
         let Err(failure) = &outcome else {
+            meter::retry_call(self.policy.name, self.made > 0, "success");
             return ControlFlow::Break(outcome);
         };
         // Bound to a local so that the thread-local RNG handle (not `Send`) is
@@ -94,8 +96,14 @@ impl<'p> Attempts<'p> {
                 Failure::Rejected(rejected) => ErrorField(Some(rejected.as_rejected()), ""),
             };
             match delay {
-                Some(delay) => events::retrying(self.policy.name, self.made, delay, &error),
-                None => events::not_retrying(self.policy.name, self.made, self.stop, &error),
+                Some(delay) => {
+                    events::retrying(self.policy.name, self.made, delay, &error);
+                    meter::retry_retry(self.policy.name);
+                }
+                None => {
+                    events::not_retrying(self.policy.name, self.made, self.stop, &error);
+                    meter::retry_call(self.policy.name, self.made > 1, self.stop);
+                }
             }
         }
         let Some(delay) = delay else {

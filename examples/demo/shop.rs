@@ -1,0 +1,390 @@
+//! The client side: a shop front calling the price, stock and reservation
+//! endpoints over HTTP, each call protected by a stack of steadfast
+//! attributes.
+//!
+//! The breakers and bulkheads are `static`s (`shared = …`) so that the demo can
+//! read their state while it runs.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use steadfast::{
+    Bulkhead, CircuitBreaker, Rejected, bulkhead, circuit_breaker, fallback, retry, timeout,
+};
+
+/// Opens when 60% of the last 20 attempts failed (once 10 are recorded);
+/// probes again after a second.
+pub(crate) static PRICE_BREAKER: CircuitBreaker = CircuitBreaker::builder()
+    .name("shop::price")
+    .window_calls(20)
+    .min_calls(10)
+    .failure_ratio(0.6)
+    .open_for(Duration::from_secs(1))
+    .build();
+
+/// Opens after three failures in a row (or half of the last ten calls);
+/// probes again after a second.
+pub(crate) static STOCK_BREAKER: CircuitBreaker = CircuitBreaker::builder()
+    .name("shop::stock")
+    .window_calls(10)
+    .consecutive_failures(3)
+    .open_for(Duration::from_secs(1))
+    .build();
+
+/// At most 8 price requests in flight, 8 more waiting up to 100 ms.
+pub(crate) static PRICE_POOL: Bulkhead = Bulkhead::builder()
+    .name("shop::price")
+    .max_concurrent(8)
+    .max_queue(8)
+    .max_wait(Duration::from_millis(100))
+    .build();
+
+/// Reservations are expensive: 2 at once, 2 more waiting up to 250 ms.
+pub(crate) static RESERVE_POOL: Bulkhead = Bulkhead::builder()
+    .name("shop::reserve")
+    .max_concurrent(2)
+    .max_queue(2)
+    .max_wait(Duration::from_millis(250))
+    .build();
+
+/// What a call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("no such product")]
+    NotFound,
+    #[error("transport: {0}")]
+    Transport(String),
+    /// A policy refused or abandoned the call.
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
+}
+
+impl ApiError {
+    /// Worth another try, a breaker's attention, or the cache: everything but
+    /// a 404 (asking again will not create the product).
+    fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => *status == 429 || *status >= 500,
+            ApiError::NotFound => false,
+            ApiError::Transport(_) | ApiError::Rejected(_) => true,
+        }
+    }
+
+    /// The server's `Retry-After`, which replaces the computed backoff.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// A price, live or from the cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Price {
+    pub(crate) cents: u64,
+    pub(crate) live: bool,
+}
+
+/// Units on the shelf, if the stock service could tell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stock {
+    Known(u64),
+    Unknown,
+}
+
+/// One function's counters.
+#[derive(Debug, Default)]
+pub(crate) struct FnStats {
+    calls: AtomicU64,
+    ok: AtomicU64,
+    retries: AtomicU64,
+    fallbacks: AtomicU64,
+    failed: AtomicU64,
+    timeouts: AtomicU64,
+    circuit_open: AtomicU64,
+    bulkhead_full: AtomicU64,
+}
+
+/// A copy of [`FnStats`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FnCounts {
+    /// Calls made by the demo's workers.
+    pub(crate) calls: u64,
+    /// Calls answered by the server.
+    pub(crate) ok: u64,
+    /// Attempts after the first that reached the server (`#[retry]`).
+    pub(crate) retries: u64,
+    /// Calls answered by the `#[fallback]` handler.
+    pub(crate) fallbacks: u64,
+    /// Calls that returned an error to the caller.
+    pub(crate) failed: u64,
+    /// Attempts cut off by `#[timeout]`.
+    pub(crate) timeouts: u64,
+    /// Calls refused by an open `#[circuit_breaker]`.
+    pub(crate) circuit_open: u64,
+    /// Calls refused by a full `#[bulkhead]`.
+    pub(crate) bulkhead_full: u64,
+}
+
+impl FnStats {
+    pub(crate) fn counts(&self) -> FnCounts {
+        let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        FnCounts {
+            calls: get(&self.calls),
+            ok: get(&self.ok),
+            retries: get(&self.retries),
+            fallbacks: get(&self.fallbacks),
+            failed: get(&self.failed),
+            timeouts: get(&self.timeouts),
+            circuit_open: get(&self.circuit_open),
+            bulkhead_full: get(&self.bulkhead_full),
+        }
+    }
+
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs one attempt's request. `#[timeout]` cancels an attempt by dropping
+    /// its future, so an attempt dropped before its request finished counts as
+    /// a timeout.
+    async fn attempt<T>(&self, request: impl Future<Output = T>) -> T {
+        struct CutOff<'a>(Option<&'a AtomicU64>);
+        impl Drop for CutOff<'_> {
+            fn drop(&mut self) {
+                if let Some(timeouts) = self.0 {
+                    FnStats::bump(timeouts);
+                }
+            }
+        }
+        let mut guard = CutOff(Some(&self.timeouts));
+        let output = request.await;
+        guard.0 = None;
+        output
+    }
+
+    /// Counts the rejections that end a call: an open circuit or a full
+    /// bulkhead is never retried, so it reaches the fallback handler or the
+    /// caller. (Timeouts are counted per attempt, by [`FnStats::attempt`].)
+    fn rejected(&self, error: &ApiError) {
+        match error {
+            ApiError::Rejected(Rejected::CircuitOpen { .. }) => Self::bump(&self.circuit_open),
+            ApiError::Rejected(Rejected::BulkheadFull { .. }) => Self::bump(&self.bulkhead_full),
+            _ => {}
+        }
+    }
+}
+
+/// The client's counters, per function.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub(crate) price: FnStats,
+    pub(crate) stock: FnStats,
+    pub(crate) reserve: FnStats,
+}
+
+/// The shop front: an HTTP client, a cache of the last live prices, counters.
+#[derive(Debug)]
+pub(crate) struct Shop {
+    http: Client<HttpConnector, Empty<Bytes>>,
+    base: String,
+    cache: Mutex<HashMap<String, u64>>,
+    pub(crate) stats: Stats,
+}
+
+impl Shop {
+    pub(crate) fn new(server: SocketAddr) -> Self {
+        Shop {
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            base: format!("http://{server}"),
+            cache: Mutex::new(HashMap::new()),
+            stats: Stats::default(),
+        }
+    }
+
+    /// `GET /price/{sku}`, under all five attributes (outermost first):
+    ///
+    /// - `fallback`: the last live price, for transient errors only (a 404
+    ///   stays a 404);
+    /// - `retry`: 3 attempts within 2 s, exponential backoff from 50 ms, or the
+    ///   server's `Retry-After` (capped at 500 ms); never a 404;
+    /// - `circuit_breaker`: [`PRICE_BREAKER`], per attempt; 404s do not count;
+    /// - `timeout`: 300 ms per attempt;
+    /// - `bulkhead`: [`PRICE_POOL`], one slot per attempt.
+    ///
+    /// `tries` counts the attempts that ran: the body runs once per attempt.
+    #[fallback(|e| self.cached_price(sku, e), when = ApiError::is_transient)]
+    #[retry(
+        attempts = 3,
+        backoff = exponential("50ms", factor = 2.0, max = "500ms"),
+        max_elapsed = "2s",
+        when = ApiError::is_transient,
+        delay_from = ApiError::retry_after
+    )]
+    #[circuit_breaker(shared = PRICE_BREAKER, failure_if = ApiError::is_transient)]
+    #[timeout("300ms")]
+    #[bulkhead(shared = PRICE_POOL)]
+    pub(crate) async fn price(&self, sku: &str, tries: &mut u32) -> Result<Price, ApiError> {
+        *tries += 1;
+        let path = format!("/price/{sku}");
+        let body = self.stats.price.attempt(self.get(&path)).await?;
+        let cents = parse(&body)?;
+        self.cache.lock().unwrap().insert(sku.to_owned(), cents);
+        Ok(Price { cents, live: true })
+    }
+
+    fn cached_price(&self, sku: &str, error: ApiError) -> Result<Price, ApiError> {
+        self.stats.price.rejected(&error);
+        match self.cache.lock().unwrap().get(sku) {
+            Some(&cents) => Ok(Price { cents, live: false }),
+            None => Err(error),
+        }
+    }
+
+    /// `GET /stock/{sku}`: no retry (the next page view asks again); a breaker
+    /// that opens after three failures in a row ([`STOCK_BREAKER`]); 250 ms;
+    /// "unknown" rather than an error.
+    #[fallback(|e| self.unknown_stock(e))]
+    #[circuit_breaker(shared = STOCK_BREAKER)]
+    #[timeout("250ms")]
+    pub(crate) async fn stock(&self, sku: &str) -> Result<Stock, ApiError> {
+        let path = format!("/stock/{sku}");
+        let body = self.stats.stock.attempt(self.get(&path)).await?;
+        Ok(Stock::Known(parse(&body)?))
+    }
+
+    fn unknown_stock(&self, error: ApiError) -> Result<Stock, ApiError> {
+        self.stats.stock.rejected(&error);
+        Ok(Stock::Unknown)
+    }
+
+    /// `POST /reserve/{sku}`: one retry after 100 ms; a second for the whole
+    /// attempt, waiting for a slot included; at most two at once
+    /// ([`RESERVE_POOL`]). No fallback: a reservation cannot come from a cache,
+    /// so its errors reach the caller.
+    #[retry(attempts = 2, backoff = fixed("100ms"), when = ApiError::is_transient)]
+    #[timeout("1s")]
+    #[bulkhead(shared = RESERVE_POOL)]
+    pub(crate) async fn reserve(&self, sku: &str, tries: &mut u32) -> Result<(), ApiError> {
+        *tries += 1;
+        let path = format!("/reserve/{sku}");
+        self.stats.reserve.attempt(self.post(&path)).await?;
+        Ok(())
+    }
+
+    /// One price lookup, counted.
+    pub(crate) async fn call_price(&self, sku: &str) -> Result<Price, ApiError> {
+        let stats = &self.stats.price;
+        FnStats::bump(&stats.calls);
+        let mut tries = 0;
+        let result = self.price(sku, &mut tries).await;
+        stats
+            .retries
+            .fetch_add(u64::from(tries.saturating_sub(1)), Ordering::Relaxed);
+        match &result {
+            Ok(Price { live: true, .. }) => FnStats::bump(&stats.ok),
+            Ok(Price { live: false, .. }) => FnStats::bump(&stats.fallbacks),
+            // Rejections were counted by the fallback handler.
+            Err(_) => FnStats::bump(&stats.failed),
+        }
+        result
+    }
+
+    /// One stock lookup, counted.
+    pub(crate) async fn call_stock(&self, sku: &str) -> Result<Stock, ApiError> {
+        let stats = &self.stats.stock;
+        FnStats::bump(&stats.calls);
+        let result = self.stock(sku).await;
+        match &result {
+            Ok(Stock::Known(_)) => FnStats::bump(&stats.ok),
+            Ok(Stock::Unknown) => FnStats::bump(&stats.fallbacks),
+            Err(_) => FnStats::bump(&stats.failed),
+        }
+        result
+    }
+
+    /// One reservation, counted.
+    pub(crate) async fn call_reserve(&self, sku: &str) -> Result<(), ApiError> {
+        let stats = &self.stats.reserve;
+        FnStats::bump(&stats.calls);
+        let mut tries = 0;
+        let result = self.reserve(sku, &mut tries).await;
+        stats
+            .retries
+            .fetch_add(u64::from(tries.saturating_sub(1)), Ordering::Relaxed);
+        match &result {
+            Ok(()) => FnStats::bump(&stats.ok),
+            Err(error) => {
+                FnStats::bump(&stats.failed);
+                stats.rejected(error);
+            }
+        }
+        result
+    }
+
+    async fn get(&self, path: &str) -> Result<Bytes, ApiError> {
+        self.send(Method::GET, path).await
+    }
+
+    async fn post(&self, path: &str) -> Result<Bytes, ApiError> {
+        self.send(Method::POST, path).await
+    }
+
+    async fn send(&self, method: Method, path: &str) -> Result<Bytes, ApiError> {
+        let transport = |e: &dyn std::error::Error| ApiError::Transport(e.to_string());
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .body(Empty::new())
+            .map_err(|e| transport(&e))?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| transport(&e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+            .map(Duration::from_secs);
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| transport(&e))?
+            .to_bytes();
+        match status {
+            StatusCode::OK => Ok(body),
+            StatusCode::NOT_FOUND => Err(ApiError::NotFound),
+            status => Err(ApiError::Status {
+                status: status.as_u16(),
+                retry_after,
+            }),
+        }
+    }
+}
+
+fn parse(body: &[u8]) -> Result<u64, ApiError> {
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| ApiError::Transport("unreadable body".into()))
+}

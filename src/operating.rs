@@ -1,0 +1,97 @@
+//! # Operating steadfast
+//!
+//! What the policies report while they work, and the handles to step in: the
+//! `tracing` events, the `metrics` (cargo feature `metrics`), the
+//! [`health()`](crate::health()) snapshot and manual control of breakers.
+//!
+//! ## Events
+//!
+//! Every policy emits `tracing` events under a stable target; filter with
+//! `RUST_LOG=steadfast=debug` (or `steadfast::circuit_breaker=info`). An
+//! event whose level nobody listens to costs one relaxed load.
+//!
+//! | target | level | message | fields |
+//! |---|---|---|---|
+//! | `steadfast::retry` | DEBUG | `retrying after a failed attempt` | `policy`, `attempt` (the one that failed, from 1), `delay` (before the next), `error` |
+//! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted`), `error` |
+//! | `steadfast::timeout` | DEBUG | `call timed out` | `policy`, `after` |
+//! | `steadfast::circuit_breaker` | WARN | `circuit breaker opened` | `policy`, `from`, `to` |
+//! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open`, `circuit breaker closed` | `policy`, `from`, `to` |
+//! | `steadfast::circuit_breaker` | DEBUG | `call rejected` | `policy`, `rejection` = `circuit_open` |
+//! | `steadfast::bulkhead` | DEBUG | `call rejected` | `policy`, `rejection` = `bulkhead_full` |
+//! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
+//!
+//! `policy` is the policy's name: `module::fn` for an attribute, or the
+//! `name = "…"` of a breaker or bulkhead. `error` is the error's `Display`
+//! where its type implements it (in a generic function, where that bound is
+//! visible), else its type name. States are `closed`, `open`, `half_open`.
+//!
+//! ## Metrics
+//!
+//! With the `metrics` feature, the policies record through the
+//! [`metrics`](https://docs.rs/metrics) facade into whatever recorder the
+//! application installs (Prometheus exporter, StatsD, …). Names follow
+//! MicroProfile Fault Tolerance's `ft.*` metrics and resilience4j's, in
+//! Prometheus style. The feature is not free: each recorded value goes
+//! through the recorder and builds its key (labels included) on the way.
+//!
+//! | name | type | labels | recorded |
+//! |---|---|---|---|
+//! | `steadfast_retry_calls_total` | counter | `policy`, `retried`, `result` (`success`, `not_retryable`, `attempts_exhausted`, `budget_exhausted`) | once per call |
+//! | `steadfast_retry_retries_total` | counter | `policy` | per retry |
+//! | `steadfast_timeout_calls_total` | counter | `policy`, `timed_out` | per call (per attempt under `#[retry]`) |
+//! | `steadfast_timeout_duration_seconds` | histogram | `policy` | per call that waited |
+//! | `steadfast_circuit_breaker_calls_total` | counter | `policy`, `result` (`success`, `failure`, `ignored`, `rejected`) | per call |
+//! | `steadfast_circuit_breaker_state` | gauge | `policy`, `state`: 1 for the current state, 0 for the others | per transition |
+//! | `steadfast_circuit_breaker_opened_total` | counter | `policy` | per transition to open |
+//! | `steadfast_bulkhead_calls_total` | counter | `policy`, `result` (`accepted`, `rejected`) | per call |
+//! | `steadfast_bulkhead_running`, `steadfast_bulkhead_waiting` | gauge | `policy` | as slots and places change |
+//! | `steadfast_fallback_calls_total` | counter | `policy`, `applied` | per error reaching a `#[fallback]` |
+//!
+//! ## Health
+//!
+//! [`health()`](crate::health()) lists every circuit breaker and bulkhead the
+//! process has used (they register on first use; a `static` used only through
+//! the programmatic API calls `register()`), with state, window counts,
+//! probes, time in state, running and waiting calls. With the `serde` feature
+//! it serializes; here is an axum handler serving it as JSON:
+//!
+//! ```
+//! use axum::{Router, http::header, response::IntoResponse, routing::get};
+//!
+//! async fn health() -> impl IntoResponse {
+//!     let body = serde_json::to_string(&steadfast::health()).expect("plain data");
+//!     ([(header::CONTENT_TYPE, "application/json")], body)
+//! }
+//!
+//! let app: Router = Router::new().route("/health/resilience", get(health));
+//! # let _ = app;
+//! ```
+//!
+//! ## Manual control
+//!
+//! [`health::breaker(name)`](crate::health::breaker) finds a registered
+//! breaker; [`force_open`](crate::CircuitBreaker::force_open) holds it open
+//! (maintenance, or shedding a dependency by hand),
+//! [`force_closed`](crate::CircuitBreaker::force_closed) keeps it closed
+//! whatever happens, and [`reset`](crate::CircuitBreaker::reset) returns it to
+//! normal, closed with a fresh window. A `static` breaker can be driven the
+//! same way directly.
+//!
+//! ```
+//! use steadfast::circuit_breaker;
+//!
+//! #[circuit_breaker(name = "payments")]
+//! async fn charge(cents: u64) -> std::io::Result<u64> {
+//!     Ok(cents)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! charge(1).await.unwrap();
+//! let payments = steadfast::health::breaker("payments").unwrap();
+//! payments.force_open();
+//! assert!(charge(1).await.is_err());
+//! payments.reset();
+//! assert!(charge(1).await.is_ok());
+//! # }
+//! ```
