@@ -6,11 +6,38 @@
 //! takes a lock once; afterwards a call pays one relaxed load. [`health`]
 //! reads every registered state without stopping calls.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::circuit_breaker::State;
 use crate::{Bulkhead, CircuitBreaker};
+
+/// Whether a breaker or bulkhead is in the registry: set once, then read with
+/// one relaxed load per call.
+#[derive(Debug)]
+pub(crate) struct Registration(AtomicBool);
+
+impl Registration {
+    pub(crate) const fn new() -> Self {
+        Registration(AtomicBool::new(false))
+    }
+
+    /// Runs `register` the first time only.
+    #[inline]
+    pub(crate) fn ensure(&self, register: impl FnOnce()) {
+        if !self.0.load(Ordering::Relaxed) {
+            self.first(register);
+        }
+    }
+
+    #[cold]
+    fn first(&self, register: impl FnOnce()) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            register();
+        }
+    }
+}
 
 static BREAKERS: Mutex<Vec<&'static CircuitBreaker>> = Mutex::new(Vec::new());
 static BULKHEADS: Mutex<Vec<&'static Bulkhead>> = Mutex::new(Vec::new());

@@ -30,7 +30,7 @@ mod queue;
 
 use core::future::poll_fn;
 use core::pin::pin;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::Poll;
 use core::time::Duration;
 use std::future::Future;
@@ -71,7 +71,7 @@ pub struct Bulkhead {
     counts: AtomicU64,
     queue: Mutex<Queue>,
     /// Whether the bulkhead is in the health registry.
-    registered: AtomicBool,
+    registered: crate::health::Registration,
 }
 
 const RUNNING_MASK: u64 = u32::MAX as u64;
@@ -288,16 +288,8 @@ impl Bulkhead {
     /// are a single relaxed load). The attributes register theirs on first use.
     #[inline]
     pub fn register(&'static self) {
-        if !self.registered.load(Ordering::Relaxed) {
-            self.register_slow();
-        }
-    }
-
-    #[cold]
-    fn register_slow(&'static self) {
-        if !self.registered.swap(true, Ordering::Relaxed) {
-            crate::health::register_bulkhead(self);
-        }
+        self.registered
+            .ensure(|| crate::health::register_bulkhead(self));
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -460,7 +452,7 @@ impl BulkheadBuilder {
             max_wait: self.max_wait,
             counts: AtomicU64::new(0),
             queue: Mutex::new(Queue::new()),
-            registered: AtomicBool::new(false),
+            registered: crate::health::Registration::new(),
         }
     }
 }

@@ -42,7 +42,7 @@ mod state;
 mod window;
 
 use core::future::Future;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -93,7 +93,7 @@ pub struct CircuitBreaker {
     /// A state forced by an operator: `NOT_FORCED`, `FORCED_OPEN` or `FORCED_CLOSED`.
     forced: AtomicU8,
     /// Whether the breaker is in the health registry.
-    registered: AtomicBool,
+    registered: crate::health::Registration,
 }
 
 const NOT_FORCED: u8 = 0;
@@ -533,16 +533,8 @@ impl CircuitBreaker {
     /// are a single relaxed load). The attributes register theirs on first use.
     #[inline]
     pub fn register(&'static self) {
-        if !self.registered.load(Ordering::Relaxed) {
-            self.register_slow();
-        }
-    }
-
-    #[cold]
-    fn register_slow(&'static self) {
-        if !self.registered.swap(true, Ordering::Relaxed) {
-            crate::health::register_breaker(self);
-        }
+        self.registered
+            .ensure(|| crate::health::register_breaker(self));
     }
 
     /// The clock reading a permit keeps, when the outcome needs a duration.
@@ -727,7 +719,7 @@ impl CircuitBreakerBuilder {
             anchor: OnceLock::new(),
             changed_at: AtomicU64::new(0),
             forced: AtomicU8::new(NOT_FORCED),
-            registered: AtomicBool::new(false),
+            registered: crate::health::Registration::new(),
         }
     }
 }
