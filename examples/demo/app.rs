@@ -11,6 +11,7 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, Table, modifiers, presets};
 use steadfast::CircuitBreaker;
 use steadfast::circuit_breaker::State;
+use steadfast::health::{BreakerHealth, BulkheadHealth, Health};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior, sleep};
 
@@ -198,6 +199,14 @@ fn breakers() -> [(&'static str, &'static CircuitBreaker); 2] {
 /// Runs the demo: starts the server, runs the workload until the last phase
 /// ends, shows progress as `options.view` says, and returns the summary.
 pub(crate) async fn run(options: &Options) -> io::Result<Summary> {
+    // The attributes register their breakers and bulkheads for
+    // `steadfast::health()` on first use; registering them now lists them
+    // from the first frame, in this order.
+    PRICE_BREAKER.register();
+    STOCK_BREAKER.register();
+    PRICE_POOL.register();
+    RESERVE_POOL.register();
+
     let clock = Clock::start(Phases::split(options.duration));
     let server = server::start(clock, options.faults).await?;
     let shop = Arc::new(Shop::new(server.addr));
@@ -255,7 +264,7 @@ pub(crate) async fn run(options: &Options) -> io::Result<Summary> {
             ("reserve", shop_stats.reserve.counts()),
         ],
         breakers: tracker.breakers.clone(),
-        health: health(),
+        health: steadfast::health(),
         requests: server.counts.tally(),
     })
 }
@@ -434,45 +443,6 @@ async fn sample(tracker: Arc<Mutex<Tracker>>, stop: Arc<AtomicBool>) {
     tracker.lock().unwrap().sample();
 }
 
-/// One policy's state, for the health section.
-#[derive(Debug, Clone)]
-pub(crate) enum Health {
-    Breaker {
-        name: &'static str,
-        state: State,
-        calls: u64,
-        failures: u64,
-    },
-    Bulkhead {
-        name: &'static str,
-        running: u32,
-        waiting: u32,
-    },
-}
-
-/// The state of the demo's breakers and bulkheads now, read from their
-/// `static`s.
-// To be replaced by `steadfast::health()` when it lands.
-pub(crate) fn health() -> Vec<Health> {
-    let breakers = breakers().into_iter().map(|(_, breaker)| {
-        let window = breaker.window_counts();
-        Health::Breaker {
-            name: breaker.name(),
-            state: breaker.state(),
-            calls: window.calls,
-            failures: window.failures,
-        }
-    });
-    let bulkheads = [&PRICE_POOL, &RESERVE_POOL]
-        .into_iter()
-        .map(|bulkhead| Health::Bulkhead {
-            name: bulkhead.name(),
-            running: bulkhead.running(),
-            waiting: bulkhead.waiting(),
-        });
-    breakers.chain(bulkheads).collect()
-}
-
 /// What the demo returns: the counters, the breakers' history, the health
 /// snapshot at the end.
 #[derive(Debug)]
@@ -482,7 +452,8 @@ pub(crate) struct Summary {
     pub(crate) phases: Phases,
     pub(crate) functions: Vec<(&'static str, FnCounts)>,
     pub(crate) breakers: Vec<BreakerTrack>,
-    pub(crate) health: Vec<Health>,
+    /// `steadfast::health()` at the end.
+    pub(crate) health: Health,
     pub(crate) requests: ServerTally,
 }
 
@@ -625,16 +596,18 @@ impl Screen<'_> {
         out.push_str(LEGEND);
         out.push_str(STACKS);
         let _ = writeln!(out, "shop front: {}", self.front.line());
-        out.push_str("health:\n");
+        out.push_str("health (steadfast::health()):\n");
         let tracker = self.tracker.lock().unwrap();
-        for entry in health() {
-            let _ = write!(out, "  {}", health_line(&entry));
-            if let Health::Breaker { name, .. } = entry
-                && let Some(track) = tracker.breakers.iter().find(|t| t.name == name)
-            {
+        let health = steadfast::health();
+        for breaker in &health.breakers {
+            let _ = write!(out, "  {}", breaker_line(breaker));
+            if let Some(track) = tracker.breakers.iter().find(|t| t.name == breaker.name) {
                 let _ = write!(out, "; {}", events(track).join(", "));
             }
             out.push('\n');
+        }
+        for bulkhead in &health.bulkheads {
+            let _ = writeln!(out, "  {}", bulkhead_line(bulkhead));
         }
         let _ = writeln!(
             out,
@@ -756,33 +729,33 @@ fn functions_table(rows: &[(&str, FnCounts, Option<State>)]) -> Table {
     table
 }
 
-fn health_table(health: &[Health]) -> Table {
+fn health_table(health: &Health) -> Table {
     let mut table = table();
     table.set_header(["policy", "name", "state", "detail"]);
-    for entry in health {
-        match entry {
-            Health::Breaker {
-                name,
-                state,
-                calls,
-                failures,
-            } => table.add_row([
-                "circuit breaker".to_string(),
-                (*name).to_string(),
-                state_name(*state).to_string(),
-                format!("window: {calls} calls, {failures} failed"),
-            ]),
-            Health::Bulkhead {
-                name,
-                running,
-                waiting,
-            } => table.add_row([
-                "bulkhead".to_string(),
-                (*name).to_string(),
-                if *running > 0 { "busy" } else { "idle" }.to_string(),
-                format!("{running} running, {waiting} waiting"),
-            ]),
-        };
+    for b in &health.breakers {
+        let since = b
+            .in_state_for
+            .map_or(String::new(), |d| format!(" for {}", secs(d)));
+        table.add_row([
+            "circuit breaker".to_string(),
+            b.name.to_string(),
+            format!("{}{since}", state_name(b.state)),
+            format!(
+                "window: {} calls, {} failed",
+                b.window_calls, b.window_failures
+            ),
+        ]);
+    }
+    for b in &health.bulkheads {
+        table.add_row([
+            "bulkhead".to_string(),
+            b.name.to_string(),
+            if b.running > 0 { "busy" } else { "idle" }.to_string(),
+            format!(
+                "{} of {} running, {} of {} waiting",
+                b.running, b.max_concurrent, b.waiting, b.max_queue
+            ),
+        ]);
     }
     table
 }
@@ -817,23 +790,21 @@ fn breaker_story(track: &BreakerTrack) -> String {
     format!("{:<12} {verdict}: {}", track.name, events(track).join(", "))
 }
 
-fn health_line(entry: &Health) -> String {
-    match entry {
-        Health::Breaker {
-            name,
-            state,
-            calls,
-            failures,
-        } => format!(
-            "circuit breaker {name:<14} {:<9} window: {calls} calls, {failures} failed",
-            state_name(*state)
-        ),
-        Health::Bulkhead {
-            name,
-            running,
-            waiting,
-        } => format!("bulkhead        {name:<14} {running} running, {waiting} waiting"),
-    }
+fn breaker_line(b: &BreakerHealth) -> String {
+    format!(
+        "circuit breaker {:<14} {:<9} window: {} calls, {} failed",
+        b.name,
+        state_name(b.state),
+        b.window_calls,
+        b.window_failures
+    )
+}
+
+fn bulkhead_line(b: &BulkheadHealth) -> String {
+    format!(
+        "bulkhead        {:<14} {} of {} running, {} of {} waiting",
+        b.name, b.running, b.max_concurrent, b.waiting, b.max_queue
+    )
 }
 
 fn requests_line(r: &ServerTally) -> String {

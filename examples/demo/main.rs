@@ -53,7 +53,7 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
+            eprintln!("error: {message}\n(--help lists the options)");
             return ExitCode::from(2);
         }
     };
