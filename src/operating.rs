@@ -52,7 +52,7 @@
 //!
 //! [`health()`](crate::health()) lists every circuit breaker and bulkhead the
 //! process has used (they register on first use; a `static` used only through
-//! the programmatic API calls `register()`), with state, window counts,
+//! the programmatic API calls `register()`), with state, state changes, window counts,
 //! probes, time in state, running and waiting calls. With the `serde` feature
 //! it serializes; here is an axum handler serving it as JSON:
 //!

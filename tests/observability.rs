@@ -224,6 +224,12 @@ async fn breaker_events_show_every_transition_and_rejection() {
             ),
         ]
     );
+    let transitions = health()
+        .breakers
+        .into_iter()
+        .find(|b| b.name == "events-breaker")
+        .map(|b| b.transitions);
+    assert_eq!(transitions, Some(3), "open, half-open, closed");
     let rejected = recorder.events("steadfast::circuit_breaker", "call rejected");
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].field("policy"), "events-breaker");
@@ -364,6 +370,7 @@ async fn the_snapshot_serializes_with_serde() {
         "window_slow",
         "probes_in_flight",
         "in_state_for",
+        "transitions",
     ] {
         assert!(b.get(key).is_some(), "missing {key} in {b}");
     }

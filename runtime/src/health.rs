@@ -90,6 +90,8 @@ pub struct BreakerHealth {
     pub probes_in_flight: u32,
     /// How long it has been in its state (`None` if it never changed state).
     pub in_state_for: Option<Duration>,
+    /// State changes so far (see [`CircuitBreaker::transitions`]).
+    pub transitions: u32,
 }
 
 /// One bulkhead in a [`Health`] snapshot.
@@ -159,6 +161,7 @@ pub fn health() -> Health {
                 window_slow: counts.slow,
                 probes_in_flight: b.probes_in_flight(),
                 in_state_for: b.in_state_for(),
+                transitions: b.transitions(),
             }
         })
         .collect();

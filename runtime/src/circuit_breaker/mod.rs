@@ -518,6 +518,14 @@ impl CircuitBreaker {
         }
     }
 
+    /// State changes since the breaker was built (forced ones included),
+    /// wrapping at 2^30: a poller that compares two readings sees every
+    /// open/half-open/closed cycle in between, however short.
+    #[must_use]
+    pub fn transitions(&self) -> u32 {
+        Word(self.word.load(Ordering::Acquire)).generation()
+    }
+
     /// Probes running now (half-open only).
     #[must_use]
     pub fn probes_in_flight(&self) -> u32 {
