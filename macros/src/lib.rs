@@ -12,6 +12,8 @@ mod args;
 mod expand;
 mod item;
 mod kind;
+#[cfg(test)]
+mod robustness;
 mod stack;
 
 use proc_macro::TokenStream;
