@@ -108,8 +108,45 @@ fn kind() -> impl Strategy<Value = Kind> {
     prop::sample::select(Kind::ALL.to_vec())
 }
 
+/// Keys, valid for some attribute or for none.
+const KEYS: &[&str] = &[
+    "attempts",
+    "backoff",
+    "jitter",
+    "max_elapsed",
+    "when",
+    "delay_from",
+    "crate",
+    "failure_ratio",
+    "window",
+    "min_calls",
+    "consecutive_failures",
+    "slow_call",
+    "slow_ratio",
+    "open_for",
+    "half_open_probes",
+    "failure_if",
+    "shared",
+    "name",
+    "max_concurrent",
+    "max_queue",
+    "max_wait",
+    "nope",
+    "r#crate",
+    "after",
+];
+
+/// Argument lists: mostly well-formed `key = value` entries (so that the
+/// checks behind the parser are reached), sometimes raw token soup.
 fn args() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(PIECES), 0..10).prop_map(|p| p.join(" "))
+    let entry = prop_oneof![
+        4 => (prop::sample::select(KEYS), prop::sample::select(PIECES)).prop_map(|(k, v)| format!("{k} = {v}")),
+        1 => prop::sample::select(PIECES).prop_map(str::to_string),
+    ];
+    prop_oneof![
+        5 => prop::collection::vec(entry, 0..5).prop_map(|entries| entries.join(", ")),
+        1 => prop::collection::vec(prop::sample::select(PIECES), 0..10).prop_map(|p| p.join(" ")),
+    ]
 }
 
 /// An item, possibly mutated: a token dropped, or a piece spliced in.
