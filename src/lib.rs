@@ -276,6 +276,7 @@
 #![doc(test(attr(deny(warnings))))]
 #![forbid(unsafe_code)]
 
+pub mod guarantees;
 pub mod operating;
 
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
