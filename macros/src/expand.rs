@@ -22,8 +22,9 @@
 //!                     P::expect::<Result<Item, Error>>({ BODY })   // see `body`
 //!                 }))
 //!             }).await;
-//!             if let Break(result) = attempts.next(outcome, P::always, P::no_hint).await {
-//!                 break result;
+//!             match attempts.judge(outcome, P::always, P::no_hint, describe) {
+//!                 Break(result) => break result,
+//!                 Continue(delay) => P::pause(delay).await,
 //!             }
 //!         }
 //!     }).await)
@@ -143,16 +144,28 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     let outcome = Ident::new("__steadfast_outcome", Span::mixed_site());
     let result = Ident::new("__steadfast_result", Span::mixed_site());
     let attempts = Ident::new("__steadfast_attempts", Span::mixed_site());
+    let delay = Ident::new("__steadfast_delay", Span::mixed_site());
     // `module::fn`, the name of a per-function breaker or bulkhead.
     let fn_name = item_fn.sig.ident.to_string();
     let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
-    // The error's `Display` for events, where `E: Display` holds (see glue).
-    let describe = quote! {
-        |__steadfast_error| {
-            use #p::{DescribeDisplay as _, DescribeOther as _};
-            (&#p::Describe(__steadfast_error)).describe()
-        }
-    };
+    // The error's `Display` for events, where `E: Display` holds (see glue):
+    // one function pointer per function, declared once, where some layer needs it.
+    let describe = Ident::new("__steadfast_describe", Span::mixed_site());
+    let describe_decl = parsed
+        .iter()
+        .any(|args| matches!(args.policy, Policy::Retry(_) | Policy::Fallback(_)))
+        .then(|| {
+            quote! {
+                let #describe = #p::describer(#returns, |__steadfast_error| {
+                    use #p::{DescribeDisplay as _, DescribeOther as _};
+                    (&#p::Describe(__steadfast_error)).describe()
+                });
+            }
+        });
+    // The statements of the last layer when it is a block of its own (retry,
+    // fallback): the outermost one is written straight into the function's
+    // body rather than as an `async` block awaited at once.
+    let mut block = None;
     for args in parsed.iter().rev() {
         if plain_result {
             future = quote!(async { #p::relift((#future).await) });
@@ -160,6 +173,7 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
         }
         let inner_rejects = rejecting;
         rejecting |= args.kind.rejects();
+        block = None;
         future = match &args.policy {
             Policy::Timeout(timeout) => {
                 let after = &timeout.after;
@@ -215,22 +229,22 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 );
                 let when_local = Ident::new("__steadfast_when", Span::mixed_site());
                 let delay_from_local = Ident::new("__steadfast_delay_from", Span::mixed_site());
-                quote! {
-                    async {
-                        static __STEADFAST_RETRY: #p::Retry = #policy;
-                        let #when_local = #when;
-                        let #delay_from_local = #delay_from;
-                        let mut #attempts = __STEADFAST_RETRY.start();
-                        loop {
-                            let #outcome = (#future).await;
-                            if let ::core::ops::ControlFlow::Break(#result) =
-                                #attempts.next_described(#outcome, &#when_local, &#delay_from_local, #describe).await
-                            {
-                                break #result;
-                            }
+                let stmts = quote! {
+                    static __STEADFAST_RETRY: #p::Retry = #policy;
+                    let #when_local = #when;
+                    let #delay_from_local = #delay_from;
+                    let mut #attempts = __STEADFAST_RETRY.start();
+                    loop {
+                        let #outcome = (#future).await;
+                        match #attempts.judge(#outcome, &#when_local, &#delay_from_local, #describe) {
+                            ::core::ops::ControlFlow::Break(#result) => break #result,
+                            ::core::ops::ControlFlow::Continue(#delay) => #p::pause(#delay).await,
                         }
                     }
-                }
+                };
+                let future = quote!(async { #stmts });
+                block = Some(stmts);
+                future
             }
             Policy::Fallback(fallback) => {
                 let finish = finish(p, inner_rejects, ret_span);
@@ -242,23 +256,31 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 let handler = &fallback.handler;
                 let recover = respan(quote!(#p::fallback), handler.span());
                 plain_result = true;
-                quote! {
-                    async {
-                        let #result = #finish(#returns, (#future).await);
-                        #recover(#default_name, #describe, #result, #when, #handler).await
-                    }
-                }
+                let stmts = quote! {
+                    let #result = #finish(#returns, (#future).await);
+                    #recover(#default_name, #describe, #result, #when, #handler).await
+                };
+                let future = quote!(async { #stmts });
+                block = Some(stmts);
+                future
             }
         };
     }
+    // The outermost layer's future, awaited: its statements themselves when it
+    // is a block (one coroutine fewer per function).
+    let awaited = match block {
+        Some(stmts) => quote!({ #stmts }),
+        None => quote!((#future).await),
+    };
     let last = if plain_result {
-        quote!((#future).await)
+        awaited
     } else {
         let finish = finish(p, rejecting, ret_span);
-        quote!(#finish(#returns, (#future).await))
+        quote!(#finish(#returns, #awaited))
     };
     quote! {
         #returns_decl
+        #describe_decl
         #last
     }
 }

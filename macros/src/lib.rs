@@ -455,10 +455,12 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// The deadline counts from the first poll. A body that finishes on its first
-/// poll never arms a timer. Like every async timeout, it acts at the body's
-/// `.await` points: code that blocks the thread without awaiting cannot be
-/// interrupted.
+/// The deadline counts from the first time the body has to wait (its first
+/// `.await` that is not ready at once). A body that finishes without waiting
+/// neither arms a timer nor reads the clock. Like every async timeout, it acts
+/// at the body's `.await` points: code that blocks the thread without awaiting
+/// cannot be interrupted (nor is the time it spends before its first wait
+/// counted).
 ///
 /// Stacked under [`#[retry]`](macro@retry) the limit applies to each attempt,
 /// and the timeout is retried whatever `when` says; stacked above, it bounds

@@ -2,6 +2,12 @@
 
 use core::convert::Infallible;
 use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 use crate::Rejected;
 
@@ -123,6 +129,44 @@ where
             Failure::Error(e) => e.source(),
             Failure::Rejected(r) => r.source(),
         }
+    }
+}
+
+pin_project! {
+    /// A future of `Result<T, E>` whose error is put into the [`Failure`]
+    /// channel: `Result<T, Failure<E, R>>`. As small as the future it holds.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless `.await`ed or polled"]
+    pub struct Lift<F, R> {
+        #[pin]
+        inner: F,
+        rejection: PhantomData<fn() -> R>,
+    }
+}
+
+impl<F, R> Lift<F, R> {
+    /// Lifts `inner`'s error.
+    #[inline]
+    pub const fn new(inner: F) -> Self {
+        Lift {
+            inner,
+            rejection: PhantomData,
+        }
+    }
+}
+
+impl<T, E, R, F> Future for Lift<F, R>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, Failure<E, R>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .inner
+            .poll(cx)
+            .map(|result| result.map_err(Failure::Error))
     }
 }
 

@@ -1,6 +1,10 @@
 //! Replacing a failed call's error with a handler's answer.
 
 use core::future::{Future, Ready, ready};
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
 
 /// Runs `handler` on the error of `result` when `when` accepts it; returns
 /// successes (and errors `when` refuses) unchanged. The handler's own error
@@ -22,16 +26,71 @@ use core::future::{Future, Ready, ready};
 /// assert_eq!(kept, Err("bad input".to_string()));
 /// # }
 /// ```
-pub async fn recover<T, E, W, H, O, M>(result: Result<T, E>, when: W, handler: H) -> Result<T, E>
+///
+/// `when` and `handler` run when `recover` is called; the returned future
+/// only awaits an asynchronous handler's answer (a success, a refused error or
+/// a synchronous handler's answer is ready at once).
+pub fn recover<T, E, W, H, O, M>(
+    result: Result<T, E>,
+    when: W,
+    handler: H,
+) -> Recovery<O::Future, T, E>
 where
     W: FnOnce(&E) -> bool,
     H: FnOnce(E) -> O,
     O: HandlerOutput<T, E, M>,
 {
     match result {
-        Ok(value) => Ok(value),
-        Err(error) if when(&error) => handler(error).into_outcome().await,
-        Err(error) => Err(error),
+        Err(error) if when(&error) => Recovery {
+            state: State::Handler {
+                handler: handler(error).into_outcome(),
+            },
+        },
+        result => Recovery {
+            state: State::Done {
+                result: Some(result),
+            },
+        },
+    }
+}
+
+pin_project! {
+    /// The future of [`recover`]: the outcome itself, or the handler's future.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless `.await`ed or polled"]
+    pub struct Recovery<F, T, E> {
+        #[pin]
+        state: State<F, T, E>,
+    }
+}
+
+pin_project! {
+    #[derive(Debug)]
+    #[project = StateProj]
+    enum State<F, T, E> {
+        // Nothing to wait for.
+        Done { result: Option<Result<T, E>> },
+        // An asynchronous handler's answer to wait for.
+        Handler { #[pin] handler: F },
+    }
+}
+
+impl<F, T, E> Future for Recovery<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Done { result } => Poll::Ready(
+                result
+                    .take()
+                    .expect("steadfast: a fallback future polled after it finished"),
+            ),
+            StateProj::Handler { handler } => handler.poll(cx),
+        }
     }
 }
 

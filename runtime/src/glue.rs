@@ -15,7 +15,7 @@ use core::future::Future;
 use core::marker::PhantomData;
 use core::time::Duration;
 
-use crate::{Failure, FromRejected, Rejected};
+use crate::{Failure, FromRejected, Lift, Rejected};
 
 /// The declared return type of an annotated function: a `Result`.
 #[diagnostic::on_unimplemented(
@@ -71,11 +71,11 @@ pub fn fake_return<T, E>(_: Returns<Result<T, E>>) -> Result<T, E> {
 
 /// Runs the user's body once, with its error put into the [`Failure`] channel.
 #[inline]
-pub async fn attempt<T, E, R, F>(_: Returns<Result<T, E>>, body: F) -> Result<T, Failure<E, R>>
+pub const fn attempt<T, E, R, F>(_: Returns<Result<T, E>>, body: F) -> Lift<F, R>
 where
     F: Future<Output = Result<T, E>>,
 {
-    body.await.map_err(Failure::Error)
+    Lift::new(body)
 }
 
 /// Puts an already finished result back into the [`Failure`] channel (after a
@@ -154,18 +154,18 @@ impl<'e, E> DescribeOther<'e> for &Describe<'e, E> {
 
 /// Runs a `#[fallback]` handler (see [`recover`](crate::fallback::recover)),
 /// reporting it in a `tracing` event named `policy`.
-pub async fn fallback<T, E, W, H, O, M, S>(
+#[inline]
+pub fn fallback<T, E, W, H, O, M>(
     policy: &'static str,
-    describe: S,
+    describe: Describer<E>,
     result: Result<T, E>,
     when: W,
     handler: H,
-) -> Result<T, E>
+) -> crate::fallback::Recovery<O::Future, T, E>
 where
     W: FnOnce(&E) -> bool,
     H: FnOnce(E) -> O,
     O: crate::fallback::HandlerOutput<T, E, M>,
-    S: for<'e> Fn(&'e E) -> Option<&'e dyn core::fmt::Display>,
 {
     crate::fallback::recover(
         result,
@@ -180,7 +180,18 @@ where
         },
         handler,
     )
-    .await
+}
+
+/// How the events show an error: its `Display`, where it has one. A function
+/// pointer, not a closure, so that the runtime code that takes it is compiled
+/// once per error type, not once per annotated function.
+pub type Describer<E> = for<'e> fn(&'e E) -> Option<&'e dyn core::fmt::Display>;
+
+/// Names the describer the expansion writes (a closure without captures, made
+/// a function pointer here) for `E`.
+#[inline]
+pub const fn describer<T, E>(_: Returns<Result<T, E>>, describe: Describer<E>) -> Describer<E> {
+    describe
 }
 
 /// A breaker the expansion uses, registered for [`health`](crate::health()).

@@ -23,10 +23,10 @@ mod rejected;
 pub mod retry;
 pub mod timeout;
 
-pub use bulkhead::Bulkhead;
-pub use circuit_breaker::CircuitBreaker;
-pub use failure::{Failure, FromRejected, Rejection};
+pub use bulkhead::{Bulkhead, Slotted};
+pub use circuit_breaker::{CircuitBreaker, Guarded};
+pub use failure::{Failure, FromRejected, Lift, Rejection};
 pub use health::health;
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
-pub use timeout::Timeout;
+pub use timeout::{Timed, TimedWrap, Timeout};

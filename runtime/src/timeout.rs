@@ -1,18 +1,20 @@
 //! Bounding a call's duration: the [`Timeout`] policy.
 
-use core::future::{Future, IntoFuture, poll_fn};
-use core::pin::pin;
-use core::task::Poll;
+use core::future::{Future, IntoFuture};
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use core::time::Duration;
 
+use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use crate::{Failure, Rejected};
 
 /// Cancels a call that has not finished within a limit.
 ///
-/// The inner future is polled first, so a call that is ready at once never
-/// arms a timer. The deadline is counted from the first poll; when it passes,
+/// The inner future is polled first, so a call that is ready at once neither
+/// arms a timer nor reads the clock. The deadline is counted from the first
+/// time the inner future has to wait (its first `Pending`); when it passes,
 /// the inner future is dropped (cancelled) and the call ends with
 /// [`Rejected::Timeout`]. Like every async timeout, it takes effect at the
 /// inner future's `.await` points: a body that blocks the thread without
@@ -70,58 +72,112 @@ impl Timeout {
 
     /// Runs `future` to completion, or cancels it at the deadline.
     ///
-    /// # Errors
-    ///
-    /// [`Rejected::Timeout`] when the deadline passed first.
-    pub async fn run<F: IntoFuture>(&self, future: F) -> Result<F::Output, Rejected> {
-        let (after, name) = (self.after, self.name);
-        let mut future = pin!(future.into_future());
-        // Armed on the first `Pending` only: a ready future costs one clock read.
-        let mut sleep = pin!(None::<Sleep>);
-        // `None` inside: a limit so large that the deadline is not representable,
-        // which is no limit at all.
-        let mut deadline: Option<Option<Instant>> = None;
-        poll_fn(move |cx| {
-            let deadline = *deadline.get_or_insert_with(|| Instant::now().checked_add(after));
-            if let Poll::Ready(output) = future.as_mut().poll(cx) {
-                // The time waited, only when metrics want it: one more clock read.
-                let waited = (crate::meter::ENABLED && sleep.is_some())
-                    .then(|| {
-                        deadline.map(|d| {
-                            after.saturating_sub(d.saturating_duration_since(Instant::now()))
-                        })
-                    })
-                    .flatten();
-                crate::meter::timeout_call(name, false, waited);
-                return Poll::Ready(Ok(output));
-            }
-            let Some(deadline) = deadline else {
-                return Poll::Pending;
-            };
-            if sleep.is_none() {
-                sleep.set(Some(tokio::time::sleep_until(deadline)));
-            }
-            match sleep.as_mut().as_pin_mut().map(|s| s.poll(cx)) {
-                Some(Poll::Ready(())) => {
-                    crate::events::timed_out(name, after);
-                    crate::meter::timeout_call(name, true, Some(after));
-                    Poll::Ready(Err(Rejected::timeout(after)))
-                }
-                _ => Poll::Pending,
-            }
-        })
-        .await
+    /// The returned future resolves to [`Rejected::Timeout`] when the
+    /// deadline passed first.
+    pub fn run<F: IntoFuture>(&self, future: F) -> Timed<F::IntoFuture> {
+        Timed {
+            inner: Some(future.into_future()),
+            sleep: None,
+            after: self.after,
+            name: self.name,
+            unbounded: false,
+        }
     }
 
     /// [`run`](Timeout::run) for a call whose error already travels as a
     /// [`Failure`]: the timeout joins the other rejections in it.
-    pub async fn wrap<T, E, F>(&self, future: F) -> Result<T, Failure<E, Rejected>>
+    pub fn wrap<T, E, F>(&self, future: F) -> TimedWrap<F>
     where
         F: Future<Output = Result<T, Failure<E, Rejected>>>,
     {
-        self.run(future)
-            .await
-            .unwrap_or_else(|rejected| Err(Failure::Rejected(rejected)))
+        TimedWrap {
+            timed: self.run(future),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Timeout::run`]: the inner future, and the timer it arms
+    /// when it first has to wait.
+    ///
+    /// Its size is the inner future's plus a tokio `Sleep`; nothing is
+    /// allocated.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless `.await`ed or polled"]
+    pub struct Timed<F> {
+        // `None` once cancelled: dropped at the deadline, not when `Timed` is.
+        #[pin]
+        inner: Option<F>,
+        #[pin]
+        sleep: Option<Sleep>,
+        after: Duration,
+        name: &'static str,
+        // The deadline is not representable: no limit at all.
+        unbounded: bool,
+    }
+}
+
+impl<F: Future> Future for Timed<F> {
+    type Output = Result<F::Output, Rejected>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            panic!("steadfast: a timed-out call polled after it finished");
+        };
+        if let Poll::Ready(output) = inner.poll(cx) {
+            if crate::meter::ENABLED {
+                // The time waited (a clock read only when metrics want it).
+                let waited = this.sleep.as_ref().as_pin_ref().map(|sleep| {
+                    this.after
+                        .saturating_sub(sleep.deadline().saturating_duration_since(Instant::now()))
+                });
+                crate::meter::timeout_call(this.name, false, waited);
+            }
+            return Poll::Ready(Ok(output));
+        }
+        if this.sleep.is_none() {
+            // The first wait: the only clock read of a call that finishes in time.
+            match Instant::now().checked_add(*this.after) {
+                Some(deadline) => this.sleep.set(Some(tokio::time::sleep_until(deadline))),
+                None => *this.unbounded = true,
+            }
+        }
+        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => {
+                // Cancelled now, whatever its owner does with this future next.
+                this.inner.set(None);
+                crate::events::timed_out(this.name, *this.after);
+                crate::meter::timeout_call(this.name, true, Some(*this.after));
+                Poll::Ready(Err(Rejected::timeout(*this.after)))
+            }
+            _ => Poll::Pending,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Timeout::wrap`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless `.await`ed or polled"]
+    pub struct TimedWrap<F> {
+        #[pin]
+        timed: Timed<F>,
+    }
+}
+
+impl<T, E, F> Future for TimedWrap<F>
+where
+    F: Future<Output = Result<T, Failure<E, Rejected>>>,
+{
+    type Output = Result<T, Failure<E, Rejected>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .timed
+            .poll(cx)
+            .map(|out| out.unwrap_or_else(|rejected| Err(Failure::Rejected(rejected))))
     }
 }
 
@@ -169,6 +225,33 @@ mod tests {
             std::future::pending::<()>().await;
         };
         assert!(Timeout::new(MS).run(inner).await.is_err());
+        assert!(dropped.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_inner_future_is_dropped_at_the_deadline_not_later() {
+        struct Flag(Arc<AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = Flag(dropped.clone());
+        let mut timed = core::pin::pin!(Timeout::new(MS).run(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+        }));
+        assert!(
+            core::future::poll_fn(|cx| Poll::Ready(timed.as_mut().poll(cx)))
+                .await
+                .is_pending()
+        );
+        tokio::time::sleep(MS).await;
+        let out = core::future::poll_fn(|cx| Poll::Ready(timed.as_mut().poll(cx))).await;
+        assert_eq!(out, Poll::Ready(Err(Rejected::timeout(MS))));
+        // `timed` is still alive: the body must be gone already, so that a
+        // bulkhead or breaker above sees it finished when the call does.
         assert!(dropped.load(Ordering::SeqCst));
     }
 

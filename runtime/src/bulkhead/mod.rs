@@ -26,6 +26,7 @@
 //! use, and every change to the waiting count happens under it, which keeps
 //! the count equal to the queue's length.
 
+mod call;
 mod queue;
 
 use core::future::poll_fn;
@@ -36,7 +37,9 @@ use core::time::Duration;
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::{Failure, Rejected};
+pub use call::Slotted;
+
+use crate::{Failure, Lift, Rejected};
 use queue::Queue;
 
 /// A concurrency limit with a bounded FIFO queue. Build it in `const`
@@ -229,22 +232,32 @@ impl Bulkhead {
     }
 
     /// Runs `future` in a slot; [`Rejected::BulkheadFull`] if none can be had.
-    pub async fn run<T, E, F>(&self, future: F) -> Result<T, Failure<E, Rejected>>
+    pub fn run<T, E, F>(
+        &self,
+        future: F,
+    ) -> Slotted<
+        '_,
+        Lift<F, Rejected>,
+        impl Future<Output = Result<BulkheadPermit<'_>, Rejected>> + '_,
+    >
     where
         F: Future<Output = Result<T, E>>,
     {
-        self.wrap(async { future.await.map_err(Failure::Error) })
-            .await
+        self.wrap(Lift::new(future))
     }
 
     /// [`run`](Bulkhead::run) for a call whose error already travels as a
     /// [`Failure`].
-    pub async fn wrap<T, E, F>(&self, future: F) -> Result<T, Failure<E, Rejected>>
+    pub fn wrap<T, E, F>(
+        &self,
+        future: F,
+    ) -> Slotted<'_, F, impl Future<Output = Result<BulkheadPermit<'_>, Rejected>> + '_>
     where
         F: Future<Output = Result<T, Failure<E, Rejected>>>,
     {
-        let _permit = self.acquire().await.map_err(Failure::Rejected)?;
-        future.await
+        // The slow path's future is only built here (a few words written) and
+        // polled when no slot is free at once.
+        Slotted::new(self, future, self.acquire_slow())
     }
 
     /// A slot taken, reported.

@@ -37,6 +37,7 @@
 //! closes again after a full open/half-open cycle) may land in the fresh
 //! window; it cannot change the state it did not see.
 
+mod call;
 mod permit;
 mod state;
 mod window;
@@ -48,10 +49,11 @@ use std::sync::OnceLock;
 
 use tokio::time::Instant;
 
+pub use call::Guarded;
 pub use permit::Permit;
 pub use state::State;
 
-use crate::{Failure, Rejected};
+use crate::{Failure, Lift, Rejected};
 use state::{MAX_PROBES, Word};
 use window::{BUCKETS, MAX_COUNT, Tally, Window};
 
@@ -219,51 +221,57 @@ impl CircuitBreaker {
         }
     }
 
+    /// Runs a synchronous `call` through the breaker; every error counts as a
+    /// failure. A panic in `call` is recorded as a failure and propagates.
+    ///
+    /// # Errors
+    ///
+    /// `call`'s own error as [`Failure::Error`], or [`Rejected::CircuitOpen`]
+    /// (without running `call`) as [`Failure::Rejected`].
+    #[inline]
+    pub fn call<T, E>(
+        &self,
+        call: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, Failure<E, Rejected>> {
+        let permit = self.try_acquire().map_err(Failure::Rejected)?;
+        let result = call();
+        if result.is_ok() {
+            permit.success();
+        } else {
+            permit.failure();
+        }
+        result.map_err(Failure::Error)
+    }
+
     /// Runs `future` through the breaker; every error counts as a failure.
-    pub async fn run<T, E, F>(&self, future: F) -> Result<T, Failure<E, Rejected>>
+    pub fn run<T, E, F>(
+        &self,
+        future: F,
+    ) -> Guarded<'_, Lift<F, Rejected>, impl Fn(&E) -> bool + use<T, E, F>>
     where
         F: Future<Output = Result<T, E>>,
     {
-        self.run_if(future, |_: &E| true).await
+        self.run_if(future, |_: &E| true)
     }
 
     /// Runs `future` through the breaker; errors that `failure_if` rejects are
     /// neither successes nor failures.
-    pub async fn run_if<T, E, F, P>(
-        &self,
-        future: F,
-        failure_if: P,
-    ) -> Result<T, Failure<E, Rejected>>
+    pub fn run_if<T, E, F, P>(&self, future: F, failure_if: P) -> Guarded<'_, Lift<F, Rejected>, P>
     where
         F: Future<Output = Result<T, E>>,
         P: Fn(&E) -> bool,
     {
-        self.wrap(async { future.await.map_err(Failure::Error) }, failure_if)
-            .await
+        self.wrap(Lift::new(future), failure_if)
     }
 
     /// [`run_if`](CircuitBreaker::run_if) for a call whose error already
     /// travels as a [`Failure`]: inner rejections count as failures.
-    pub async fn wrap<T, E, F, P>(
-        &self,
-        future: F,
-        failure_if: P,
-    ) -> Result<T, Failure<E, Rejected>>
+    pub fn wrap<T, E, F, P>(&self, future: F, failure_if: P) -> Guarded<'_, F, P>
     where
         F: Future<Output = Result<T, Failure<E, Rejected>>>,
         P: Fn(&E) -> bool,
     {
-        let permit = match self.try_acquire() {
-            Ok(permit) => permit,
-            Err(rejected) => return Err(Failure::Rejected(rejected)),
-        };
-        let result = future.await;
-        match &result {
-            Ok(_) => permit.success(),
-            Err(Failure::Error(error)) if !failure_if(error) => permit.ignore(),
-            Err(_) => permit.failure(),
-        }
-        result
+        Guarded::new(self, future, failure_if)
     }
 
     fn rejection(&self) -> Rejected {

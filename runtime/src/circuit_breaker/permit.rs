@@ -17,8 +17,8 @@ pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     /// The clock reading at admission, when the breaker tracks durations.
     started: Option<u64>,
-    generation: u32,
-    probe: bool,
+    /// `generation << 1 | probe`: one word, written and copied at once.
+    ticket: u64,
 }
 
 impl<'a> Permit<'a> {
@@ -27,8 +27,7 @@ impl<'a> Permit<'a> {
         Permit {
             breaker,
             started: breaker.start_time(),
-            generation,
-            probe,
+            ticket: u64::from(generation) << 1 | u64::from(probe),
         }
     }
 
@@ -36,7 +35,13 @@ impl<'a> Permit<'a> {
     #[must_use]
     #[inline]
     pub fn is_probe(&self) -> bool {
-        self.probe
+        self.ticket & 1 == 1
+    }
+
+    #[inline]
+    fn generation(&self) -> u32 {
+        // The generation is 30 bits wide (see `state.rs`): the shift loses nothing.
+        (self.ticket >> 1) as u32
     }
 
     /// The call succeeded.
@@ -62,7 +67,7 @@ impl<'a> Permit<'a> {
         // Reported: the drop-time accounting below must not run.
         let this = ManuallyDrop::new(self);
         this.breaker
-            .complete(this.generation, this.probe, outcome, this.started);
+            .complete(this.generation(), this.is_probe(), outcome, this.started);
     }
 }
 
@@ -76,6 +81,6 @@ impl Drop for Permit<'_> {
             Outcome::Ignored
         };
         self.breaker
-            .complete(self.generation, self.probe, outcome, self.started);
+            .complete(self.generation(), self.is_probe(), outcome, self.started);
     }
 }

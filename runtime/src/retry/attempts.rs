@@ -30,6 +30,7 @@ pub struct Attempts<'p> {
 }
 
 impl<'p> Attempts<'p> {
+    #[inline]
     pub(super) fn new(policy: &'p Retry) -> Self {
         Attempts {
             policy,
@@ -81,40 +82,74 @@ impl<'p> Attempts<'p> {
         D: Fn(&E) -> Option<Duration>,
         S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
     {
-        let Err(failure) = &outcome else {
-            meter::retry_call(self.policy.name, self.made > 0, "success");
-            return ControlFlow::Break(outcome);
-        };
-        // Bound to a local so that the thread-local RNG handle (not `Send`) is
-        // gone before the `.await` below.
-        let delay = self.decide(failure, &when, &delay_from, &mut rand::rng());
-        {
-            // Scoped: the borrowed `Display` (maybe not `Sync`) must be gone
-            // before the `.await` below.
-            let error = match failure {
-                Failure::Error(error) => ErrorField(describe(error), core::any::type_name::<E>()),
-                Failure::Rejected(rejected) => ErrorField(Some(rejected.as_rejected()), ""),
-            };
-            match delay {
-                Some(delay) => {
-                    events::retrying(self.policy.name, self.made, delay, &error);
-                    meter::retry_retry(self.policy.name);
-                }
-                None => {
-                    events::not_retrying(self.policy.name, self.made, self.stop, &error);
-                    meter::retry_call(self.policy.name, self.made > 1, self.stop);
-                }
+        match self.judge(outcome, when, delay_from, describe) {
+            ControlFlow::Break(result) => ControlFlow::Break(result),
+            ControlFlow::Continue(delay) => {
+                pause(delay).await;
+                ControlFlow::Continue(())
             }
         }
-        let Some(delay) = delay else {
+    }
+
+    /// The decision of [`next_described`](Attempts::next_described) without
+    /// the sleep: `Break(outcome)` when the call is over, `Continue(delay)`
+    /// when another attempt follows after `delay` (sleep it with [`pause`]).
+    /// Synchronous, so a loop that succeeds at once builds no sleep at all.
+    #[inline]
+    pub fn judge<T, E, R, W, D, S>(
+        &mut self,
+        outcome: Result<T, Failure<E, R>>,
+        when: W,
+        delay_from: D,
+        describe: S,
+    ) -> ControlFlow<Result<T, Failure<E, R>>, Duration>
+    where
+        R: Rejection,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+        S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
+    {
+        if outcome.is_ok() {
+            meter::retry_call(self.policy.name, self.made > 0, "success");
+            return ControlFlow::Break(outcome);
+        }
+        self.judge_failure(outcome, &when, &delay_from, &describe)
+    }
+
+    #[cold]
+    fn judge_failure<T, E, R, W, D, S>(
+        &mut self,
+        outcome: Result<T, Failure<E, R>>,
+        when: &W,
+        delay_from: &D,
+        describe: &S,
+    ) -> ControlFlow<Result<T, Failure<E, R>>, Duration>
+    where
+        R: Rejection,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+        S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
+    {
+        let Err(failure) = &outcome else {
             return ControlFlow::Break(outcome);
         };
-        // The failed outcome is not needed any more: another attempt is certain.
-        drop(outcome);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        let delay = self.decide(failure, when, delay_from, &mut rand::rng());
+        let error = match failure {
+            Failure::Error(error) => ErrorField(describe(error), core::any::type_name::<E>()),
+            Failure::Rejected(rejected) => ErrorField(Some(rejected.as_rejected()), ""),
+        };
+        match delay {
+            Some(delay) => {
+                events::retrying(self.policy.name, self.made, delay, &error);
+                meter::retry_retry(self.policy.name);
+                ControlFlow::Continue(delay)
+            }
+            None => {
+                events::not_retrying(self.policy.name, self.made, self.stop, &error);
+                meter::retry_call(self.policy.name, self.made > 1, self.stop);
+                ControlFlow::Break(outcome)
+            }
         }
-        ControlFlow::Continue(())
     }
 
     /// The delay before the next attempt, or `None` when there is none to make.
@@ -163,6 +198,14 @@ impl<'p> Attempts<'p> {
         }
         self.previous = delay;
         Some(delay)
+    }
+}
+
+/// Sleeps a retry delay (nothing for a zero delay). Dropping it stops the
+/// sleep at once.
+pub async fn pause(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
 }
 

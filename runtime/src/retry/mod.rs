@@ -16,7 +16,7 @@ use core::future::Future;
 use core::ops::ControlFlow;
 use core::time::Duration;
 
-pub use attempts::Attempts;
+pub use attempts::{Attempts, pause};
 pub use backoff::Backoff;
 pub use jitter::Jitter;
 
@@ -108,6 +108,7 @@ impl Retry {
     /// Starts the bookkeeping for one call. Reads the clock only when the policy
     /// has a `max_elapsed` budget.
     #[must_use]
+    #[inline]
     pub fn start(&self) -> Attempts<'_> {
         Attempts::new(self)
     }

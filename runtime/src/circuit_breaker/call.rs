@@ -1,0 +1,74 @@
+//! [`Guarded`]: a call running through a [`CircuitBreaker`], as a future.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+
+use super::{CircuitBreaker, Permit};
+use crate::{Failure, Rejected};
+
+pin_project! {
+    /// The future of [`CircuitBreaker::wrap`] (and of `run` and `run_if`).
+    ///
+    /// It asks the breaker for a [`Permit`] when first polled, runs the inner
+    /// future, and reports its outcome. Dropped while running, it drops the
+    /// permit unreported (nothing is recorded; a half-open probe slot is given
+    /// back); dropped while its thread panics, it records a failure. It holds
+    /// the inner future once, with a few words beside it, and allocates
+    /// nothing.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless `.await`ed or polled"]
+    pub struct Guarded<'a, F, P> {
+        breaker: &'a CircuitBreaker,
+        #[pin]
+        inner: F,
+        failure_if: P,
+        permit: Option<Permit<'a>>,
+        admitted: bool,
+    }
+}
+
+impl<'a, F, P> Guarded<'a, F, P> {
+    pub(super) fn new(breaker: &'a CircuitBreaker, inner: F, failure_if: P) -> Self {
+        Guarded {
+            breaker,
+            inner,
+            failure_if,
+            permit: None,
+            admitted: false,
+        }
+    }
+}
+
+impl<T, E, F, P> Future for Guarded<'_, F, P>
+where
+    F: Future<Output = Result<T, Failure<E, Rejected>>>,
+    P: Fn(&E) -> bool,
+{
+    type Output = Result<T, Failure<E, Rejected>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if !*this.admitted {
+            *this.admitted = true;
+            match this.breaker.try_acquire() {
+                Ok(permit) => *this.permit = Some(permit),
+                Err(rejected) => return Poll::Ready(Err(Failure::Rejected(rejected))),
+            }
+        }
+        let result = core::task::ready!(this.inner.poll(cx));
+        let permit = this
+            .permit
+            .take()
+            .expect("steadfast: a circuit-breaker call polled after it finished");
+        match &result {
+            Ok(_) => permit.success(),
+            Err(Failure::Error(error)) if !(this.failure_if)(error) => permit.ignore(),
+            Err(_) => permit.failure(),
+        }
+        Poll::Ready(result)
+    }
+}
