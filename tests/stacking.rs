@@ -361,3 +361,45 @@ async fn fallback_over_timeout_is_not_bounded_by_it() {
     assert_eq!(fallback_over_timeout().await, Ok(5));
     assert_eq!(start.elapsed(), ms(600));
 }
+
+// ------------------------------------------- timeout under a bulkhead
+
+static ONE_SLOT: steadfast::Bulkhead = steadfast::Bulkhead::builder()
+    .name("stacking::one_slot")
+    .max_concurrent(1)
+    .max_queue(0)
+    .build();
+
+/// What the body's drop guard saw of the bulkhead above it.
+static SEEN_WHEN_DROPPED: Mutex<Option<(u32, bool)>> = Mutex::new(None);
+
+struct SeesTheSlot;
+
+impl Drop for SeesTheSlot {
+    fn drop(&mut self) {
+        let free = ONE_SLOT.try_acquire().is_ok();
+        *SEEN_WHEN_DROPPED.lock().unwrap() = Some((ONE_SLOT.running(), free));
+    }
+}
+
+#[steadfast::bulkhead(shared = ONE_SLOT)]
+#[timeout("10ms")]
+async fn hangs_in_one_slot() -> Result<(), TestError> {
+    let _guard = SeesTheSlot;
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_body_is_gone_before_its_bulkhead_slot_is_free() {
+    // Held, not awaited again: the body must be dropped at the deadline, while
+    // the slot is still taken, so that no second body can run beside it.
+    let mut call = std::pin::pin!(hangs_in_one_slot());
+    let out = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    assert!(out.is_pending());
+    tokio::time::sleep(ms(10)).await;
+    let out = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    assert_eq!(out, std::task::Poll::Ready(Err(timed_out(ms(10)))));
+    assert_eq!(*SEEN_WHEN_DROPPED.lock().unwrap(), Some((1, false)));
+    assert_eq!(ONE_SLOT.running(), 0);
+}
