@@ -17,7 +17,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::Duration;
 
-use steadfast::{fallback, retry, timeout};
+use steadfast::{bulkhead, circuit_breaker, fallback, retry, timeout};
 
 /// Calls measured per case, after one warm-up call.
 const CALLS: u64 = 1000;
@@ -194,6 +194,59 @@ async fn stacked_suspends(x: u32) -> Result<u32, Error> {
     Ok(x)
 }
 
+/// Every key but `shared`; `slow_call` makes it read the clock per call.
+#[circuit_breaker(
+    failure_ratio = 0.5,
+    window = 50,
+    min_calls = 10,
+    consecutive_failures = 5,
+    slow_call = "1s",
+    slow_ratio = 0.5,
+    open_for = "1s",
+    half_open_probes = 2,
+    failure_if = Error::is_transient
+)]
+async fn breaker_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+/// A time window (buckets) instead of a count window.
+#[circuit_breaker(window = "10s")]
+async fn breaker_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+#[bulkhead(max_concurrent = 4, max_queue = 8, max_wait = "1s")]
+async fn bulkhead_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[bulkhead(max_concurrent = 4)]
+async fn bulkhead_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+#[fallback(|_e| Ok(0), when = Error::is_transient)]
+#[retry(attempts = 3, max_elapsed = "10s", when = Error::is_transient)]
+#[circuit_breaker(slow_call = "1s")]
+#[timeout("1s")]
+#[bulkhead(max_concurrent = 4, max_queue = 4)]
+async fn five_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[fallback(|_e| Ok(0), when = Error::is_transient)]
+#[retry(attempts = 3, max_elapsed = "10s", when = Error::is_transient)]
+#[circuit_breaker(slow_call = "1s")]
+#[timeout("1s")]
+#[bulkhead(max_concurrent = 4, max_queue = 4)]
+async fn five_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
 /// The same body as `timeout_suspends`, without an attribute.
 async fn bare_suspends(x: u32) -> Result<u32, Error> {
     tick().await;
@@ -264,6 +317,42 @@ fn a_stack_of_three_does_not_allocate_on_success() {
     );
     assert_eq!(
         allocations(|x| async move { ok(stacked_suspends(x).await) }),
+        SUSPENDED
+    );
+}
+
+#[test]
+fn circuit_breaker_does_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(breaker_ready(x).await) }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| async move { ok(breaker_suspends(x).await) }),
+        SUSPENDED
+    );
+}
+
+#[test]
+fn bulkhead_does_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(bulkhead_ready(x).await) }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| async move { ok(bulkhead_suspends(x).await) }),
+        SUSPENDED
+    );
+}
+
+#[test]
+fn all_five_stacked_do_not_allocate_on_success() {
+    assert_eq!(
+        allocations(|x| async move { ok(five_ready(x).await) }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| async move { ok(five_suspends(x).await) }),
         SUSPENDED
     );
 }
