@@ -15,8 +15,9 @@ use super::{CircuitBreaker, Outcome};
 #[must_use = "a permit records nothing until it is told how the call ended"]
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
-    /// The clock reading at admission, when the breaker tracks durations.
-    started: Option<u64>,
+    /// The clock reading at admission plus one, when the breaker tracks
+    /// durations; 0 otherwise (a plain word keeps the permit three words long).
+    started: u64,
     /// `generation << 1 | probe`: one word, written and copied at once.
     ticket: u64,
 }
@@ -26,7 +27,7 @@ impl<'a> Permit<'a> {
     pub(super) fn new(breaker: &'a CircuitBreaker, generation: u32, probe: bool) -> Self {
         Permit {
             breaker,
-            started: breaker.start_time(),
+            started: breaker.start_time().map_or(0, |t| t.saturating_add(1)),
             ticket: u64::from(generation) << 1 | u64::from(probe),
         }
     }
@@ -36,6 +37,11 @@ impl<'a> Permit<'a> {
     #[inline]
     pub fn is_probe(&self) -> bool {
         self.ticket & 1 == 1
+    }
+
+    #[inline]
+    fn started(&self) -> Option<u64> {
+        self.started.checked_sub(1)
     }
 
     #[inline]
@@ -67,7 +73,7 @@ impl<'a> Permit<'a> {
         // Reported: the drop-time accounting below must not run.
         let this = ManuallyDrop::new(self);
         this.breaker
-            .complete(this.generation(), this.is_probe(), outcome, this.started);
+            .complete(this.generation(), this.is_probe(), outcome, this.started());
     }
 }
 
@@ -81,6 +87,6 @@ impl Drop for Permit<'_> {
             Outcome::Ignored
         };
         self.breaker
-            .complete(self.generation(), self.is_probe(), outcome, self.started);
+            .complete(self.generation(), self.is_probe(), outcome, self.started());
     }
 }
