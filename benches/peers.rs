@@ -335,6 +335,11 @@ fn open_rejection(c: &mut Criterion) {
     ));
     let mut group = c.benchmark_group("breaker-open-rejection");
     group.bench_function("bare call", |b| b.iter(|| op(black_box(7))));
+    // What bounds an open breaker's rejection: it must read the clock to see
+    // whether `open_for` has passed (so must failsafe's and recloser's).
+    group.bench_function("clock read (tokio Instant::now)", |b| {
+        b.iter(tokio::time::Instant::now)
+    });
     group.bench_function("steadfast", |b| b.iter(|| OPEN.try_acquire().is_err()));
     group.bench_function("steadfast #[circuit_breaker]", |b| {
         b.iter(|| ready(guarded_open(black_box(7))).is_err())
