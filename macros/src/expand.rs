@@ -145,6 +145,7 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
     let result = Ident::new("__steadfast_result", Span::mixed_site());
     let attempts = Ident::new("__steadfast_attempts", Span::mixed_site());
     let delay = Ident::new("__steadfast_delay", Span::mixed_site());
+    let value = Ident::new("__steadfast_value", Span::mixed_site());
     // `module::fn`, the name of a per-function breaker or bulkhead.
     let fn_name = item_fn.sig.ident.to_string();
     let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
@@ -256,9 +257,13 @@ fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> To
                 let handler = &fallback.handler;
                 let recover = respan(quote!(#p::fallback), handler.span());
                 plain_result = true;
+                // A success passes straight through: no future of the handler's
+                // is built (or stored across an `.await`) unless there is an error.
                 let stmts = quote! {
-                    let #result = #finish(#returns, (#future).await);
-                    #recover(#default_name, #describe, #result, #when, #handler).await
+                    match #finish(#returns, (#future).await) {
+                        ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+                        #result => #recover(#default_name, #describe, #result, #when, #handler).await,
+                    }
                 };
                 let future = quote!(async { #stmts });
                 block = Some(stmts);

@@ -380,3 +380,29 @@ fn concurrent_recording_keeps_the_window_exact() {
 }
 
 mod model;
+
+#[test]
+fn call_records_success_failure_and_panic_and_refuses_while_open() {
+    let cb = breaker(CircuitBreaker::builder().window_calls(2).failure_ratio(0.5));
+    assert_eq!(cb.call(|| Ok::<_, u8>(1)), Ok(1));
+    assert_eq!(cb.state(), State::Closed);
+    assert_eq!(cb.call(|| Err::<u8, _>(7)), Err(Failure::Error(7)));
+    assert_eq!(cb.state(), State::Open, "1 failure of 2 at ratio 0.5");
+    let mut ran = false;
+    let refused = cb.call(|| {
+        ran = true;
+        Ok::<_, u8>(1)
+    });
+    assert_eq!(
+        refused,
+        Err(Failure::Rejected(Rejected::circuit_open("test")))
+    );
+    assert!(!ran, "a refused call does not run");
+
+    let cb = breaker(CircuitBreaker::builder().window_calls(1));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cb.call(|| -> Result<u8, u8> { panic!("boom") })
+    }));
+    assert!(panicked.is_err(), "the panic propagates");
+    assert_eq!(cb.state(), State::Open, "and counts as a failure");
+}
