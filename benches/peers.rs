@@ -80,6 +80,22 @@ fn on_runtime<F: Future>(
     })
 }
 
+/// The time `iters` calls through a tower service take inside one `block_on`.
+fn tower_on_runtime<S>(rt: &tokio::runtime::Runtime, iters: u64, service: &mut S) -> Duration
+where
+    S: Service<u64, Response = u64>,
+    S::Error: std::fmt::Debug,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let ready = service.ready().await.unwrap();
+            black_box(ready.call(black_box(7)).await).unwrap();
+        }
+        start.elapsed()
+    })
+}
+
 /// Up to three attempts, no delay: the simplest tower retry policy.
 #[derive(Clone, Copy)]
 struct ThreeAttempts(u32);
@@ -203,16 +219,7 @@ fn timeout_ready(c: &mut Criterion) {
         })
     });
     group.bench_function("tower timeout", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let service = tower.ready().await.unwrap();
-                    black_box(service.call(black_box(7)).await).unwrap();
-                }
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|iters| tower_on_runtime(&rt, iters, &mut tower))
     });
     group.finish();
 }
@@ -531,16 +538,7 @@ fn stack(c: &mut Criterion) {
         b.iter_custom(|iters| on_runtime(&rt, iters, || stacked(black_box(7))))
     });
     group.bench_function("tower four layers", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let service = tower.ready().await.unwrap();
-                    black_box(service.call(black_box(7)).await).unwrap();
-                }
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|iters| tower_on_runtime(&rt, iters, &mut tower))
     });
     group.finish();
 }

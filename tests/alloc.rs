@@ -259,6 +259,31 @@ fn ok(result: Result<u32, Error>) -> u32 {
 
 // ---------------------------------------------------------------- tests
 
+/// Asserts that `ready` (a body ready at once) and `suspends` (a body that
+/// awaits [`tick`]) make no allocation per call.
+fn assert_no_allocations<R, RF, S, SF>(ready: R, suspends: S)
+where
+    R: Fn(u32) -> RF,
+    RF: Future<Output = Result<u32, Error>>,
+    S: Fn(u32) -> SF,
+    SF: Future<Output = Result<u32, Error>>,
+{
+    assert_eq!(
+        allocations(|x| {
+            let call = ready(x);
+            async move { ok(call.await) }
+        }),
+        READY
+    );
+    assert_eq!(
+        allocations(|x| {
+            let call = suspends(x);
+            async move { ok(call.await) }
+        }),
+        SUSPENDED
+    );
+}
+
 #[test]
 fn the_counter_sees_allocations_on_this_thread() {
     let (total, _) = allocations(|x| async move { *black_box(Box::new(x)) });
@@ -279,26 +304,12 @@ fn a_bare_body_awaiting_a_sleep_does_not_allocate() {
 
 #[test]
 fn retry_does_not_allocate_on_success() {
-    assert_eq!(
-        allocations(|x| async move { ok(retry_ready(x).await) }),
-        READY
-    );
-    assert_eq!(
-        allocations(|x| async move { ok(retry_suspends(x).await) }),
-        SUSPENDED
-    );
+    assert_no_allocations(retry_ready, retry_suspends);
 }
 
 #[test]
 fn timeout_does_not_allocate_on_success() {
-    assert_eq!(
-        allocations(|x| async move { ok(timeout_ready(x).await) }),
-        READY
-    );
-    assert_eq!(
-        allocations(|x| async move { ok(timeout_suspends(x).await) }),
-        SUSPENDED
-    );
+    assert_no_allocations(timeout_ready, timeout_suspends);
 }
 
 #[test]
@@ -311,48 +322,20 @@ fn fallback_does_not_allocate_on_success() {
 
 #[test]
 fn a_stack_of_three_does_not_allocate_on_success() {
-    assert_eq!(
-        allocations(|x| async move { ok(stacked_ready(x).await) }),
-        READY
-    );
-    assert_eq!(
-        allocations(|x| async move { ok(stacked_suspends(x).await) }),
-        SUSPENDED
-    );
+    assert_no_allocations(stacked_ready, stacked_suspends);
 }
 
 #[test]
 fn circuit_breaker_does_not_allocate_on_success() {
-    assert_eq!(
-        allocations(|x| async move { ok(breaker_ready(x).await) }),
-        READY
-    );
-    assert_eq!(
-        allocations(|x| async move { ok(breaker_suspends(x).await) }),
-        SUSPENDED
-    );
+    assert_no_allocations(breaker_ready, breaker_suspends);
 }
 
 #[test]
 fn bulkhead_does_not_allocate_on_success() {
-    assert_eq!(
-        allocations(|x| async move { ok(bulkhead_ready(x).await) }),
-        READY
-    );
-    assert_eq!(
-        allocations(|x| async move { ok(bulkhead_suspends(x).await) }),
-        SUSPENDED
-    );
+    assert_no_allocations(bulkhead_ready, bulkhead_suspends);
 }
 
 #[test]
 fn all_five_stacked_do_not_allocate_on_success() {
-    assert_eq!(
-        allocations(|x| async move { ok(five_ready(x).await) }),
-        READY
-    );
-    assert_eq!(
-        allocations(|x| async move { ok(five_suspends(x).await) }),
-        SUSPENDED
-    );
+    assert_no_allocations(five_ready, five_suspends);
 }
