@@ -33,7 +33,10 @@
 //! application installs (Prometheus exporter, StatsD, …). Names follow
 //! MicroProfile Fault Tolerance's `ft.*` metrics and resilience4j's, in
 //! Prometheus style. The feature is not free: each recorded value goes
-//! through the recorder and builds its key (labels included) on the way.
+//! through the recorder and builds its key on the way, which allocates the
+//! label list (handles are not cached, so that a recorder installed late, or
+//! one set per thread in tests, still sees every value). Without the feature
+//! nothing is compiled in, and a successful call allocates nothing.
 //!
 //! | name | type | labels | recorded |
 //! |---|---|---|---|
