@@ -21,6 +21,7 @@ pub mod health;
 mod meter;
 mod rejected;
 pub mod retry;
+mod sync;
 pub mod timeout;
 
 pub use bulkhead::{Bulkhead, Slotted};

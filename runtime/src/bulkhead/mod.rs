@@ -25,9 +25,13 @@
 //! hand over, touch; it is allocated once, at `max_queue` entries, on first
 //! use, and every change to the waiting count happens under it, which keeps
 //! the count equal to the queue's length.
+//!
+//! That protocol is in `slots.rs`, generic over the atomic and the lock, so
+//! that the loom checks (`loom.rs`) explore its interleavings.
 
 mod call;
 mod queue;
+mod slots;
 
 use core::future::poll_fn;
 use core::pin::pin;
@@ -35,12 +39,13 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::Poll;
 use core::time::Duration;
 use std::future::Future;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 pub use call::Slotted;
 
 use crate::{Failure, Lift, Rejected};
 use queue::Queue;
+use slots::{Join, Slots, running, waiting};
 
 /// A concurrency limit with a bounded FIFO queue. Build it in `const`
 /// context; share it through a `static`.
@@ -70,24 +75,11 @@ pub struct Bulkhead {
     max_concurrent: u32,
     max_queue: u32,
     max_wait: Option<Duration>,
-    /// `waiting << 32 | running`.
-    counts: AtomicU64,
-    queue: Mutex<Queue>,
+    /// The counts and the waiter queue.
+    slots: Slots<AtomicU64, Mutex<Queue>>,
     /// Whether the bulkhead is in the health registry.
     registered: crate::health::Registration,
 }
-
-const RUNNING_MASK: u64 = u32::MAX as u64;
-
-fn running(counts: u64) -> u32 {
-    (counts & RUNNING_MASK) as u32
-}
-
-fn waiting(counts: u64) -> u32 {
-    (counts >> 32) as u32
-}
-
-const ONE_WAITING: u64 = 1 << 32;
 
 impl Bulkhead {
     /// The defaults: `max_concurrent = 10`, `max_queue = 10`, unbounded `max_wait`.
@@ -110,14 +102,14 @@ impl Bulkhead {
     #[must_use]
     #[inline]
     pub fn running(&self) -> u32 {
-        running(self.counts.load(Ordering::Relaxed))
+        running(self.slots.counts.load(Ordering::Relaxed))
     }
 
     /// Calls waiting for a slot now.
     #[must_use]
     #[inline]
     pub fn waiting(&self) -> u32 {
-        waiting(self.counts.load(Ordering::Relaxed))
+        waiting(self.slots.counts.load(Ordering::Relaxed))
     }
 
     /// Takes a slot, waiting in line if there is room in the queue.
@@ -151,55 +143,20 @@ impl Bulkhead {
     /// Takes a slot if one is free and nobody is waiting.
     #[inline]
     fn try_take_slot(&self) -> bool {
-        let mut counts = self.counts.load(Ordering::Relaxed);
-        while waiting(counts) == 0 && running(counts) < self.max_concurrent {
-            match self.counts.compare_exchange_weak(
-                counts,
-                counts + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => counts = actual,
-            }
-        }
-        false
+        self.slots.try_take(self.max_concurrent)
     }
 
     #[cold]
     async fn acquire_slow(&self) -> Result<BulkheadPermit<'_>, Rejected> {
-        let ticket = {
-            // Under the lock, so that a releaser that sees us waiting finds us
-            // in the queue.
-            let mut queue = self.lock();
-            let mut counts = self.counts.load(Ordering::Relaxed);
-            loop {
-                // Joining the line and taking a freed slot are both a CAS on
-                // the counts, so a release that lands between our look and
-                // our move makes the move fail and be taken again: a caller
-                // never waits while a slot is free.
-                let (next, order) = if waiting(counts) == 0 && running(counts) < self.max_concurrent
-                {
-                    (counts + 1, Ordering::Acquire)
-                } else if waiting(counts) < self.max_queue {
-                    (counts + ONE_WAITING, Ordering::Relaxed)
-                } else {
-                    return Err(self.rejection());
-                };
-                match self
-                    .counts
-                    .compare_exchange_weak(counts, next, order, Ordering::Relaxed)
-                {
-                    Ok(_) if next == counts + 1 => return Ok(self.permit()),
-                    Ok(_) => break,
-                    Err(actual) => counts = actual,
-                }
-            }
-            let ticket = queue.push(self.max_queue as usize);
+        let queued = || {
             if crate::meter::ENABLED {
                 self.report_counts();
             }
-            ticket
+        };
+        let ticket = match self.slots.join(self.max_concurrent, self.max_queue, queued) {
+            Join::Slot => return Ok(self.permit()),
+            Join::Full => return Err(self.rejection()),
+            Join::Queued(ticket) => ticket,
         };
         let mut waiter = Waiter {
             bulkhead: self,
@@ -272,7 +229,7 @@ impl Bulkhead {
 
     /// The running and waiting gauges.
     fn report_counts(&self) {
-        let counts = self.counts.load(Ordering::Relaxed);
+        let counts = self.slots.counts.load(Ordering::Relaxed);
         crate::meter::bulkhead_counts(self.name, running(counts), waiting(counts));
     }
 
@@ -305,47 +262,10 @@ impl Bulkhead {
             .ensure(|| crate::health::register_bulkhead(self));
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        // The queue's invariants hold between statements; a panic elsewhere
-        // while the lock was held cannot break them.
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Gives a slot back: to the first waiter if there is one, else to the pool.
     #[inline]
     fn release(&self) {
-        let mut counts = self.counts.load(Ordering::Relaxed);
-        while waiting(counts) == 0 {
-            match self.counts.compare_exchange_weak(
-                counts,
-                counts - 1,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(actual) => counts = actual,
-            }
-        }
-        self.hand_over();
-    }
-
-    #[cold]
-    fn hand_over(&self) {
-        let mut queue = self.lock();
-        match queue.grant_first() {
-            Some(waker) => {
-                // The slot moves to the waiter: running stays, waiting drops.
-                self.counts.fetch_sub(ONE_WAITING, Ordering::Release);
-                drop(queue);
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
-            }
-            None => {
-                // The last waiter left between our look and the lock.
-                self.counts.fetch_sub(1, Ordering::Release);
-            }
-        }
+        self.slots.release();
     }
 }
 
@@ -377,7 +297,7 @@ impl Waiter<'_> {
     /// Resolves to `true` once a slot has been handed to this waiter.
     fn wait(&self) -> impl Future<Output = bool> + '_ {
         poll_fn(move |cx| {
-            if self.bulkhead.lock().poll_granted(self.ticket, cx.waker()) {
+            if self.bulkhead.slots.poll_granted(self.ticket, cx.waker()) {
                 Poll::Ready(true)
             } else {
                 Poll::Pending
@@ -391,20 +311,12 @@ impl Drop for Waiter<'_> {
         if self.done {
             return;
         }
-        let mut queue = self.bulkhead.lock();
-        if queue.leave(self.ticket) {
-            // Still in line: give the place up.
-            self.bulkhead
-                .counts
-                .fetch_sub(ONE_WAITING, Ordering::Relaxed);
+        let left = || {
             if crate::meter::ENABLED {
                 self.bulkhead.report_counts();
             }
-        } else {
-            // A slot was handed over as we gave up: pass it on.
-            drop(queue);
-            self.bulkhead.release();
-        }
+        };
+        self.bulkhead.slots.give_up(self.ticket, left);
     }
 }
 
@@ -463,8 +375,10 @@ impl BulkheadBuilder {
             max_concurrent: self.max_concurrent,
             max_queue: self.max_queue,
             max_wait: self.max_wait,
-            counts: AtomicU64::new(0),
-            queue: Mutex::new(Queue::new()),
+            slots: Slots {
+                counts: AtomicU64::new(0),
+                queue: Mutex::new(Queue::new()),
+            },
             registered: crate::health::Registration::new(),
         }
     }
@@ -472,3 +386,6 @@ impl BulkheadBuilder {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod loom;

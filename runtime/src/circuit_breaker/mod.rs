@@ -54,7 +54,7 @@ pub use permit::Permit;
 pub use state::State;
 
 use crate::{Failure, Lift, Rejected};
-use state::{MAX_PROBES, Word};
+use state::{Admission, MAX_PROBES, Word};
 use window::{BUCKETS, MAX_COUNT, Tally, Window};
 
 /// A circuit breaker. Build it in `const` context with
@@ -183,41 +183,17 @@ impl CircuitBreaker {
     }
 
     #[cold]
-    fn acquire_slow(&self, mut word: Word) -> Result<Permit<'_>, Rejected> {
-        loop {
-            let (next, probe) = match word.state() {
-                State::Closed => return Ok(Permit::new(self, word.generation(), false)),
-                State::Open => {
-                    if self.now() < self.open_until.load(Ordering::Acquire) {
-                        return Err(self.reject());
-                    }
-                    // The caller that moves the breaker to half-open is its first probe.
-                    (word.advance(State::HalfOpen, 1), true)
+    fn acquire_slow(&self, word: Word) -> Result<Permit<'_>, Rejected> {
+        let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
+        match state::admit(&self.word, word, self.config.half_open_probes, waited_out) {
+            Admission::Call(generation) => Ok(Permit::new(self, generation, false)),
+            Admission::Probe { generation, first } => {
+                if first {
+                    self.transitioned(State::Open, State::HalfOpen);
                 }
-                State::HalfOpen => {
-                    if word.in_flight() + word.successes() >= self.config.half_open_probes {
-                        return Err(self.reject());
-                    }
-                    (
-                        word.with_probes(word.in_flight() + 1, word.successes()),
-                        true,
-                    )
-                }
-            };
-            match self.word.compare_exchange_weak(
-                word.0,
-                next.0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    if word.state() == State::Open {
-                        self.transitioned(State::Open, State::HalfOpen);
-                    }
-                    return Ok(Permit::new(self, next.generation(), probe));
-                }
-                Err(actual) => word = Word(actual),
+                Ok(Permit::new(self, generation, true))
             }
+            Admission::Rejected => Err(self.reject()),
         }
     }
 
@@ -380,84 +356,50 @@ impl CircuitBreaker {
     }
 
     fn complete_probe(&self, generation: u32, outcome: Outcome, slow: bool) {
-        let mut word = Word(self.word.load(Ordering::Acquire));
-        loop {
-            if word.state() != State::HalfOpen || word.generation() != generation {
-                return;
-            }
-            let in_flight = word.in_flight().saturating_sub(1);
-            let next = match outcome {
-                // A slow probe does not show a recovered dependency.
-                Outcome::Failure => return self.open(word),
-                Outcome::Success if slow => return self.open(word),
-                Outcome::Success if word.successes() + 1 >= self.config.half_open_probes => {
-                    self.window.reset();
-                    self.consecutive.store(0, Ordering::Relaxed);
-                    word.advance(State::Closed, 0)
-                }
-                Outcome::Success => word.with_probes(in_flight, word.successes() + 1),
-                Outcome::Ignored => word.with_probes(in_flight, word.successes()),
-            };
-            match self.word.compare_exchange_weak(
-                word.0,
-                next.0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    if next.state() == State::Closed {
-                        self.transitioned(State::HalfOpen, State::Closed);
-                    }
-                    return;
-                }
-                Err(actual) => word = Word(actual),
-            }
+        let reset = || {
+            self.window.reset();
+            self.consecutive.store(0, Ordering::Relaxed);
+        };
+        let moved = state::complete_probe(
+            &self.word,
+            generation,
+            outcome,
+            slow,
+            self.config.half_open_probes,
+            reset,
+            || self.arm_open(),
+        );
+        if let Some(to) = moved {
+            self.transitioned(State::HalfOpen, to);
         }
     }
 
-    /// Moves the breaker from `from`'s state and generation to open. Other
-    /// probes may change the word's counts meanwhile, which is retried; a
-    /// change of state or generation means another thread moved the breaker
-    /// first, and this call's verdict no longer applies.
-    fn open(&self, mut from: Word) {
+    /// Moves the breaker from `from`'s state and generation to open (see
+    /// [`state::open`]).
+    fn open(&self, from: Word) {
+        if state::open(&self.word, from, || self.arm_open()) {
+            self.transitioned(from.state(), State::Open);
+        }
+    }
+
+    /// Readies a move to open: stores when probes may start, or refuses while
+    /// the breaker is forced closed.
+    fn arm_open(&self) -> bool {
         if self.forced.load(Ordering::Relaxed) == FORCED_CLOSED {
-            return;
+            return false;
         }
         let until = self
             .now()
             .saturating_add(u64::try_from(self.config.open_for.as_nanos()).unwrap_or(u64::MAX));
         self.open_until.store(until, Ordering::Release);
-        let (state, generation) = (from.state(), from.generation());
-        while let Err(actual) = self.word.compare_exchange_weak(
-            from.0,
-            from.advance(State::Open, 0).0,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            from = Word(actual);
-            if from.state() != state || from.generation() != generation {
-                return;
-            }
-        }
-        self.transitioned(state, State::Open);
+        true
     }
 
     /// Moves the breaker to `to` from whatever state it is in (an operator's
     /// command): a new generation, so calls admitted before it do not count.
     fn set_state(&self, to: State) {
-        let mut word = Word(self.word.load(Ordering::Acquire));
-        loop {
-            let next = word.advance(to, 0);
-            match self.word.compare_exchange_weak(
-                word.0,
-                next.0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return self.transitioned(word.state(), to),
-                Err(actual) => word = Word(actual),
-            }
-        }
+        let from = state::force(&self.word, to);
+        self.transitioned(from, to);
     }
 
     /// Records a state change: its time, and an event.
@@ -753,3 +695,7 @@ const fn ratio_ppm(ratio: f64) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "tests/loom.rs"]
+mod loom;

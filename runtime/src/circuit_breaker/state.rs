@@ -12,6 +12,17 @@
 //! call remembers the generation it was admitted in, and its result is
 //! applied only while the word still carries it. It wraps after 2^30
 //! transitions, far beyond any call's lifetime.
+//!
+//! The compare-and-swap protocol on the word (admission, probe results,
+//! opening, an operator's command) is here too, generic over the atomic
+//! ([`AtomicWord`]) so that the loom checks (`tests/loom.rs`) explore the
+//! interleavings of these same functions; the breaker instantiates them with
+//! `AtomicU64` and passes its clock, window and events in as closures.
+
+use core::sync::atomic::Ordering;
+
+use super::Outcome;
+use crate::sync::AtomicWord;
 
 /// The three states of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,6 +121,140 @@ impl Word {
                 | (u64::from(successes) & COUNT_MASK) << SUCCESSES_SHIFT
                 | generation << GENERATION_SHIFT,
         )
+    }
+}
+
+/// How [`admit`] answered a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Closed: an ordinary call, admitted in this generation.
+    Call(u32),
+    /// A half-open probe, admitted in `generation`; `first` when this caller
+    /// moved the breaker from open to half-open.
+    Probe { generation: u32, first: bool },
+    /// Open, or half-open with every probe slot taken.
+    Rejected,
+}
+
+/// Admits a caller that read `word` from `cell`. Half-open admits a probe
+/// while `in flight + succeeded < half_open_probes`; open becomes half-open,
+/// its caller the first probe, once `waited_out` (asked only while the word
+/// says open) says `open_for` has passed. Each is one compare-and-swap, taken
+/// again from the word it failed on: however many callers race, exactly
+/// `half_open_probes` are admitted per half-open generation.
+#[inline]
+pub(crate) fn admit<W: AtomicWord>(
+    cell: &W,
+    mut word: Word,
+    half_open_probes: u32,
+    waited_out: impl Fn() -> bool,
+) -> Admission {
+    loop {
+        let next = match word.state() {
+            State::Closed => return Admission::Call(word.generation()),
+            State::Open => {
+                if !waited_out() {
+                    return Admission::Rejected;
+                }
+                // The caller that moves the breaker to half-open is its first probe.
+                word.advance(State::HalfOpen, 1)
+            }
+            State::HalfOpen => {
+                if word.in_flight() + word.successes() >= half_open_probes {
+                    return Admission::Rejected;
+                }
+                word.with_probes(word.in_flight() + 1, word.successes())
+            }
+        };
+        match cell.compare_exchange_weak(word.0, next.0, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                return Admission::Probe {
+                    generation: next.generation(),
+                    first: word.state() == State::Open,
+                };
+            }
+            Err(actual) => word = Word(actual),
+        }
+    }
+}
+
+/// Applies the outcome of a probe admitted in `generation`, if the word is
+/// still half-open in it: a failure or a slow success reopens (through
+/// [`open`], with `arm`); the success that completes `half_open_probes`
+/// closes, `reset` running first (a fresh window); other outcomes update the
+/// counts, an ignored one giving its slot back. Returns the state it moved
+/// the breaker to, if it did.
+#[inline]
+pub(crate) fn complete_probe<W: AtomicWord>(
+    cell: &W,
+    generation: u32,
+    outcome: Outcome,
+    slow: bool,
+    half_open_probes: u32,
+    reset: impl Fn(),
+    arm: impl FnOnce() -> bool,
+) -> Option<State> {
+    let mut word = Word(cell.load(Ordering::Acquire));
+    loop {
+        if word.state() != State::HalfOpen || word.generation() != generation {
+            return None;
+        }
+        let in_flight = word.in_flight().saturating_sub(1);
+        let next = match outcome {
+            // A slow probe does not show a recovered dependency.
+            Outcome::Failure => return open(cell, word, arm).then_some(State::Open),
+            Outcome::Success if slow => return open(cell, word, arm).then_some(State::Open),
+            Outcome::Success if word.successes() + 1 >= half_open_probes => {
+                reset();
+                word.advance(State::Closed, 0)
+            }
+            Outcome::Success => word.with_probes(in_flight, word.successes() + 1),
+            Outcome::Ignored => word.with_probes(in_flight, word.successes()),
+        };
+        match cell.compare_exchange_weak(word.0, next.0, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return (next.state() == State::Closed).then_some(State::Closed),
+            Err(actual) => word = Word(actual),
+        }
+    }
+}
+
+/// Moves the word from `from`'s state and generation to open, unless `arm`
+/// (which runs first, and stores when probes may start) refuses. Other
+/// probes may change the word's counts meanwhile, which is retried; a change
+/// of state or generation means another thread moved the breaker first, and
+/// this call's verdict no longer applies. Returns whether it moved the word.
+#[inline]
+pub(crate) fn open<W: AtomicWord>(cell: &W, mut from: Word, arm: impl FnOnce() -> bool) -> bool {
+    if !arm() {
+        return false;
+    }
+    let (state, generation) = (from.state(), from.generation());
+    while let Err(actual) = cell.compare_exchange_weak(
+        from.0,
+        from.advance(State::Open, 0).0,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        from = Word(actual);
+        if from.state() != state || from.generation() != generation {
+            return false;
+        }
+    }
+    true
+}
+
+/// Moves the word to `to` from whatever state it is in (an operator's
+/// command): a new generation, so calls admitted before it do not count.
+/// Returns the state it left.
+#[inline]
+pub(crate) fn force<W: AtomicWord>(cell: &W, to: State) -> State {
+    let mut word = Word(cell.load(Ordering::Acquire));
+    loop {
+        let next = word.advance(to, 0);
+        match cell.compare_exchange_weak(word.0, next.0, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return word.state(),
+            Err(actual) => word = Word(actual),
+        }
     }
 }
 
