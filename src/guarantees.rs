@@ -43,6 +43,22 @@
 //! - Rejections are never retried except timeouts: an open circuit or a full
 //!   bulkhead ends an outer `#[retry]` at once
 //!   (`retry_above_does_not_retry_circuit_open`).
+//! - Both admission protocols are model-checked with `loom`, which explores
+//!   the interleavings of the very functions that run in production
+//!   (`runtime/src/circuit_breaker/tests/loom.rs`, `runtime/src/bulkhead/loom.rs`):
+//!   `loom_half_open_admits_exactly_n_probes`,
+//!   `loom_dropped_probes_give_their_slots_back`,
+//!   `loom_probe_failure_racing_a_success_always_reopens`,
+//!   `loom_stale_probe_result_never_moves_the_new_state`,
+//!   `loom_operator_reset_outranks_a_racing_probe_failure`,
+//!   `loom_reopened_breaker_rejects_until_open_for_passes`,
+//!   `loom_bulkhead_never_runs_more_than_max_concurrent`,
+//!   `loom_slot_released_while_joining_the_queue_is_never_lost`,
+//!   `loom_waiter_that_gives_up_never_keeps_a_slot`,
+//!   `loom_slot_passed_on_by_a_waiter_that_gives_up_reaches_the_next`; and
+//!   both state machines are checked step by step against sequential
+//!   reference models with proptest (`breaker_matches_the_reference_model`,
+//!   `bulkhead_matches_the_reference_model`).
 //!
 //! ## Slow and hung calls
 //!
