@@ -26,28 +26,36 @@ pub(crate) trait AtomicWord {
     fn fetch_sub(&self, value: u64, order: Ordering) -> u64;
 }
 
-impl AtomicWord for AtomicU64 {
-    #[inline(always)]
-    fn load(&self, order: Ordering) -> u64 {
-        AtomicU64::load(self, order)
-    }
+/// Implements [`AtomicWord`] for an `AtomicU64`-like type with its inherent
+/// methods of the same names.
+macro_rules! atomic_word {
+    ($word:ty) => {
+        impl AtomicWord for $word {
+            #[inline(always)]
+            fn load(&self, order: Ordering) -> u64 {
+                <$word>::load(self, order)
+            }
 
-    #[inline(always)]
-    fn compare_exchange_weak(
-        &self,
-        current: u64,
-        new: u64,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<u64, u64> {
-        AtomicU64::compare_exchange_weak(self, current, new, success, failure)
-    }
+            #[inline(always)]
+            fn compare_exchange_weak(
+                &self,
+                current: u64,
+                new: u64,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<u64, u64> {
+                <$word>::compare_exchange_weak(self, current, new, success, failure)
+            }
 
-    #[inline(always)]
-    fn fetch_sub(&self, value: u64, order: Ordering) -> u64 {
-        AtomicU64::fetch_sub(self, value, order)
-    }
+            #[inline(always)]
+            fn fetch_sub(&self, value: u64, order: Ordering) -> u64 {
+                <$word>::fetch_sub(self, value, order)
+            }
+        }
+    };
 }
+
+atomic_word!(AtomicU64);
 
 /// A mutual-exclusion lock around a `T`.
 pub(crate) trait Lock<T> {
@@ -75,27 +83,7 @@ pub(crate) mod model {
 
     use super::{AtomicWord, Lock};
 
-    impl AtomicWord for loom::sync::atomic::AtomicU64 {
-        fn load(&self, order: Ordering) -> u64 {
-            loom::sync::atomic::AtomicU64::load(self, order)
-        }
-
-        fn compare_exchange_weak(
-            &self,
-            current: u64,
-            new: u64,
-            success: Ordering,
-            failure: Ordering,
-        ) -> Result<u64, u64> {
-            loom::sync::atomic::AtomicU64::compare_exchange_weak(
-                self, current, new, success, failure,
-            )
-        }
-
-        fn fetch_sub(&self, value: u64, order: Ordering) -> u64 {
-            loom::sync::atomic::AtomicU64::fetch_sub(self, value, order)
-        }
-    }
+    atomic_word!(loom::sync::atomic::AtomicU64);
 
     impl<T> Lock<T> for loom::sync::Mutex<T> {
         fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {

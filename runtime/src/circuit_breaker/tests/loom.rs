@@ -88,6 +88,15 @@ impl Breaker {
     }
 }
 
+/// Runs `f` on a new loom thread with its own handle on the breaker.
+fn on_thread<R: 'static>(
+    breaker: &Arc<Breaker>,
+    f: impl FnOnce(&Breaker) -> R + 'static,
+) -> thread::JoinHandle<R> {
+    let breaker = Arc::clone(breaker);
+    thread::spawn(move || f(&breaker))
+}
+
 /// Generation 1 in `state`, with `in_flight` probes admitted.
 fn first_generation(state: State, in_flight: u32) -> Word {
     Word::INITIAL.advance(state, in_flight)
@@ -204,19 +213,13 @@ fn loom_probe_failure_racing_a_success_always_reopens() {
         // always admitted: only its own failure could stop it), and the
         // success, counted or stale, cannot close it.
         let breaker = Breaker::new(2, 500, first_generation(State::Open, 0));
-        let succeeding = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || {
-                let generation = probe_generation(breaker.acquire())?;
-                Some(breaker.complete(generation, Outcome::Success))
-            }
+        let succeeding = on_thread(&breaker, move |breaker| {
+            let generation = probe_generation(breaker.acquire())?;
+            Some(breaker.complete(generation, Outcome::Success))
         });
-        let failing = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || {
-                let generation = probe_generation(breaker.acquire()).expect("admitted");
-                breaker.complete(generation, Outcome::Failure)
-            }
+        let failing = on_thread(&breaker, move |breaker| {
+            let generation = probe_generation(breaker.acquire()).expect("admitted");
+            breaker.complete(generation, Outcome::Failure)
         });
         let success = succeeding.join().unwrap();
         assert_eq!(
@@ -242,17 +245,12 @@ fn loom_stale_probe_result_never_moves_the_new_state() {
         // `open_for = 0` a newcomer may at once start generation 3 as a probe;
         // then the other old probe's success arrives, and must not count.
         let breaker = Breaker::new(2, 0, first_generation(State::HalfOpen, 2));
-        let failing = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || breaker.complete(1, Outcome::Failure)
+        let failing = on_thread(&breaker, move |breaker| {
+            breaker.complete(1, Outcome::Failure)
         });
-        let newcomer = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || breaker.acquire()
-        });
-        let late = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || breaker.complete(1, Outcome::Success)
+        let newcomer = on_thread(&breaker, move |breaker| breaker.acquire());
+        let late = on_thread(&breaker, move |breaker| {
+            breaker.complete(1, Outcome::Success)
         });
         assert_eq!(failing.join().unwrap(), Some(State::Open));
         let newcomer = newcomer.join().unwrap();
@@ -284,13 +282,11 @@ fn loom_operator_reset_outranks_a_racing_probe_failure() {
         // A probe fails while an operator resets the breaker: whichever lands
         // first, the reset is the last word.
         let breaker = Breaker::new(1, 500, first_generation(State::HalfOpen, 1));
-        let failing = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || breaker.complete(1, Outcome::Failure)
+        let failing = on_thread(&breaker, move |breaker| {
+            breaker.complete(1, Outcome::Failure)
         });
-        let operator = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || state::force(&breaker.word, State::Closed)
+        let operator = on_thread(&breaker, move |breaker| {
+            state::force(&breaker.word, State::Closed)
         });
         let failure = failing.join().unwrap();
         let left = operator.join().unwrap();
@@ -312,14 +308,10 @@ fn loom_reopened_breaker_rejects_until_open_for_passes() {
         // published by it): rejected either way, never a probe that skips
         // `open_for`.
         let breaker = Breaker::new(1, 500, first_generation(State::HalfOpen, 1));
-        let failing = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || breaker.complete(1, Outcome::Failure)
+        let failing = on_thread(&breaker, move |breaker| {
+            breaker.complete(1, Outcome::Failure)
         });
-        let newcomer = thread::spawn({
-            let breaker = Arc::clone(&breaker);
-            move || breaker.acquire()
-        });
+        let newcomer = on_thread(&breaker, move |breaker| breaker.acquire());
         assert_eq!(failing.join().unwrap(), Some(State::Open));
         assert_eq!(newcomer.join().unwrap(), Admission::Rejected);
         assert_eq!(breaker.word().state(), State::Open);
