@@ -21,8 +21,10 @@ pin_project! {
     #[must_use = "futures do nothing unless `.await`ed or polled"]
     pub struct Slotted<'a, F, W> {
         bulkhead: &'a Bulkhead,
+        // `None` once finished: the call is gone before its slot is released,
+        // whatever the inner future keeps after completing.
         #[pin]
-        inner: F,
+        inner: Option<F>,
         #[pin]
         waiting: W,
         permit: Option<BulkheadPermit<'a>>,
@@ -34,7 +36,7 @@ impl<'a, F, W> Slotted<'a, F, W> {
     pub(super) fn new(bulkhead: &'a Bulkhead, inner: F, waiting: W) -> Self {
         Slotted {
             bulkhead,
-            inner,
+            inner: Some(inner),
             waiting,
             permit: None,
             fast_path_tried: false,
@@ -51,7 +53,7 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         if this.permit.is_none() {
             if !*this.fast_path_tried && this.bulkhead.try_take_slot() {
                 *this.permit = Some(this.bulkhead.permit());
@@ -63,8 +65,12 @@ where
                 }
             }
         }
-        let result = core::task::ready!(this.inner.poll(cx));
-        // The slot goes back as soon as the call is over.
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
+            panic!("steadfast: a bulkhead call polled after it finished");
+        };
+        let result = core::task::ready!(inner.poll(cx));
+        // The call is dropped, then its slot goes back.
+        this.inner.set(None);
         *this.permit = None;
         Poll::Ready(result)
     }
