@@ -8,34 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
+use crate::args;
 use crate::expand::entry;
 use crate::kind::Kind;
 
-/// Pieces that argument lists are built from: keys (valid and not), values of
-/// every shape, and punctuation in the wrong places.
+/// Pieces that argument lists are built from, besides every key ([`keys`]):
+/// values of every shape, and punctuation in the wrong places.
 const PIECES: &[&str] = &[
-    "attempts",
-    "backoff",
-    "jitter",
-    "max_elapsed",
-    "when",
-    "delay_from",
-    "crate",
-    "failure_ratio",
-    "window",
-    "min_calls",
-    "consecutive_failures",
-    "slow_call",
-    "slow_ratio",
-    "open_for",
-    "half_open_probes",
-    "failure_if",
-    "shared",
-    "name",
-    "max_concurrent",
-    "max_queue",
-    "max_wait",
-    "nope",
     "=",
     "==",
     ",",
@@ -81,7 +60,6 @@ const PIECES: &[&str] = &[
     "Duration::from_secs(1)",
     "PAYMENTS",
     "Self::x",
-    "r#crate",
     "_",
 ];
 
@@ -108,44 +86,36 @@ fn kind() -> impl Strategy<Value = Kind> {
     prop::sample::select(Kind::ALL.to_vec())
 }
 
-/// Keys, valid for some attribute or for none.
-const KEYS: &[&str] = &[
-    "attempts",
-    "backoff",
-    "jitter",
-    "max_elapsed",
-    "when",
-    "delay_from",
-    "crate",
-    "failure_ratio",
-    "window",
-    "min_calls",
-    "consecutive_failures",
-    "slow_call",
-    "slow_ratio",
-    "open_for",
-    "half_open_probes",
-    "failure_if",
-    "shared",
-    "name",
-    "max_concurrent",
-    "max_queue",
-    "max_wait",
-    "nope",
-    "r#crate",
-    "after",
-];
+/// Keys: every attribute's own (from its parser), `crate`, and some that no
+/// attribute takes.
+fn keys() -> Vec<&'static str> {
+    let mut keys = [
+        &args::retry::KEYS[..],
+        &args::circuit_breaker::KEYS,
+        &args::bulkhead::KEYS,
+        &["crate", "r#crate", "after", "nope"],
+    ]
+    .concat();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Keys and the other pieces.
+fn pieces() -> Vec<&'static str> {
+    [keys(), PIECES.to_vec()].concat()
+}
 
 /// Argument lists: mostly well-formed `key = value` entries (so that the
 /// checks behind the parser are reached), sometimes raw token soup.
 fn args() -> impl Strategy<Value = String> {
     let entry = prop_oneof![
-        4 => (prop::sample::select(KEYS), prop::sample::select(PIECES)).prop_map(|(k, v)| format!("{k} = {v}")),
-        1 => prop::sample::select(PIECES).prop_map(str::to_string),
+        4 => (prop::sample::select(keys()), prop::sample::select(pieces())).prop_map(|(k, v)| format!("{k} = {v}")),
+        1 => prop::sample::select(pieces()).prop_map(str::to_string),
     ];
     prop_oneof![
         5 => prop::collection::vec(entry, 0..5).prop_map(|entries| entries.join(", ")),
-        1 => prop::collection::vec(prop::sample::select(PIECES), 0..10).prop_map(|p| p.join(" ")),
+        1 => prop::collection::vec(prop::sample::select(pieces()), 0..10).prop_map(|p| p.join(" ")),
     ]
 }
 
@@ -155,7 +125,7 @@ fn item() -> impl Strategy<Value = String> {
         prop::sample::select(ITEMS),
         any::<u8>(),
         0usize..4,
-        prop::sample::select(PIECES),
+        prop::sample::select(pieces()),
     )
         .prop_map(|(item, at, how, piece)| {
             let tokens: Vec<String> = item

@@ -3,9 +3,9 @@
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Path};
 
-use super::{DurationArg, Reader, Slot, int, name_arg, shared_arg};
+use super::{DurationArg, Reader, Slot, int, name_arg, shared_arg, shared_conflicts};
 
-const KEYS: [&str; 5] = ["max_concurrent", "max_queue", "max_wait", "shared", "name"];
+pub(crate) const KEYS: [&str; 5] = ["max_concurrent", "max_queue", "max_wait", "shared", "name"];
 
 pub(crate) struct BulkheadArgs {
     pub(crate) max_concurrent: Option<u32>,
@@ -63,17 +63,7 @@ impl BulkheadArgs {
             shared: shared.take(),
             name: name.take(),
         };
-        if args.shared.is_some()
-            && let Some(conflict) = given.iter().find(|k| *k != "shared")
-        {
-            return Err(syn::Error::new(
-                conflict.span(),
-                format!(
-                    "`{conflict}` cannot be combined with `shared`: a shared bulkhead is configured \
-                     where its `static` is built; remove `{conflict}` or `shared`"
-                ),
-            ));
-        }
+        shared_conflicts(args.shared.is_some(), &given, &[], "bulkhead")?;
         if let (Some(0), Some(wait)) = (args.max_queue, &args.max_wait) {
             let span = match wait {
                 DurationArg::Literal(_, lit) => lit.span(),

@@ -4,9 +4,11 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path};
 
-use super::{DurationArg, Reader, Slot, callable, int, name_arg, ratio, shared_arg};
+use super::{
+    DurationArg, Reader, Slot, callable, int, name_arg, ratio, shared_arg, shared_conflicts,
+};
 
-const KEYS: [&str; 11] = [
+pub(crate) const KEYS: [&str; 11] = [
     "failure_ratio",
     "window",
     "min_calls",
@@ -128,17 +130,8 @@ impl CircuitBreakerArgs {
                 .find(|k| *k == key)
                 .map_or_else(Span::call_site, Ident::span)
         };
-        if self.shared.is_some()
-            && let Some(conflict) = given.iter().find(|k| *k != "shared" && *k != "failure_if")
-        {
-            return Err(syn::Error::new(
-                conflict.span(),
-                format!(
-                    "`{conflict}` cannot be combined with `shared`: a shared breaker is configured \
-                     where its `static` is built; remove `{conflict}` or `shared`"
-                ),
-            ));
-        }
+        // `failure_if` judges this function's errors: it may differ per user.
+        shared_conflicts(self.shared.is_some(), given, &["failure_if"], "breaker")?;
         if self.slow_ratio.is_some() && self.slow_call.is_none() {
             return Err(syn::Error::new(
                 span_of("slow_ratio"),

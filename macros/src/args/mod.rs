@@ -5,11 +5,11 @@
 //! Each key goes through a [`Slot`] that rejects duplicates and keeps the
 //! key's span; each parser ends with a `build` step that checks combinations.
 
-mod bulkhead;
-mod circuit_breaker;
+pub(crate) mod bulkhead;
+pub(crate) mod circuit_breaker;
 mod duration;
 mod fallback;
-mod retry;
+pub(crate) mod retry;
 mod timeout;
 
 use proc_macro2::{Span, TokenStream};
@@ -320,6 +320,33 @@ pub(crate) fn shared_arg(value: &Expr) -> syn::Result<Path> {
             other.span(),
             "`shared` expects the path of a `static` built with a `const` builder, such as `shared = PAYMENTS`",
         )),
+    }
+}
+
+/// With `shared`, every key but `shared` and `allowed` is an error: the
+/// shared `static` is configured where it is built. `what` names it
+/// ("breaker", "bulkhead").
+pub(crate) fn shared_conflicts(
+    shared: bool,
+    given: &[Ident],
+    allowed: &[&str],
+    what: &str,
+) -> syn::Result<()> {
+    if !shared {
+        return Ok(());
+    }
+    let conflict = given
+        .iter()
+        .find(|key| *key != "shared" && !allowed.iter().any(|allowed| *key == allowed));
+    match conflict {
+        Some(conflict) => Err(syn::Error::new(
+            conflict.span(),
+            format!(
+                "`{conflict}` cannot be combined with `shared`: a shared {what} is configured \
+                 where its `static` is built; remove `{conflict}` or `shared`"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -6,7 +6,7 @@ use syn::{Expr, ExprAssign, ExprCall, ExprPath, Ident};
 
 use super::{DurationArg, Errors, Reader, Slot, callable, int, number};
 
-const KEYS: [&str; 6] = [
+pub(crate) const KEYS: [&str; 6] = [
     "attempts",
     "backoff",
     "jitter",
