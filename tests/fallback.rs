@@ -439,3 +439,104 @@ async fn generic_fn_handler_and_untyped_when_closure() {
         Err(TestError::Permanent(0))
     );
 }
+
+// ------------------------------ a declining fallback keeps a rejection's kind
+//
+// DESIGN: "A rejection keeps its kind through every layer, `#[fallback]`
+// included: a fallback that declines it passes it on as the same rejection."
+
+fn never(_: &TestError) -> bool {
+    false
+}
+
+fn unreachable_handler(e: TestError) -> Result<u32, TestError> {
+    panic!("the handler ran although `when` declined {e:?}")
+}
+
+static FORCED_OPEN: steadfast::CircuitBreaker = steadfast::CircuitBreaker::builder()
+    .name("fallback::forced_open")
+    .build();
+
+static RETRIED_THROUGH_FALLBACK: Probe = Probe::new();
+
+#[steadfast::retry(attempts = 5, backoff = fixed("1s"), jitter = none)]
+#[fallback(unreachable_handler, when = never)]
+#[steadfast::circuit_breaker(shared = FORCED_OPEN)]
+async fn open_below_a_declining_fallback() -> Result<u32, TestError> {
+    RETRIED_THROUGH_FALLBACK.hit();
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn circuit_open_through_a_declining_fallback_is_not_retried() {
+    FORCED_OPEN.force_open();
+    let start = Instant::now();
+    let result = open_below_a_declining_fallback().await;
+    assert!(
+        matches!(result, Err(TestError::Rejected(Rejected::CircuitOpen { .. }))),
+        "{result:?}"
+    );
+    assert_eq!(start.elapsed(), ms(0), "CircuitOpen is never retried");
+    assert_eq!(RETRIED_THROUGH_FALLBACK.calls(), 0, "the body never ran");
+}
+
+static TIMED_OUT_ATTEMPTS: Probe = Probe::new();
+
+// The retry's own `when` accepts none of the body's errors: a `Timeout` from
+// below the fallback is still retried, as a rejection always is.
+#[steadfast::retry(attempts = 3, backoff = fixed("10ms"), jitter = none, when = never)]
+#[fallback(unreachable_handler, when = never)]
+#[timeout("50ms")]
+async fn timeout_below_a_declining_fallback() -> Result<u32, TestError> {
+    TIMED_OUT_ATTEMPTS.hit();
+    tokio::time::sleep(secs(10)).await;
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_through_a_declining_fallback_is_retried() {
+    let result = timeout_below_a_declining_fallback().await;
+    assert_eq!(result, Err(TestError::Rejected(Rejected::timeout(ms(50)))));
+    assert_eq!(TIMED_OUT_ATTEMPTS.calls(), 3, "Timeout is always retried");
+}
+
+static OUTER_BREAKER_CALLS: Probe = Probe::new();
+
+// The breaker's `failure_if` counts none of the body's errors: timeouts from
+// below the fallback still count as failures.
+#[steadfast::circuit_breaker(window = 2, min_calls = 2, failure_if = never, name = "fallback::outer")]
+#[fallback(unreachable_handler, when = never)]
+#[timeout("50ms")]
+async fn breaker_over_a_declining_fallback() -> Result<u32, TestError> {
+    OUTER_BREAKER_CALLS.hit();
+    tokio::time::sleep(secs(10)).await;
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outer_breaker_counts_timeouts_through_a_declining_fallback() {
+    for _ in 0..2 {
+        let result = breaker_over_a_declining_fallback().await;
+        assert_eq!(result, Err(TestError::Rejected(Rejected::timeout(ms(50)))));
+    }
+    let result = breaker_over_a_declining_fallback().await;
+    assert!(
+        matches!(result, Err(TestError::Rejected(Rejected::CircuitOpen { .. }))),
+        "two timeouts opened the breaker: {result:?}"
+    );
+    assert_eq!(OUTER_BREAKER_CALLS.calls(), 2);
+}
+
+// A fallback that accepts a rejection sees it as `E`, and its answer replaces it.
+#[steadfast::retry(attempts = 3, backoff = none)]
+#[fallback(|e| match e { TestError::Rejected(Rejected::Timeout { .. }) => Ok(7), e => Err(e) })]
+#[timeout("50ms")]
+async fn accepting_fallback_in_the_middle() -> Result<u32, TestError> {
+    tokio::time::sleep(secs(10)).await;
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_accepting_fallback_in_the_middle_sees_the_rejection_as_e() {
+    assert_eq!(accepting_fallback_in_the_middle().await, Ok(7));
+}

@@ -77,6 +77,28 @@ impl<E: From<Rejected>> FromRejected for E {
     }
 }
 
+/// A rejection shown to a `#[fallback]`'s `when` and handler as the
+/// function's error `E`: [`Rejected`] through `E: From<Rejected>`;
+/// [`Infallible`] never is.
+pub trait AsError<E>: Rejection {
+    /// The rejection as `E` (a copy: the rejection itself passes on unchanged
+    /// when the fallback declines it).
+    fn as_error(&self) -> E;
+}
+
+impl<E: FromRejected> AsError<E> for Rejected {
+    #[inline]
+    fn as_error(&self) -> E {
+        E::from_rejected(self.clone())
+    }
+}
+
+impl<E> AsError<E> for Infallible {
+    fn as_error(&self) -> E {
+        match *self {}
+    }
+}
+
 impl<E, R: Rejection> Failure<E, R> {
     /// The rejection, if a policy refused or abandoned the call.
     #[inline]

@@ -1,6 +1,6 @@
 //! Replacing a failed call's error with a handler's answer.
 
-use core::future::{Future, Ready, ready};
+use core::future::{Future, Pending};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -40,18 +40,18 @@ where
     H: FnOnce(E) -> O,
     O: HandlerOutput<T, E, M>,
 {
-    match result {
-        Err(error) if when(&error) => Recovery {
-            state: State::Handler {
-                handler: handler(error).into_outcome(),
-            },
-        },
-        result => Recovery {
-            state: State::Done {
+    let state = match result {
+        Err(error) if when(&error) => match handler(error).into_outcome() {
+            Handled::Ready(result) => State::Done {
                 result: Some(result),
             },
+            Handled::Pending(handler) => State::Handler { handler },
         },
-    }
+        result => State::Done {
+            result: Some(result),
+        },
+    };
+    Recovery { state }
 }
 
 pin_project! {
@@ -103,10 +103,23 @@ where
     note = "a fallback handler takes the function's error by value and returns the function's own return type (sync or async)"
 )]
 pub trait HandlerOutput<T, E, M> {
-    /// The future that yields the handler's outcome.
+    /// The future that yields an asynchronous handler's outcome. For a
+    /// synchronous handler it is a placeholder that is never built, and holds
+    /// neither `T` nor `E`: an annotated function's future does not store
+    /// the outcome across an `.await`, so it stays `Send` whenever the
+    /// un-annotated one is, whatever `T` and `E` are.
     type Future: Future<Output = Result<T, E>>;
-    /// Turns the return value into that future.
-    fn into_outcome(self) -> Self::Future;
+    /// The outcome now, or the future that will yield it.
+    fn into_outcome(self) -> Handled<Self::Future, T, E>;
+}
+
+/// A handler's answer: ready (a synchronous handler), or still to come.
+#[derive(Debug)]
+pub enum Handled<F, T, E> {
+    /// The outcome, known now.
+    Ready(Result<T, E>),
+    /// The future of an asynchronous handler.
+    Pending(F),
 }
 
 /// Marks a synchronous handler's return value.
@@ -118,9 +131,10 @@ pub enum Immediate {}
 pub enum Deferred {}
 
 impl<T, E> HandlerOutput<T, E, Immediate> for Result<T, E> {
-    type Future = Ready<Result<T, E>>;
-    fn into_outcome(self) -> Self::Future {
-        ready(self)
+    type Future = Pending<Result<T, E>>;
+    #[inline]
+    fn into_outcome(self) -> Handled<Self::Future, T, E> {
+        Handled::Ready(self)
     }
 }
 
@@ -129,8 +143,9 @@ where
     F: Future<Output = Result<T, E>>,
 {
     type Future = F;
-    fn into_outcome(self) -> Self::Future {
-        self
+    #[inline]
+    fn into_outcome(self) -> Handled<Self::Future, T, E> {
+        Handled::Pending(self)
     }
 }
 

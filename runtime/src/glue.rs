@@ -15,7 +15,8 @@ use core::future::Future;
 use core::marker::PhantomData;
 use core::time::Duration;
 
-use crate::{Failure, FromRejected, Lift, Rejected};
+use crate::fallback::{Handled, HandlerOutput};
+use crate::{AsError, Failure, FromRejected, Lift, Rejected};
 
 /// The declared return type of an annotated function: a `Result`.
 #[diagnostic::on_unimplemented(
@@ -78,8 +79,8 @@ where
     Lift::new(body)
 }
 
-/// Puts an already finished result back into the [`Failure`] channel (after a
-/// `#[fallback]` that is not the outermost attribute).
+/// Puts an asynchronous fallback handler's answer into the [`Failure`]
+/// channel: its error is the function's own.
 #[inline]
 pub fn relift<T, E, R>(result: Result<T, E>) -> Result<T, Failure<E, R>> {
     result.map_err(Failure::Error)
@@ -152,34 +153,60 @@ impl<'e, E> DescribeOther<'e> for &Describe<'e, E> {
     }
 }
 
-/// Runs a `#[fallback]` handler (see [`recover`](crate::fallback::recover)),
-/// reporting it in a `tracing` event named `policy`.
+/// Runs a `#[fallback]` handler on the inner stack's outcome, reporting it
+/// in a `tracing` event named `policy`.
+///
+/// The outcome stays in the [`Failure`] channel: an error `when` declines
+/// passes on unchanged, a rejection included (it keeps its kind, so an outer
+/// `#[retry]` or `#[circuit_breaker]` still treats a `CircuitOpen` as one). A
+/// rejection is shown to `when` and the handler as `E` (`E: From<Rejected>`).
+///
+/// Returns the outcome at once, or the pending future of an asynchronous
+/// handler, whose answer the expansion awaits and puts back with [`relift`].
+/// Nothing of `T` or `E` is then kept across that `.await`.
 #[inline]
-pub fn fallback<T, E, W, H, O, M>(
+pub fn fallback<T, E, R, W, H, O, M>(
     policy: &'static str,
     describe: Describer<E>,
-    result: Result<T, E>,
+    result: Result<T, Failure<E, R>>,
     when: W,
     handler: H,
-) -> crate::fallback::Recovery<O::Future, T, E>
+) -> Handled<O::Future, T, Failure<E, R>>
 where
+    R: AsError<E>,
     W: FnOnce(&E) -> bool,
     H: FnOnce(E) -> O,
-    O: crate::fallback::HandlerOutput<T, E, M>,
+    O: HandlerOutput<T, E, M>,
 {
-    crate::fallback::recover(
-        result,
-        |error: &E| {
-            let applies = when(error);
-            crate::meter::fallback_call(policy, applies);
-            if applies {
-                let field = crate::events::ErrorField(describe(error), core::any::type_name::<E>());
-                crate::events::fallback_applied(policy, &field);
+    let applies = |error: &E, when: W| {
+        let applies = when(error);
+        crate::meter::fallback_call(policy, applies);
+        if applies {
+            let field = crate::events::ErrorField(describe(error), core::any::type_name::<E>());
+            crate::events::fallback_applied(policy, &field);
+        }
+        applies
+    };
+    let error = match result {
+        Ok(value) => return Handled::Ready(Ok(value)),
+        Err(Failure::Error(error)) => {
+            if !applies(&error, when) {
+                return Handled::Ready(Err(Failure::Error(error)));
             }
-            applies
-        },
-        handler,
-    )
+            error
+        }
+        Err(Failure::Rejected(rejected)) => {
+            let error = rejected.as_error();
+            if !applies(&error, when) {
+                return Handled::Ready(Err(Failure::Rejected(rejected)));
+            }
+            error
+        }
+    };
+    match handler(error).into_outcome() {
+        Handled::Ready(result) => Handled::Ready(result.map_err(Failure::Error)),
+        Handled::Pending(future) => Handled::Pending(future),
+    }
 }
 
 /// How the events show an error: its `Display`, where it has one. A function

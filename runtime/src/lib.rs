@@ -26,7 +26,7 @@ pub mod timeout;
 
 pub use bulkhead::{Bulkhead, Slotted};
 pub use circuit_breaker::{CircuitBreaker, Guarded};
-pub use failure::{Failure, FromRejected, Lift, Rejection};
+pub use failure::{AsError, Failure, FromRejected, Lift, Rejection};
 pub use health::health;
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};

@@ -42,6 +42,20 @@ impl DurationArg {
         }
     }
 
+    /// Whether the duration is an expression (a const the compiler evaluates)
+    /// rather than a literal.
+    pub(crate) fn is_expr(&self) -> bool {
+        matches!(self, DurationArg::Expr(_))
+    }
+
+    /// The expression, when the duration is one.
+    pub(crate) fn expr(&self) -> Option<&Expr> {
+        match self {
+            DurationArg::Literal(..) => None,
+            DurationArg::Expr(expr) => Some(expr),
+        }
+    }
+
     /// The value, when it is known at expansion time.
     pub(crate) fn literal(&self) -> Option<Duration> {
         match self {
@@ -72,12 +86,15 @@ impl ToTokens for DurationArg {
                 });
             }
             DurationArg::Expr(expr) => {
-                // Typed, so a wrong type is reported on the user's expression.
+                // Typed, so a wrong type is reported on the user's expression;
+                // an inline `const`, so that it is evaluated at compile time
+                // wherever it is used, and may name `Self` and generics.
                 let span = expr.span();
                 let typed = quote_spanned!(span=> ::core::time::Duration);
-                tokens.extend(
-                    quote!({ let __steadfast_duration: #typed = #expr; __steadfast_duration }),
-                );
+                tokens.extend(quote!(const {
+                    let __steadfast_duration: #typed = #expr;
+                    __steadfast_duration
+                }));
             }
         }
     }

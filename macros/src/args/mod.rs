@@ -45,6 +45,42 @@ pub(crate) struct Args {
     pub(crate) crate_path: Option<(Path, Span)>,
 }
 
+impl Args {
+    /// Every duration given, with its key, in the order of the keys.
+    pub(crate) fn durations(&self) -> Vec<(&'static str, &DurationArg)> {
+        let mut all = Vec::new();
+        match &self.policy {
+            Policy::Timeout(timeout) => all.push(("timeout", &timeout.after)),
+            Policy::Retry(retry) => {
+                match &retry.backoff {
+                    Some(BackoffArg::Fixed(d)) => all.push(("backoff", d)),
+                    Some(
+                        BackoffArg::Exponential { initial, max, .. }
+                        | BackoffArg::Fibonacci { initial, max },
+                    ) => {
+                        all.push(("backoff", initial));
+                        all.extend(max.iter().map(|max| ("backoff", max)));
+                    }
+                    Some(BackoffArg::None) | None => {}
+                }
+                all.extend(retry.max_elapsed.iter().map(|d| ("max_elapsed", d)));
+            }
+            Policy::CircuitBreaker(breaker) => {
+                if let Some(WindowArg::Duration(d)) = &breaker.window {
+                    all.push(("window", d));
+                }
+                all.extend(breaker.slow_call.iter().map(|d| ("slow_call", d)));
+                all.extend(breaker.open_for.iter().map(|d| ("open_for", d)));
+            }
+            Policy::Bulkhead(bulkhead) => {
+                all.extend(bulkhead.max_wait.iter().map(|d| ("max_wait", d)));
+            }
+            Policy::Fallback(_) => {}
+        }
+        all
+    }
+}
+
 /// Parses `tokens` as the arguments of `kind`; `span` locates the attribute
 /// for errors about it as a whole.
 pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<Args> {

@@ -1,0 +1,233 @@
+//! Composing the layers: a fold from the body outwards.
+//!
+//! Each layer receives what the layers inside it built ([`Built`]) and wraps
+//! it. Between layers the call's outcome travels as
+//! `Result<T, Failure<E, R>>`: the body's own error `E`, or a typed
+//! `Rejected` from an inner policy, so that an outer `#[retry]` or
+//! `#[circuit_breaker]` can tell a timeout from a refusal whatever `E` is.
+//! Only the outermost step turns a rejection into `E` (`finish`).
+//!
+//! [`Built`] is the whole protocol between layers:
+//!
+//! - `future`: an expression of a future of that `Result`;
+//! - `block`: the same layer as statements, for the layers that are written
+//!   as a block (`#[retry]`'s loop, `#[fallback]`'s match): when such a layer
+//!   is the outermost, its statements go straight into the function's body
+//!   (one coroutine fewer per call);
+//! - `rejecting`: whether a rejecting policy (`timeout`, `circuit_breaker`,
+//!   `bulkhead`) is inside, which fixes `R` (`Rejected`, else `Infallible`,
+//!   so that a stack of `#[retry]` and `#[fallback]` needs no
+//!   `E: From<Rejected>`).
+//!
+//! No layer keeps the outcome alive across an `.await` of its own (the retry
+//! decides on it in a `let` before it sleeps; a fallback's synchronous answer
+//! leaves the block at once): the annotated future is `Send` whenever the
+//! un-annotated one is, whatever `T` and `E` are.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Lifetime, Type};
+
+use crate::args::{Args, Policy};
+use crate::item::ItemFn;
+
+use super::body::{erase_impl_trait, fake_return_edge, respan};
+use super::policy;
+
+/// What the layers built so far hand to the next one out.
+struct Built {
+    future: TokenStream,
+    block: Option<TokenStream>,
+    rejecting: bool,
+}
+
+/// Names shared by every layer of one function.
+struct Context<'a> {
+    p: &'a TokenStream,
+    /// The `Returns<Result<T, E>>` value that ties every helper to one `T`, `E`.
+    returns: Ident,
+    /// The error's `Display` for events (declared when a layer needs it).
+    describe: Ident,
+    /// The default policy name, `module::fn`.
+    name: TokenStream,
+}
+
+/// The new body of `item_fn`, with `parsed` outermost first.
+pub(crate) fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> TokenStream {
+    let ret_span = ret.span();
+    let fn_name = item_fn.sig.ident.to_string();
+    let cx = Context {
+        p,
+        returns: Ident::new("__steadfast_returns", Span::mixed_site()),
+        describe: Ident::new("__steadfast_describe", Span::mixed_site()),
+        name: quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
+    };
+    let returns = &cx.returns;
+    // `Returns<Ret>` carries the declared return type to every helper that
+    // needs it, as one inference variable: an `impl Trait` erased to `_` is
+    // then inferred once, from the body.
+    let erased = erase_impl_trait(ret.clone());
+    let returns_fn = respan(quote!(#p::returns::<#erased>), ret_span);
+    let returns_decl = quote_spanned!(ret_span=> let #returns = #returns_fn(););
+    let describe = &cx.describe;
+    let describe_decl = parsed
+        .iter()
+        .any(|args| matches!(args.policy, Policy::Retry(_) | Policy::Fallback(_)))
+        .then(|| {
+            quote! {
+                let #describe = #p::describer(#returns, |__steadfast_error| {
+                    use #p::{DescribeDisplay as _, DescribeOther as _};
+                    (&#p::Describe(__steadfast_error)).describe()
+                });
+            }
+        });
+
+    let body = fake_return_edge(&item_fn.body, p, returns);
+    // `async` takes the `{`'s span, so that a value moved by a retried body is
+    // reported there and at the move.
+    let async_token = quote_spanned!(body.span_open()=> async);
+    let attempt = respan(quote!(#p::attempt), ret_span);
+    let innermost = Built {
+        future: quote!(#attempt(#returns, #async_token #body)),
+        block: None,
+        rejecting: false,
+    };
+    let built = parsed
+        .iter()
+        .rev()
+        .fold(innermost, |inner, args| layer(&cx, inner, args));
+
+    let awaited = match built.block {
+        Some(stmts) => quote!({ #stmts }),
+        None => {
+            let future = built.future;
+            quote!((#future).await)
+        }
+    };
+    let finish = respan(
+        if built.rejecting {
+            quote!(#p::finish)
+        } else {
+            quote!(#p::finish_plain)
+        },
+        ret_span,
+    );
+    quote! {
+        #returns_decl
+        #describe_decl
+        #finish(#returns, #awaited)
+    }
+}
+
+/// One layer around `inner`.
+fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
+    let p = cx.p;
+    let rejecting = inner.rejecting || args.kind.rejects();
+    let future = inner.future;
+    let wrapped = |future: TokenStream| Built {
+        future,
+        block: None,
+        rejecting,
+    };
+    match &args.policy {
+        Policy::Timeout(timeout) => {
+            let timeout = policy::timeout(p, timeout, &cx.name);
+            wrapped(quote!(#p::Timeout::wrap(#timeout, #future)))
+        }
+        Policy::CircuitBreaker(breaker) => {
+            let failure_if = predicate(cx, "when", breaker.failure_if.as_ref(), "always");
+            let state = policy::breaker(p, breaker, &cx.name);
+            wrapped(quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if)))
+        }
+        Policy::Bulkhead(bulkhead) => {
+            let state = policy::bulkhead(p, bulkhead, &cx.name);
+            wrapped(quote!(#p::Bulkhead::wrap(#state, #future)))
+        }
+        Policy::Retry(retry) => {
+            let policy = policy::retry(p, retry, &cx.name);
+            let when = predicate(cx, "when", retry.when.as_ref(), "always");
+            let delay_from = predicate(cx, "delay_from", retry.delay_from.as_ref(), "no_hint");
+            let [when_local, delay_from_local, attempts, result, delay] = [
+                "__steadfast_when",
+                "__steadfast_delay_from",
+                "__steadfast_attempts",
+                "__steadfast_result",
+                "__steadfast_delay",
+            ]
+            .map(|name| Ident::new(name, Span::mixed_site()));
+            let describe = &cx.describe;
+            // The decision is taken in a `let`, so the outcome (and the
+            // `ControlFlow` holding it) is gone before the sleep's `.await`.
+            let stmts = quote! {
+                let #when_local = #when;
+                let #delay_from_local = #delay_from;
+                let mut #attempts = (#policy).start();
+                loop {
+                    let #delay = match #attempts.judge(
+                        (#future).await,
+                        &#when_local,
+                        &#delay_from_local,
+                        #describe,
+                    ) {
+                        ::core::ops::ControlFlow::Break(#result) => break #result,
+                        ::core::ops::ControlFlow::Continue(#delay) => #delay,
+                    };
+                    #p::pause(#delay).await;
+                }
+            };
+            Built {
+                future: quote!(async { #stmts }),
+                block: Some(stmts),
+                rejecting,
+            }
+        }
+        Policy::Fallback(fallback) => {
+            let when = fallback
+                .when
+                .as_ref()
+                .map_or_else(|| quote!(#p::always), ToTokens::to_token_stream);
+            let handler = &fallback.handler;
+            let recover = respan(quote!(#p::fallback), handler.span());
+            let label = Lifetime::new("'__steadfast_fallback", Span::mixed_site());
+            let [result, pending] = ["__steadfast_result", "__steadfast_pending"]
+                .map(|name| Ident::new(name, Span::mixed_site()));
+            let (name, describe) = (&cx.name, &cx.describe);
+            // A success, an error `when` declines (a rejection keeps its
+            // kind) and a synchronous handler's answer leave the block at
+            // once; only an asynchronous handler's future is awaited.
+            let stmts = quote! {
+                #label: {
+                    let #pending = match #recover(#name, #describe, (#future).await, #when, #handler) {
+                        #p::Handled::Ready(#result) => break #label #result,
+                        #p::Handled::Pending(#pending) => #pending,
+                    };
+                    #p::relift(#pending.await)
+                }
+            };
+            Built {
+                future: quote!(async { #stmts }),
+                block: Some(stmts),
+                rejecting,
+            }
+        }
+    }
+}
+
+/// `#p::helper(returns, given or default)`, spanned on the user's expression
+/// so that a predicate of the wrong type is reported there.
+fn predicate(cx: &Context<'_>, helper: &str, given: Option<&syn::Expr>, default: &str) -> TokenStream {
+    let (p, returns) = (cx.p, &cx.returns);
+    let helper = Ident::new(helper, Span::call_site());
+    match given {
+        Some(expr) => {
+            let span = expr.span();
+            let helper = respan(quote!(#p::#helper), span);
+            quote_spanned!(span=> #helper(#returns, #expr))
+        }
+        None => {
+            let default = Ident::new(default, Span::call_site());
+            quote!(#p::#helper(#returns, #p::#default))
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The policy each attribute configures, as an expression of the runtime's
+//! `const` builders.
+//!
+//! Where the policy is configuration only (`Retry`, `Timeout`), it is a
+//! promoted constant, `&const { … }`: a `&'static` value built at compile
+//! time that may use `Self`, the function's generics and associated consts
+//! (`#[timeout(Self::LIMIT)]`), which a `static` could not (E0401).
+//!
+//! A breaker or bulkhead holds state shared by every call of the function, so
+//! it lives in a `static`. When one of its durations is an expression rather
+//! than a literal, that expression may depend on `Self` or generics, so the
+//! `static` is a `OnceLock` filled by the first call (one acquire load per
+//! call); a duration that depends on the generics then takes the value of the
+//! first instantiation called, since the state is one per function item.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::Ident;
+
+use crate::args::{
+    BackoffArg, BulkheadArgs, CircuitBreakerArgs, DurationArg, JitterArg, RetryArgs, TimeoutArgs,
+    WindowArg,
+};
+
+use super::body::respan;
+
+/// `&'static Timeout`.
+pub(crate) fn timeout(p: &TokenStream, timeout: &TimeoutArgs, name: &TokenStream) -> TokenStream {
+    let after = &timeout.after;
+    quote!(&const { #p::Timeout::new(#after).named(#name) })
+}
+
+/// `&'static Retry`.
+pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, name: &TokenStream) -> TokenStream {
+    let mut calls = quote!(.name(#name));
+    if let Some(n) = retry.attempts {
+        calls.extend(quote!(.attempts(#n)));
+    }
+    if let Some(backoff) = &retry.backoff {
+        let backoff = match backoff {
+            BackoffArg::None => quote!(#p::Backoff::none()),
+            BackoffArg::Fixed(d) => quote!(#p::Backoff::fixed(#d)),
+            BackoffArg::Exponential {
+                initial,
+                factor,
+                max,
+            } => {
+                let factor =
+                    factor.map_or_else(|| quote!(#p::Backoff::DEFAULT_FACTOR), |f| quote!(#f));
+                let max = max.as_ref().map_or_else(
+                    || quote!(#p::Backoff::DEFAULT_MAX),
+                    ToTokens::to_token_stream,
+                );
+                quote!(#p::Backoff::exponential(#initial, #factor, #max))
+            }
+            BackoffArg::Fibonacci { initial, max } => {
+                let max = max.as_ref().map_or_else(
+                    || quote!(#p::Backoff::DEFAULT_MAX),
+                    ToTokens::to_token_stream,
+                );
+                quote!(#p::Backoff::fibonacci(#initial, #max))
+            }
+        };
+        calls.extend(quote!(.backoff(#backoff)));
+    }
+    if let Some(jitter) = retry.jitter {
+        let jitter = match jitter {
+            JitterArg::None => quote!(None),
+            JitterArg::Full => quote!(Full),
+            JitterArg::Equal => quote!(Equal),
+            JitterArg::Decorrelated => quote!(Decorrelated),
+        };
+        calls.extend(quote!(.jitter(#p::Jitter::#jitter)));
+    }
+    if let Some(max_elapsed) = &retry.max_elapsed {
+        calls.extend(quote!(.max_elapsed(#max_elapsed)));
+    }
+    quote!(&const { #p::Retry::builder() #calls .build() })
+}
+
+/// `&'static CircuitBreaker`, registered for `health()`.
+pub(crate) fn breaker(
+    p: &TokenStream,
+    breaker: &CircuitBreakerArgs,
+    name: &TokenStream,
+) -> TokenStream {
+    if let Some(shared) = &breaker.shared {
+        return shared_state(p, &quote!(CircuitBreaker), shared, &quote!(breaker));
+    }
+    let name = breaker
+        .name
+        .as_ref()
+        .map_or_else(|| name.clone(), ToTokens::to_token_stream);
+    let mut calls = quote!(.name(#name));
+    if let Some(ratio) = breaker.failure_ratio {
+        calls.extend(quote!(.failure_ratio(#ratio)));
+    }
+    match &breaker.window {
+        Some(WindowArg::Calls(n)) => calls.extend(quote!(.window_calls(#n))),
+        Some(WindowArg::Duration(d)) => calls.extend(quote!(.window_duration(#d))),
+        None => {}
+    }
+    if let Some(n) = breaker.min_calls {
+        calls.extend(quote!(.min_calls(#n)));
+    }
+    if let Some(n) = breaker.consecutive_failures {
+        calls.extend(quote!(.consecutive_failures(#n)));
+    }
+    if let Some(d) = &breaker.slow_call {
+        calls.extend(quote!(.slow_call(#d)));
+    }
+    if let Some(ratio) = breaker.slow_ratio {
+        calls.extend(quote!(.slow_ratio(#ratio)));
+    }
+    if let Some(d) = &breaker.open_for {
+        calls.extend(quote!(.open_for(#d)));
+    }
+    if let Some(n) = breaker.half_open_probes {
+        calls.extend(quote!(.half_open_probes(#n)));
+    }
+    let window = match &breaker.window {
+        Some(WindowArg::Duration(d)) => Some(d),
+        _ => None,
+    };
+    let computed = [window, breaker.slow_call.as_ref(), breaker.open_for.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(DurationArg::is_expr);
+    let policy = quote!(#p::CircuitBreaker::builder() #calls .build());
+    own_state(
+        p,
+        &quote!(CircuitBreaker),
+        &quote!(breaker),
+        &policy,
+        computed,
+    )
+}
+
+/// `&'static Bulkhead`, registered for `health()`.
+pub(crate) fn bulkhead(p: &TokenStream, bulkhead: &BulkheadArgs, name: &TokenStream) -> TokenStream {
+    if let Some(shared) = &bulkhead.shared {
+        return shared_state(p, &quote!(Bulkhead), shared, &quote!(bulkhead));
+    }
+    let name = bulkhead
+        .name
+        .as_ref()
+        .map_or_else(|| name.clone(), ToTokens::to_token_stream);
+    let mut calls = quote!(.name(#name));
+    if let Some(n) = bulkhead.max_concurrent {
+        calls.extend(quote!(.max_concurrent(#n)));
+    }
+    if let Some(n) = bulkhead.max_queue {
+        calls.extend(quote!(.max_queue(#n)));
+    }
+    if let Some(d) = &bulkhead.max_wait {
+        calls.extend(quote!(.max_wait(#d)));
+    }
+    let computed = bulkhead.max_wait.as_ref().is_some_and(DurationArg::is_expr);
+    let policy = quote!(#p::Bulkhead::builder() #calls .build());
+    own_state(p, &quote!(Bulkhead), &quote!(bulkhead), &policy, computed)
+}
+
+/// The function's own state: a `static`, or a `OnceLock` filled on the first
+/// call when the configuration has computed durations (see the module docs).
+fn own_state(
+    p: &TokenStream,
+    ty: &TokenStream,
+    register: &TokenStream,
+    policy: &TokenStream,
+    computed: bool,
+) -> TokenStream {
+    let state = Ident::new("__STEADFAST_STATE", Span::mixed_site());
+    if computed {
+        quote! {{
+            static #state: #p::OnceLock<#p::#ty> = #p::OnceLock::new();
+            #p::#register(#state.get_or_init(|| #policy))
+        }}
+    } else {
+        quote! {{
+            static #state: #p::#ty = #policy;
+            #p::#register(&#state)
+        }}
+    }
+}
+
+/// The `static` that `shared = PATH` names. The reference goes through a
+/// `static` of its own, so that a `const` (whose every use is a fresh copy,
+/// and so a fresh breaker) is refused where the user wrote it (E0492, "the
+/// value can be extracted to a separate `static` item").
+fn shared_state(
+    p: &TokenStream,
+    ty: &TokenStream,
+    shared: &syn::Path,
+    register: &TokenStream,
+) -> TokenStream {
+    let span = syn::spanned::Spanned::span(shared);
+    let reference = respan(quote!(&#shared), span);
+    let state = Ident::new("__STEADFAST_SHARED", Span::mixed_site());
+    let ty = quote_spanned!(span=> &'static #p::#ty);
+    quote! {{
+        static #state: #ty = #reference;
+        #p::#register(#state)
+    }}
+}

@@ -1,0 +1,169 @@
+//! The checks that need the whole function: the item kind, the return type,
+//! the crate path, and durations that can only be known at run time.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{FnArg, Pat, Path, ReturnType, Type};
+
+use crate::args::Args;
+use crate::item::ItemFn;
+use crate::kind::Kind;
+
+pub(crate) fn check_async(item_fn: &ItemFn, top: Kind) -> syn::Result<()> {
+    if item_fn.sig.asyncness.is_some() {
+        return Ok(());
+    }
+    Err(syn::Error::new(
+        item_fn.sig.fn_token.span(),
+        format!("`{top}` only supports `async fn`; make this function `async`"),
+    ))
+}
+
+/// The declared return type, if it can be a `Result`. Type aliases pass here;
+/// the compiler checks them against `Result` (`ResultType` in the runtime).
+pub(crate) fn return_type(item_fn: &ItemFn, top: Kind) -> syn::Result<Type> {
+    let sig = &item_fn.sig;
+    let ty = match &sig.output {
+        ReturnType::Default => {
+            return Err(syn::Error::new(
+                sig.paren_token.span.close(),
+                format!(
+                    "`{top}` needs a function that returns `Result<T, E>`, but `{}` returns `()`",
+                    sig.ident
+                ),
+            ));
+        }
+        ReturnType::Type(_, ty) => ty,
+    };
+    let mut inner: &Type = ty;
+    while let Type::Paren(paren) = inner {
+        inner = &paren.elem;
+    }
+    match inner {
+        Type::Path(path) if !is_known_non_result(path) => Ok((**ty).clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{top}` needs a function that returns `Result<T, E>`, not `{}`",
+                other.to_token_stream()
+            ),
+        )),
+    }
+}
+
+/// Types that are certainly not a `Result` (or an alias of one), caught here
+/// so that the error names the attribute; other paths go to the compiler.
+fn is_known_non_result(path: &syn::TypePath) -> bool {
+    const NOT_RESULT: &[&str] = &[
+        "bool", "char", "str", "String", "Option", "Vec", "Box", "Arc", "Rc", "HashMap", "u8",
+        "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32",
+        "f64", "Self",
+    ];
+    path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| NOT_RESULT.iter().any(|name| last.ident == name))
+}
+
+/// `crate = "…"` from any attribute of the stack; two different ones conflict.
+pub(crate) fn crate_path(parsed: &[Args]) -> syn::Result<TokenStream> {
+    let mut chosen: Option<&Path> = None;
+    for args in parsed {
+        if let Some((path, span)) = &args.crate_path {
+            match chosen {
+                Some(earlier) if earlier != path => {
+                    return Err(syn::Error::new(
+                        *span,
+                        "a different `crate = …` was given on another attribute of this function; give it once",
+                    ));
+                }
+                _ => chosen = Some(path),
+            }
+        }
+    }
+    Ok(chosen.map_or_else(|| quote!(::steadfast), ToTokens::to_token_stream))
+}
+
+
+/// A duration must be known at compile time: an expression that reads `self`
+/// or an argument of the function is refused where it is written, with the
+/// way to choose a limit at run time.
+pub(crate) fn durations_known_at_compile_time(item_fn: &ItemFn, parsed: &[Args]) -> syn::Result<()> {
+    let params: Vec<String> = item_fn
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Receiver(_) => Some("self".to_string()),
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(ident) => Some(ident.ident.to_string()),
+                _ => None,
+            },
+        })
+        .chain(["self".to_string()])
+        .collect();
+    let mut errors = crate::args::Errors::default();
+    for args in parsed {
+        for (key, duration) in args.durations() {
+            let Some(expr) = duration.expr() else { continue };
+            if let Some(ident) = run_time_ident(expr.to_token_stream(), &params) {
+                let fix = match args.kind {
+                    Kind::Timeout => {
+                        "for a limit chosen at run time, call `steadfast::Timeout::new(limit).run(…)` \
+                         in the body instead"
+                    }
+                    Kind::Retry => {
+                        "for a policy chosen at run time, build a `steadfast::Retry` and drive its \
+                         `start()` in the body instead"
+                    }
+                    _ => {
+                        "for a policy configured at run time, build it in a `static` and name it with \
+                         `shared = …`"
+                    }
+                };
+                errors.push(Err(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "`{key}` of `{}` must be known at compile time (a string such as \"2s\" or a \
+                         const `Duration`), but `{ident}` is a run-time value; {fix}",
+                        args.kind
+                    ),
+                )));
+            }
+        }
+    }
+    errors.finish()
+}
+
+/// The first `self` or argument name among `tokens` (not after a `::`).
+fn run_time_ident(tokens: TokenStream, params: &[String]) -> Option<proc_macro2::Ident> {
+    let mut after_path_sep = false;
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                if !after_path_sep && params.iter().any(|p| ident == p) {
+                    return Some(ident);
+                }
+                after_path_sep = false;
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                if let Some(found) = run_time_ident(group.stream(), params) {
+                    return Some(found);
+                }
+                after_path_sep = false;
+            }
+            proc_macro2::TokenTree::Punct(punct) => {
+                after_path_sep = punct.as_char() == ':' || (after_path_sep && punct.as_char() == '.');
+                if punct.as_char() == '.' {
+                    // `a.b`: `b` is a field, not a variable.
+                    after_path_sep = true;
+                }
+            }
+            proc_macro2::TokenTree::Literal(_) => after_path_sep = false,
+        }
+    }
+    None
+}
