@@ -290,13 +290,14 @@ pub use steadfast_runtime::{
 /// without notice between any two versions.
 #[doc(hidden)]
 pub mod __private {
+    pub use std::sync::OnceLock;
+    pub use steadfast_macros::__steadfast_deferred;
     pub use steadfast_runtime::fallback::{Handled, recover};
     pub use steadfast_runtime::glue::{
         Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
         relift, returns, when,
     };
-    pub use std::sync::OnceLock;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
 }

@@ -473,7 +473,10 @@ async fn circuit_open_through_a_declining_fallback_is_not_retried() {
     let start = Instant::now();
     let result = open_below_a_declining_fallback().await;
     assert!(
-        matches!(result, Err(TestError::Rejected(Rejected::CircuitOpen { .. }))),
+        matches!(
+            result,
+            Err(TestError::Rejected(Rejected::CircuitOpen { .. }))
+        ),
         "{result:?}"
     );
     assert_eq!(start.elapsed(), ms(0), "CircuitOpen is never retried");
@@ -521,7 +524,10 @@ async fn an_outer_breaker_counts_timeouts_through_a_declining_fallback() {
     }
     let result = breaker_over_a_declining_fallback().await;
     assert!(
-        matches!(result, Err(TestError::Rejected(Rejected::CircuitOpen { .. }))),
+        matches!(
+            result,
+            Err(TestError::Rejected(Rejected::CircuitOpen { .. }))
+        ),
         "two timeouts opened the breaker: {result:?}"
     );
     assert_eq!(OUTER_BREAKER_CALLS.calls(), 2);

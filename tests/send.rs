@@ -189,7 +189,10 @@ async fn middle_fallback_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
 
 /// Spawns `future` (so it must be `Send`) and returns a `Send` summary of its
 /// result.
-async fn spawned<F, T, E>(future: F, summary: fn(Result<T, E>) -> Result<u32, String>) -> Result<u32, String>
+async fn spawned<F, T, E>(
+    future: F,
+    summary: fn(Result<T, E>) -> Result<u32, String>,
+) -> Result<u32, String>
 where
     F: Future<Output = Result<T, E>> + Send + 'static,
     T: 'static,
@@ -213,38 +216,84 @@ async fn a_non_send_ok_type_keeps_the_future_send() {
     let f = Flaky::failing(2);
     assert_eq!(spawned(retry_rc(f.clone()), rc_summary).await, Ok(3));
     assert_eq!(f.calls(), 3, "two failures retried");
-    assert_eq!(spawned(fallback_rc(Flaky::failing(1)), rc_summary).await, Ok(0));
-    assert_eq!(spawned(fallback_rc(Flaky::failing(0)), rc_summary).await, Ok(1));
-    assert_eq!(spawned(async_fallback_rc(Flaky::failing(1)), rc_summary).await, Ok(0));
-    assert_eq!(spawned(timeout_rc(Flaky::failing(0)), rc_summary).await, Ok(1));
-    assert_eq!(spawned(breaker_rc(Flaky::failing(0)), rc_summary).await, Ok(1));
-    assert_eq!(spawned(bulkhead_rc(Flaky::failing(0)), rc_summary).await, Ok(1));
+    assert_eq!(
+        spawned(fallback_rc(Flaky::failing(1)), rc_summary).await,
+        Ok(0)
+    );
+    assert_eq!(
+        spawned(fallback_rc(Flaky::failing(0)), rc_summary).await,
+        Ok(1)
+    );
+    assert_eq!(
+        spawned(async_fallback_rc(Flaky::failing(1)), rc_summary).await,
+        Ok(0)
+    );
+    assert_eq!(
+        spawned(timeout_rc(Flaky::failing(0)), rc_summary).await,
+        Ok(1)
+    );
+    assert_eq!(
+        spawned(breaker_rc(Flaky::failing(0)), rc_summary).await,
+        Ok(1)
+    );
+    assert_eq!(
+        spawned(bulkhead_rc(Flaky::failing(0)), rc_summary).await,
+        Ok(1)
+    );
     let f = Flaky::failing(2);
     assert_eq!(spawned(stack_rc(f.clone()), rc_summary).await, Ok(3));
-    assert_eq!(spawned(stack_rc(Flaky::failing(9)), rc_summary).await, Ok(0));
+    assert_eq!(
+        spawned(stack_rc(Flaky::failing(9)), rc_summary).await,
+        Ok(0)
+    );
     let f = Flaky::failing(1);
-    assert_eq!(spawned(middle_fallback_rc(f.clone()), rc_summary).await, Ok(2));
+    assert_eq!(
+        spawned(middle_fallback_rc(f.clone()), rc_summary).await,
+        Ok(2)
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_non_send_error_type_keeps_the_future_send() {
     let f = Flaky::failing(2);
-    assert_eq!(spawned(retry_local_error(f.clone()), plain_summary).await, Ok(3));
+    assert_eq!(
+        spawned(retry_local_error(f.clone()), plain_summary).await,
+        Ok(3)
+    );
     assert_eq!(
         spawned(retry_local_error(Flaky::failing(5)), plain_summary).await,
         Err("attempt 3 failed".to_string())
     );
-    assert_eq!(spawned(fallback_local_error(Flaky::failing(1)), plain_summary).await, Ok(0));
-    assert_eq!(spawned(timeout_local_error(Flaky::failing(0)), plain_summary).await, Ok(1));
+    assert_eq!(
+        spawned(fallback_local_error(Flaky::failing(1)), plain_summary).await,
+        Ok(0)
+    );
+    assert_eq!(
+        spawned(timeout_local_error(Flaky::failing(0)), plain_summary).await,
+        Ok(1)
+    );
     assert_eq!(
         spawned(breaker_local_error(Flaky::failing(1)), plain_summary).await,
         Err("attempt 1 failed".to_string())
     );
-    assert_eq!(spawned(bulkhead_local_error(Flaky::failing(0)), plain_summary).await, Ok(1));
-    assert_eq!(spawned(stack_local_error(Flaky::failing(2)), plain_summary).await, Ok(3));
-    assert_eq!(spawned(stack_local_error(Flaky::failing(9)), plain_summary).await, Ok(0));
     assert_eq!(
-        spawned(middle_fallback_local_error(Flaky::failing(1)), plain_summary).await,
+        spawned(bulkhead_local_error(Flaky::failing(0)), plain_summary).await,
+        Ok(1)
+    );
+    assert_eq!(
+        spawned(stack_local_error(Flaky::failing(2)), plain_summary).await,
+        Ok(3)
+    );
+    assert_eq!(
+        spawned(stack_local_error(Flaky::failing(9)), plain_summary).await,
+        Ok(0)
+    );
+    assert_eq!(
+        spawned(
+            middle_fallback_local_error(Flaky::failing(1)),
+            plain_summary
+        )
+        .await,
         Ok(2)
     );
 }

@@ -48,6 +48,12 @@ impl ItemFn {
         for attr in attrs {
             attr.to_tokens(&mut tokens);
         }
+        self.emit_with(tokens, body)
+    }
+
+    /// The function with `attrs` (already tokens) and `body`.
+    pub(crate) fn emit_with(&self, attrs: TokenStream, body: TokenStream) -> TokenStream {
+        let mut tokens = attrs;
         self.vis.to_tokens(&mut tokens);
         self.sig.to_tokens(&mut tokens);
         let mut group = Group::new(proc_macro2::Delimiter::Brace, body);

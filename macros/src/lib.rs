@@ -858,3 +858,11 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Bulkhead, args.into(), item.into()).into()
 }
+
+/// A marker that [`stack`]'s deferral leaves on a function: it composes
+/// exactly the layers it carries. Not for direct use.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __steadfast_deferred(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::deferred(args.into(), item.into()).into()
+}

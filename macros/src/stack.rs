@@ -1,15 +1,47 @@
-//! The toolkit attributes on one function, in written order.
+//! The toolkit attributes on one function, and the order they apply in.
 //!
-//! The compiler expands the topmost attribute first and hands it the item with
-//! every attribute below still attached. So the first toolkit attribute to
-//! expand takes the others off the item and composes all of them itself,
-//! top = outermost: `#[retry] #[timeout("1s")]` times out each attempt.
+//! Written order is the contract: the top attribute is the outermost. The
+//! compiler expands the topmost attribute first and hands it the item with
+//! every attribute below still attached, so the first toolkit attribute to
+//! expand takes the toolkit attributes below it off the item and composes all
+//! of them itself ([`Plan::Compose`]).
+//!
+//! An attribute below it that is not recognisably ours — another crate's
+//! attribute macro (`#[tracing::instrument]`), or a path that may or may not
+//! name one of ours (`#[sf::timeout]` after `use steadfast as sf`) — is
+//! inner to everything above it, so it must expand *before* them. The
+//! compiler cannot be asked to expand a lower attribute first, but the item's
+//! attributes can be re-emitted in expansion order ([`Plan::Defer`]):
+//!
+//! ```text
+//! written:  #[A] #[B] #[U1] #[C] #[U2] #[D]      (U1, U2 not ours)
+//! emitted:  #[deferred(D)] #[U2] #[deferred(C)] #[U1] #[deferred(A, B)]
+//! ```
+//!
+//! Each `deferred(…)` marker is a toolkit attribute that composes exactly
+//! the layers it carries. Expanding top to bottom, each step wraps what the
+//! steps before it produced, so the result nests as written: `A(B(U1(C(U2(D(body))))))`.
+//!
+//! A marker always sits right below each `U` (empty if need be). So when a
+//! `U` turns out to be ours after all (`#[sf::timeout]`), it sees a marker
+//! directly below it: those layers were written above it, and it composes
+//! them as its outer layers ([`collect`]'s "deferred" mode), which also
+//! catches the same attribute written twice under two paths.
+//!
+//! Attributes with no expansion of their own (`doc`, lints, `inline`, …) stay
+//! where they are. Test entry points (`#[test]`, `#[tokio::test]`) written
+//! below the toolkit's attributes are left to expand last: they always wrap
+//! the whole call.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::{Attribute, Meta, Path};
 
 use crate::kind::Kind;
+
+/// The name of the marker attribute (`::steadfast::__private::…`).
+pub(crate) const DEFERRED: &str = "__steadfast_deferred";
 
 /// One toolkit attribute found on the function.
 pub(crate) struct Layer {
@@ -31,45 +63,215 @@ pub(crate) struct Layer {
 pub(crate) struct Stack {
     pub(crate) layers: Vec<Layer>,
     pub(crate) others: Vec<Attribute>,
+    /// Whether the body is as written but for attributes written above the
+    /// stack (so an instrumented body was instrumented from above).
+    pub(crate) as_written: bool,
 }
 
-/// Splits the item's attributes into toolkit layers and the rest.
-///
-/// `invoked` is the attribute the compiler expanded; it is the outermost,
-/// since any toolkit attribute above it would have expanded first.
-pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> Stack {
-    let mut layers = vec![Layer {
+/// What the invoked attribute does.
+pub(crate) enum Plan {
+    /// Compose the layers now.
+    Compose(Stack),
+    /// Re-emit the item with these attributes, in expansion order.
+    Defer {
+        /// The recognised layers, for the checks that need them all.
+        layers: Vec<Layer>,
+        /// The attributes to emit, markers included.
+        attrs: TokenStream,
+    },
+}
+
+/// How an attribute below the invoked one takes part.
+enum Role {
+    /// One of ours, recognised by its path.
+    Ours(Kind),
+    /// A marker left by an attribute above: its layers, outermost first.
+    Deferred,
+    /// No expansion of its own, or one that always wraps the whole call.
+    Stays,
+    /// Another crate's attribute macro, or a path that may or may not be ours.
+    Foreign,
+}
+
+/// The attribute the compiler invoked (`invoked`, with `args`) and the
+/// attributes below it.
+pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> Plan {
+    let crates = crate_paths(&args, attrs);
+    let invoked = Layer {
         kind: invoked,
         args: Ok(args),
         span: Span::call_site(),
         attr: None,
         path: None,
-    }];
-    let mut others = Vec::new();
-    for attr in attrs {
-        match toolkit_kind(attr.path()) {
-            Some(kind) => layers.push(Layer {
-                kind,
-                args: match &attr.meta {
-                    Meta::List(list) => Ok(list.tokens.clone()),
-                    Meta::Path(_) => Ok(TokenStream::new()),
-                    Meta::NameValue(nv) => Err(syn::Error::new(
-                        nv.eq_token.span,
-                        format!("expected `{kind}` or `#[{}(…)]`, not `= …`", kind.name()),
-                    )),
-                },
-                span: attr
-                    .path()
-                    .segments
-                    .last()
-                    .map_or_else(|| attr.span(), |s| s.ident.span()),
-                attr: Some(attr.clone()),
-                path: Some(attr.path().clone()),
-            }),
-            None => others.push(attr.clone()),
+    };
+    let roles: Vec<Role> = attrs.iter().map(|attr| role(attr, &crates)).collect();
+
+    // Deferred mode: a marker is the first attribute below that acts. Its
+    // layers were written above the invoked one.
+    let first_active = roles.iter().position(|role| !matches!(role, Role::Stays));
+    if let Some(index) = first_active.filter(|&i| matches!(roles[i], Role::Deferred)) {
+        let mut layers = deferred_layers(&attrs[index]);
+        layers.push(invoked);
+        let others = attrs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(_, attr)| attr.clone())
+            .collect();
+        return Plan::Compose(Stack {
+            layers,
+            others,
+            as_written: false,
+        });
+    }
+
+    if !roles.iter().any(|role| matches!(role, Role::Foreign)) {
+        let mut layers = vec![invoked];
+        let mut others = Vec::new();
+        for (attr, role) in attrs.iter().zip(&roles) {
+            match role {
+                Role::Ours(kind) => layers.push(layer_of(*kind, attr)),
+                _ => others.push(attr.clone()),
+            }
+        }
+        return Plan::Compose(Stack {
+            layers,
+            others,
+            as_written: true,
+        });
+    }
+
+    // Segments of our layers between the foreign attributes, top first.
+    let mut segments: Vec<Vec<Layer>> = vec![vec![invoked]];
+    let mut foreign: Vec<&Attribute> = Vec::new();
+    let mut stays: Vec<&Attribute> = Vec::new();
+    for (attr, role) in attrs.iter().zip(&roles) {
+        match role {
+            Role::Ours(kind) => segments
+                .last_mut()
+                .expect("at least one segment")
+                .push(layer_of(*kind, attr)),
+            Role::Foreign => {
+                foreign.push(attr);
+                segments.push(Vec::new());
+            }
+            Role::Stays | Role::Deferred => stays.push(attr),
         }
     }
-    Stack { layers, others }
+    let marker_path = marker_path(&crates);
+    let mut emitted = TokenStream::new();
+    for attr in stays {
+        attr.to_tokens(&mut emitted);
+    }
+    // Innermost first: the last segment, then each foreign attribute with the
+    // segment written above it right below it.
+    let innermost = segments.pop().expect("one segment per foreign attribute");
+    if !innermost.is_empty() {
+        emitted.extend(marker(&marker_path, &innermost));
+    }
+    for (attr, above) in foreign.iter().rev().zip(segments.iter().rev()) {
+        attr.to_tokens(&mut emitted);
+        emitted.extend(marker(&marker_path, above));
+    }
+    let layers = segments.into_iter().chain([innermost]).flatten().collect();
+    Plan::Defer {
+        layers,
+        attrs: emitted,
+    }
+}
+
+/// The layers a marker carries (see [`marker`] for the form).
+pub(crate) fn deferred_layers(attr: &Attribute) -> Vec<Layer> {
+    match &attr.meta {
+        Meta::List(list) => parse_marker(list.tokens.clone()),
+        _ => Vec::new(),
+    }
+}
+
+/// The marker's own arguments, when the compiler invokes it.
+pub(crate) fn parse_marker(tokens: TokenStream) -> Vec<Layer> {
+    let mut layers = Vec::new();
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        let TokenTree::Ident(ident) = tree else {
+            continue;
+        };
+        let Some(kind) = Kind::from_name(&ident.to_string()) else {
+            continue;
+        };
+        let path = match trees.next() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Bracket => {
+                syn::parse2::<Path>(group.stream()).ok()
+            }
+            _ => None,
+        };
+        let args = match trees.next() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => {
+                group.stream()
+            }
+            _ => TokenStream::new(),
+        };
+        let span = path
+            .as_ref()
+            .and_then(|path| path.segments.last())
+            .map_or_else(|| ident.span(), |last| last.ident.span());
+        layers.push(Layer {
+            kind,
+            args: Ok(args),
+            span,
+            attr: None,
+            path,
+        });
+    }
+    layers
+}
+
+/// `#[path(kind [path] (args), …)]`.
+fn marker(path: &TokenStream, layers: &[Layer]) -> TokenStream {
+    let entries = layers.iter().map(|layer| {
+        let kind = proc_macro2::Ident::new(layer.kind.name(), layer.span);
+        let path = layer.path.as_ref().map(ToTokens::to_token_stream);
+        let path = Group::new(Delimiter::Bracket, path.unwrap_or_default());
+        // Arguments that could not be read are reported by the attribute
+        // that composes them; here they travel as they were written.
+        let args = match (&layer.args, &layer.attr) {
+            (Ok(args), _) => args.clone(),
+            (Err(_), Some(attr)) => attr.meta.to_token_stream(),
+            (Err(_), None) => TokenStream::new(),
+        };
+        let args = Group::new(Delimiter::Parenthesis, args);
+        quote!(#kind #path #args)
+    });
+    quote!(#[#path(#(#entries),*)])
+}
+
+fn marker_path(crates: &[Path]) -> TokenStream {
+    let name = proc_macro2::Ident::new(DEFERRED, Span::call_site());
+    match crates.first() {
+        Some(krate) => quote!(#krate::__private::#name),
+        None => quote!(::steadfast::__private::#name),
+    }
+}
+
+fn layer_of(kind: Kind, attr: &Attribute) -> Layer {
+    Layer {
+        kind,
+        args: match &attr.meta {
+            Meta::List(list) => Ok(list.tokens.clone()),
+            Meta::Path(_) => Ok(TokenStream::new()),
+            Meta::NameValue(nv) => Err(syn::Error::new(
+                nv.eq_token.span,
+                format!("expected `{kind}` or `#[{}(…)]`, not `= …`", kind.name()),
+            )),
+        },
+        span: attr
+            .path()
+            .segments
+            .last()
+            .map_or_else(|| attr.span(), |s| s.ident.span()),
+        attr: Some(attr.clone()),
+        path: Some(attr.path().clone()),
+    }
 }
 
 /// The same attribute twice on one function is an error.
@@ -95,19 +297,134 @@ pub(crate) fn check_duplicates(layers: &[Layer]) -> syn::Result<()> {
     errors.map_or(Ok(()), Err)
 }
 
-/// Recognises `retry`, `steadfast::retry` and `::steadfast::retry` (and so on
-/// for the other four). A foreign attribute with the same name must be written
-/// with its crate path (`#[other::timeout]`).
-fn toolkit_kind(path: &Path) -> Option<Kind> {
-    let last = path.segments.last()?;
-    let ours = match path.segments.len() {
-        1 => path.leading_colon.is_none(),
-        2 => path.segments[0].ident == "steadfast",
-        _ => false,
+/// Attributes that have no expansion of their own, or that always wrap the
+/// whole call wherever they are written (test entry points).
+const STAYS: &[&str] = &[
+    "doc",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "inline",
+    "cold",
+    "must_use",
+    "track_caller",
+    "deprecated",
+    "cfg",
+    "cfg_attr",
+    "test",
+    "ignore",
+    "should_panic",
+    "no_mangle",
+    "export_name",
+    "link_section",
+    "target_feature",
+    "automatically_derived",
+];
+
+/// Test entry points from other crates, which turn the function into a
+/// synchronous one and so must be the outermost wherever they are written.
+const ENTRY_POINTS: &[&[&str]] = &[&["tokio", "test"], &["tokio", "main"]];
+
+/// Tools whose attributes are inert.
+const TOOLS: &[&str] = &["rustfmt", "clippy", "diagnostic"];
+
+fn role(attr: &Attribute, crates: &[Path]) -> Role {
+    let path = attr.path();
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let Some(last) = names.last() else {
+        return Role::Foreign;
     };
-    if ours && last.arguments.is_none() {
-        Kind::from_name(&last.ident.to_string())
-    } else {
-        None
+    if last == DEFERRED {
+        return Role::Deferred;
+    }
+    if let Some(kind) = Kind::from_name(last) {
+        return if is_ours(path, crates) {
+            Role::Ours(kind)
+        } else {
+            Role::Foreign
+        };
+    }
+    let plain = path.leading_colon.is_none();
+    if plain && names.len() == 1 && STAYS.contains(&last.as_str()) {
+        return Role::Stays;
+    }
+    if names.len() > 1 && TOOLS.contains(&names[0].as_str()) {
+        return Role::Stays;
+    }
+    if ENTRY_POINTS
+        .iter()
+        .any(|entry| names.iter().map(String::as_str).eq(entry.iter().copied()))
+    {
+        return Role::Stays;
+    }
+    Role::Foreign
+}
+
+/// `retry`, `steadfast::retry`, `::steadfast::retry`, or `<crate>::retry`
+/// for a `crate = "<crate>"` given on the stack. A foreign attribute with the
+/// same name is written with its own crate's path (`#[other::timeout]`), and
+/// then is not ours.
+fn is_ours(path: &Path, crates: &[Path]) -> bool {
+    let Some(last) = path.segments.last() else {
+        return false;
+    };
+    if !last.arguments.is_none() {
+        return false;
+    }
+    let prefix: Vec<String> = path
+        .segments
+        .iter()
+        .take(path.segments.len() - 1)
+        .map(|s| s.ident.to_string())
+        .collect();
+    if prefix.is_empty() {
+        return path.leading_colon.is_none();
+    }
+    if prefix == ["steadfast"] {
+        return true;
+    }
+    crates.iter().any(|krate| {
+        let names: Vec<String> = krate.segments.iter().map(|s| s.ident.to_string()).collect();
+        names == prefix && krate.leading_colon.is_some() == path.leading_colon.is_some()
+            || names == prefix && path.leading_colon.is_none()
+    })
+}
+
+/// Every `crate = "…"` written on the invoked attribute or on any attribute
+/// below that names one of ours.
+fn crate_paths(args: &TokenStream, attrs: &[Attribute]) -> Vec<Path> {
+    let mut crates = Vec::new();
+    crate_path_in(args.clone(), &mut crates);
+    for attr in attrs {
+        let Some(last) = attr.path().segments.last() else {
+            continue;
+        };
+        if Kind::from_name(&last.ident.to_string()).is_some()
+            && let Meta::List(list) = &attr.meta
+        {
+            crate_path_in(list.tokens.clone(), &mut crates);
+        }
+    }
+    crates
+}
+
+/// `crate = "path"` among one attribute's arguments.
+fn crate_path_in(tokens: TokenStream, crates: &mut Vec<Path>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for window in trees.windows(3) {
+        if let [
+            TokenTree::Ident(key),
+            TokenTree::Punct(eq),
+            TokenTree::Literal(lit),
+        ] = window
+            && key == "crate"
+            && eq.as_char() == '='
+            && let Ok(syn::Lit::Str(lit)) = syn::parse2::<syn::Lit>(lit.to_token_stream())
+            && let Ok(path) = lit.parse::<Path>()
+        {
+            crates.push(path);
+        }
     }
 }

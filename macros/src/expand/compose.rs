@@ -24,7 +24,7 @@
 //! leaves the block at once): the annotated future is `Send` whenever the
 //! un-annotated one is, whatever `T` and `E` are.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Lifetime, Type};
@@ -54,7 +54,13 @@ struct Context<'a> {
 }
 
 /// The new body of `item_fn`, with `parsed` outermost first.
-pub(crate) fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[Args]) -> TokenStream {
+pub(crate) fn compose(
+    p: &TokenStream,
+    ret: &Type,
+    item_fn: &ItemFn,
+    body: &Group,
+    parsed: &[Args],
+) -> TokenStream {
     let ret_span = ret.span();
     let fn_name = item_fn.sig.ident.to_string();
     let cx = Context {
@@ -83,7 +89,7 @@ pub(crate) fn compose(p: &TokenStream, ret: &Type, item_fn: &ItemFn, parsed: &[A
             }
         });
 
-    let body = fake_return_edge(&item_fn.body, p, returns);
+    let body = fake_return_edge(body, p, returns);
     // `async` takes the `{`'s span, so that a value moved by a retried body is
     // reported there and at the move.
     let async_token = quote_spanned!(body.span_open()=> async);
@@ -216,7 +222,12 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
 
 /// `#p::helper(returns, given or default)`, spanned on the user's expression
 /// so that a predicate of the wrong type is reported there.
-fn predicate(cx: &Context<'_>, helper: &str, given: Option<&syn::Expr>, default: &str) -> TokenStream {
+fn predicate(
+    cx: &Context<'_>,
+    helper: &str,
+    given: Option<&syn::Expr>,
+    default: &str,
+) -> TokenStream {
     let (p, returns) = (cx.p, &cx.returns);
     let helper = Ident::new(helper, Span::call_site());
     match given {

@@ -48,6 +48,7 @@
 mod body;
 mod compose;
 mod policy;
+mod site;
 mod validate;
 
 use proc_macro2::TokenStream;
@@ -56,23 +57,51 @@ use quote::quote;
 use crate::args::{self, Errors};
 use crate::item::ItemFn;
 use crate::kind::Kind;
-use crate::stack::{self, Layer, Stack};
+use crate::stack::{self, Layer, Plan, Stack};
 
 /// The whole expansion of the attribute the compiler invoked.
 pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(item_fn) => item_fn,
-        Err(error) => {
-            let error = syn::Error::new(
-                error.span(),
-                format!("`{kind}` can only be applied to an `async fn` with a body: {error}"),
-            )
-            .into_compile_error();
-            return quote!(#item #error);
-        }
+        Err(error) => return not_a_function(kind, &item, &error),
     };
-    let stack = stack::collect(kind, args, &item_fn.attrs);
-    match expand(&item_fn, &stack) {
+    match stack::collect(kind, args, &item_fn.attrs) {
+        Plan::Compose(stack) => build(&item_fn, &stack),
+        Plan::Defer { layers, attrs } => defer(&item_fn, &layers, attrs),
+    }
+}
+
+/// The expansion of a marker left by [`Plan::Defer`]: exactly its layers.
+pub(crate) fn deferred(args: TokenStream, item: TokenStream) -> TokenStream {
+    let layers = stack::parse_marker(args);
+    let Some(first) = layers.first() else {
+        return item;
+    };
+    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+        Ok(item_fn) => item_fn,
+        Err(error) => return not_a_function(first.kind, &item, &error),
+    };
+    let others = item_fn.attrs.clone();
+    let stack = Stack {
+        layers,
+        others,
+        as_written: false,
+    };
+    build(&item_fn, &stack)
+}
+
+fn not_a_function(kind: Kind, item: &TokenStream, error: &syn::Error) -> TokenStream {
+    let error = syn::Error::new(
+        error.span(),
+        format!("`{kind}` can only be applied to an `async fn` with a body: {error}"),
+    )
+    .into_compile_error();
+    quote!(#item #error)
+}
+
+/// Composes the stack, or reports every error with the original function.
+fn build(item_fn: &ItemFn, stack: &Stack) -> TokenStream {
+    match expand(item_fn, stack) {
         Ok(tokens) => tokens,
         Err(error) => {
             // The original function (without our attributes, which would only
@@ -86,12 +115,37 @@ pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenSt
     }
 }
 
+/// Re-emits the function with its attributes in expansion order (see
+/// [`stack`]); arguments that cannot be read at all are reported now.
+fn defer(item_fn: &ItemFn, layers: &[Layer], attrs: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    for layer in layers {
+        if let Err(error) = &layer.args {
+            errors.push(Err(error.clone()));
+        }
+    }
+    let tokens = item_fn.emit_with(attrs, item_fn.body.stream());
+    match errors.finish() {
+        Ok(()) => tokens,
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#tokens #error)
+        }
+    }
+}
+
 fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     let top = stack.layers[0].kind;
+    let site = site::locate(item_fn, stack.as_written);
     let mut errors = Errors::default();
     errors.push(stack::check_duplicates(&stack.layers));
-    errors.push(validate::check_async(item_fn, top));
-    let ret = validate::return_type(item_fn, top);
+    if !site::is_async_trait(item_fn) {
+        errors.push(validate::check_async(item_fn, top, &stack.others));
+    }
+    let ret = match &site.ret {
+        Some(ret) => Ok(ret.clone()),
+        None => validate::return_type(item_fn, top),
+    };
     let mut parsed = Vec::new();
     for layer in &stack.layers {
         match layer
@@ -114,7 +168,8 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     errors.finish()?;
     let (ret, crate_path) = (ret?, crate_path?);
     let private = quote!(#crate_path::__private);
-    let body = compose::compose(&private, &ret, item_fn, &parsed);
+    let composed = compose::compose(&private, &ret, item_fn, &site.body, &parsed);
+    let body = site.rebuild(item_fn, composed);
     let uses = mark_used(&stack.layers);
     Ok(item_fn.emit(
         &stack.others,

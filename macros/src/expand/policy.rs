@@ -122,10 +122,14 @@ pub(crate) fn breaker(
         Some(WindowArg::Duration(d)) => Some(d),
         _ => None,
     };
-    let computed = [window, breaker.slow_call.as_ref(), breaker.open_for.as_ref()]
-        .into_iter()
-        .flatten()
-        .any(DurationArg::is_expr);
+    let computed = [
+        window,
+        breaker.slow_call.as_ref(),
+        breaker.open_for.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(DurationArg::is_expr);
     let policy = quote!(#p::CircuitBreaker::builder() #calls .build());
     own_state(
         p,
@@ -137,7 +141,11 @@ pub(crate) fn breaker(
 }
 
 /// `&'static Bulkhead`, registered for `health()`.
-pub(crate) fn bulkhead(p: &TokenStream, bulkhead: &BulkheadArgs, name: &TokenStream) -> TokenStream {
+pub(crate) fn bulkhead(
+    p: &TokenStream,
+    bulkhead: &BulkheadArgs,
+    name: &TokenStream,
+) -> TokenStream {
     if let Some(shared) = &bulkhead.shared {
         return shared_state(p, &quote!(Bulkhead), shared, &quote!(bulkhead));
     }

@@ -10,14 +10,32 @@ use crate::args::Args;
 use crate::item::ItemFn;
 use crate::kind::Kind;
 
-pub(crate) fn check_async(item_fn: &ItemFn, top: Kind) -> syn::Result<()> {
+pub(crate) fn check_async(
+    item_fn: &ItemFn,
+    top: Kind,
+    others: &[syn::Attribute],
+) -> syn::Result<()> {
     if item_fn.sig.asyncness.is_some() {
         return Ok(());
     }
-    Err(syn::Error::new(
-        item_fn.sig.fn_token.span(),
-        format!("`{top}` only supports `async fn`; make this function `async`"),
-    ))
+    // `#[tokio::test]` written above the stack expanded first and left a
+    // synchronous `#[test]` function.
+    let test_above = others.iter().any(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "test")
+    });
+    let message = if test_above {
+        format!(
+            "`{top}` only supports `async fn`, and `#[tokio::test]` written above it has already \
+             made this function synchronous; write `#[tokio::test]` below the steadfast \
+             attributes (a test entry point always wraps the whole call)"
+        )
+    } else {
+        format!("`{top}` only supports `async fn`; make this function `async`")
+    };
+    Err(syn::Error::new(item_fn.sig.fn_token.span(), message))
 }
 
 /// The declared return type, if it can be a `Result`. Type aliases pass here;
@@ -87,11 +105,13 @@ pub(crate) fn crate_path(parsed: &[Args]) -> syn::Result<TokenStream> {
     Ok(chosen.map_or_else(|| quote!(::steadfast), ToTokens::to_token_stream))
 }
 
-
 /// A duration must be known at compile time: an expression that reads `self`
 /// or an argument of the function is refused where it is written, with the
 /// way to choose a limit at run time.
-pub(crate) fn durations_known_at_compile_time(item_fn: &ItemFn, parsed: &[Args]) -> syn::Result<()> {
+pub(crate) fn durations_known_at_compile_time(
+    item_fn: &ItemFn,
+    parsed: &[Args],
+) -> syn::Result<()> {
     let params: Vec<String> = item_fn
         .sig
         .inputs
@@ -108,7 +128,9 @@ pub(crate) fn durations_known_at_compile_time(item_fn: &ItemFn, parsed: &[Args])
     let mut errors = crate::args::Errors::default();
     for args in parsed {
         for (key, duration) in args.durations() {
-            let Some(expr) = duration.expr() else { continue };
+            let Some(expr) = duration.expr() else {
+                continue;
+            };
             if let Some(ident) = run_time_ident(expr.to_token_stream(), &params) {
                 let fix = match args.kind {
                     Kind::Timeout => {
@@ -124,10 +146,14 @@ pub(crate) fn durations_known_at_compile_time(item_fn: &ItemFn, parsed: &[Args])
                          `shared = …`"
                     }
                 };
+                let what = match args.kind {
+                    Kind::Timeout => "the duration".to_string(),
+                    _ => format!("`{key}`"),
+                };
                 errors.push(Err(syn::Error::new(
                     ident.span(),
                     format!(
-                        "`{key}` of `{}` must be known at compile time (a string such as \"2s\" or a \
+                        "{what} of `{}` must be known at compile time (a string such as \"2s\" or a \
                          const `Duration`), but `{ident}` is a run-time value; {fix}",
                         args.kind
                     ),
@@ -156,7 +182,8 @@ fn run_time_ident(tokens: TokenStream, params: &[String]) -> Option<proc_macro2:
                 after_path_sep = false;
             }
             proc_macro2::TokenTree::Punct(punct) => {
-                after_path_sep = punct.as_char() == ':' || (after_path_sep && punct.as_char() == '.');
+                after_path_sep =
+                    punct.as_char() == ':' || (after_path_sep && punct.as_char() == '.');
                 if punct.as_char() == '.' {
                     // `a.b`: `b` is a field, not a variable.
                     after_path_sep = true;
