@@ -121,6 +121,43 @@
 //! ## Macro input
 //!
 //! The attributes never panic: every misuse is a compile error spanned on the
-//! offending tokens, with the function still emitted (107 trybuild cases in
+//! offending tokens, with the function still emitted (trybuild cases in
 //! `tests/ui/`, and a property test in `macros/src/robustness.rs` that feeds
 //! thousands of generated and mutated inputs through the expansion).
+//!
+//! A duration given as a const expression is evaluated by the compiler where
+//! the function is compiled (an inline `const`, so that it may name `Self` or
+//! the function's generics: `tests/const_durations.rs`). An invalid value is
+//! then a compile error of `cargo build` (after monomorphization, so
+//! `cargo check` does not see it): a zero timeout,
+//!
+//! ```compile_fail
+//! use std::time::Duration;
+//! const LIMIT: Duration = Duration::ZERO;
+//!
+//! #[steadfast::timeout(LIMIT)]
+//! async fn fetch() -> std::io::Result<u32> {
+//!     Ok(1)
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() { let _ = fetch().await; }
+//! ```
+//!
+//! or a first retry delay above the backoff's `max`:
+//!
+//! ```compile_fail
+//! use std::time::Duration;
+//! const INITIAL: Duration = Duration::from_secs(5);
+//!
+//! #[steadfast::retry(backoff = exponential(INITIAL, max = "1s"))]
+//! async fn fetch() -> Result<u32, String> {
+//!     Ok(1)
+//! }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() { let _ = fetch().await; }
+//! ```
+//!
+//! A value known only at run time (`#[timeout(self.limit)]`, an argument) is a
+//! spanned error that says how to choose a limit at run time
+//! (`tests/ui/timeout-run-time-value.rs`,
+//! `tests/ui/circuit-breaker-open-for-argument.rs`), and a `const` breaker
+//! passed to `shared` (a fresh breaker at every use) is refused where it is
+//! written (`tests/ui/circuit-breaker-shared-const.rs`).

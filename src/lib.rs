@@ -142,6 +142,42 @@
 //! attributes below it off the function and composes them itself. Import them
 //! as usual: their `use` lines are not reported unused.
 //!
+//! ## Paths and other crates' attributes
+//!
+//! Written order holds whatever the paths and whatever else is on the
+//! function. The rules, in one place:
+//!
+//! - **Paths.** `retry`, `steadfast::retry`, `::steadfast::retry`, a renamed
+//!   import (`use steadfast as sf;` then `#[sf::retry]`) and a re-export
+//!   (`#[toolkit::steadfast::retry(crate = "toolkit::steadfast")]`) all
+//!   compose in written order, and the same attribute twice under two paths
+//!   is a compile error. A path steadfast cannot recognise as its own (such as
+//!   `sf::timeout`) is treated like another crate's attribute below (next
+//!   rule), which keeps the order right whether or not it is steadfast's.
+//! - **Another crate's attribute macro below** a toolkit attribute is inside
+//!   it: `#[retry] #[tracing::instrument(err)]` opens a span per attempt and
+//!   records each failed attempt. The toolkit attributes above it wait (they
+//!   re-emit the function so that it expands first) and then wrap its output.
+//! - **`#[tracing::instrument]` above** the toolkit attributes is the
+//!   outermost: one span for the whole call, and `err` / `ret` see the call's
+//!   final outcome. (The compiler expands it first; steadfast recognises its
+//!   output and puts its layers inside the span's future.)
+//! - **`#[async_trait]`** on an `impl` or trait whose methods carry toolkit
+//!   attributes works as on an `async fn`: steadfast recognises its
+//!   expansion; the arguments are moved into the future once and borrowed by
+//!   every attempt.
+//! - **`#[tokio::test]`, `#[tokio::main]` and `#[test]`** are entry points: write
+//!   them *below* the toolkit attributes (they always wrap the whole call, so
+//!   `#[retry] #[tokio::test]` retries a flaky test as a whole). Written above,
+//!   they make the function synchronous before steadfast sees it, and the
+//!   compile error says to move them.
+//! - **`doc`, lint (`allow`, `deny`, …), `inline`, `must_use`, `cfg`,
+//!   `cfg_attr` and tool (`clippy::…`, `rustfmt::…`) attributes** stay on the
+//!   function wherever they are written.
+//!
+//! These are pinned by `tests/paths.rs`, `tests/other_attributes.rs`,
+//! `tests/hygiene.rs` and `tests/lints.rs`.
+//!
 //! # Errors and `Rejected`
 //!
 //! A policy that refuses or abandons a call reports it as a [`Rejected`]

@@ -1,5 +1,6 @@
 //! `#[bulkhead(max_concurrent = …, max_queue = …, max_wait = …)]`.
 
+use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Ident, LitStr, Path};
 
@@ -9,7 +10,9 @@ pub(crate) const KEYS: [&str; 5] = ["max_concurrent", "max_queue", "max_wait", "
 
 pub(crate) struct BulkheadArgs {
     pub(crate) max_concurrent: Option<u32>,
-    pub(crate) max_queue: Option<u32>,
+    /// With the value's span: the runtime's limit is checked where the
+    /// policy is built, and reported there.
+    pub(crate) max_queue: Option<(u32, Span)>,
     pub(crate) max_wait: Option<DurationArg>,
     pub(crate) shared: Option<Path>,
     pub(crate) name: Option<LitStr>,
@@ -38,10 +41,7 @@ impl BulkheadArgs {
                     }
                     "max_queue" => {
                         let n: u32 = int(&value, "max_queue")?;
-                        if n > 1_000_000 {
-                            return Err(syn::Error::new(value.span(), "`max_queue` must be at most 1000000"));
-                        }
-                        max_queue.set(kind, key, n)?;
+                        max_queue.set(kind, key, (n, value.span()))?;
                     }
                     "max_wait" => {
                         let d = DurationArg::from_expr(&value)?;
@@ -64,7 +64,7 @@ impl BulkheadArgs {
             name: name.take(),
         };
         shared_conflicts(args.shared.is_some(), &given, &[], "bulkhead")?;
-        if let (Some(0), Some(wait)) = (args.max_queue, &args.max_wait) {
+        if let (Some((0, _)), Some(wait)) = (args.max_queue, &args.max_wait) {
             let span = match wait {
                 DurationArg::Literal(_, lit) => lit.span(),
                 DurationArg::Expr(expr) => expr.span(),

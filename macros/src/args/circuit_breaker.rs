@@ -22,9 +22,6 @@ pub(crate) const KEYS: [&str; 11] = [
     "name",
 ];
 
-/// The largest count window (the runtime's ring holds 1024 calls).
-const MAX_WINDOW: u32 = 1024;
-
 pub(crate) struct CircuitBreakerArgs {
     pub(crate) failure_ratio: Option<f64>,
     pub(crate) window: Option<WindowArg>,
@@ -33,14 +30,17 @@ pub(crate) struct CircuitBreakerArgs {
     pub(crate) slow_call: Option<DurationArg>,
     pub(crate) slow_ratio: Option<f64>,
     pub(crate) open_for: Option<DurationArg>,
-    pub(crate) half_open_probes: Option<u32>,
+    /// With the value's span: the runtime's limit is checked where the
+    /// policy is built, and reported there.
+    pub(crate) half_open_probes: Option<(u32, Span)>,
     pub(crate) failure_if: Option<Expr>,
     pub(crate) shared: Option<Path>,
     pub(crate) name: Option<LitStr>,
 }
 
 pub(crate) enum WindowArg {
-    Calls(u32),
+    /// With the literal's span (see `half_open_probes`).
+    Calls(u32, Span),
     Duration(DurationArg),
 }
 
@@ -84,13 +84,7 @@ impl CircuitBreakerArgs {
                     "open_for" => open_for.set(kind, key, DurationArg::from_expr(&value)?)?,
                     "half_open_probes" => {
                         let n = positive(&value, "half_open_probes")?;
-                        if n > 65_535 {
-                            return Err(syn::Error::new(
-                                value.span(),
-                                "`half_open_probes` must be at most 65535",
-                            ));
-                        }
-                        half_open_probes.set(kind, key, n)?;
+                        half_open_probes.set(kind, key, (n, value.span()))?;
                     }
                     "failure_if" => failure_if.set(
                         kind,
@@ -138,7 +132,7 @@ impl CircuitBreakerArgs {
                 "`slow_ratio` needs `slow_call`, the duration above which a call counts as slow",
             ));
         }
-        if let (Some(min_calls), Some(WindowArg::Calls(size))) = (self.min_calls, &self.window)
+        if let (Some(min_calls), Some(WindowArg::Calls(size, _))) = (self.min_calls, &self.window)
             && min_calls > *size
         {
             return Err(syn::Error::new(
@@ -170,15 +164,7 @@ fn window_arg(value: &Expr) -> syn::Result<WindowArg> {
             lit: Lit::Int(_), ..
         }) => {
             let n = positive(value, "window")?;
-            if n > MAX_WINDOW {
-                return Err(syn::Error::new(
-                    value.span(),
-                    format!(
-                        "a count window holds at most {MAX_WINDOW} calls; for more traffic use a time window such as `window = \"60s\"`"
-                    ),
-                ));
-            }
-            Ok(WindowArg::Calls(n))
+            Ok(WindowArg::Calls(n, value.span()))
         }
         _ => {
             let d = DurationArg::from_expr(value).map_err(|e| {

@@ -309,7 +309,6 @@ mod tests {
             (Kind::CircuitBreaker, "failure_ratio = 0.0", GOOD_FN),
             (Kind::CircuitBreaker, "failure_ratio = 1.5", GOOD_FN),
             (Kind::CircuitBreaker, "window = 10, min_calls = 11", GOOD_FN),
-            (Kind::CircuitBreaker, "window = 2000", GOOD_FN),
             (Kind::CircuitBreaker, "window = \"0s\"", GOOD_FN),
             (Kind::CircuitBreaker, "half_open_probes = 0", GOOD_FN),
             (Kind::CircuitBreaker, "slow_ratio = 0.5", GOOD_FN),

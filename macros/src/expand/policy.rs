@@ -96,7 +96,7 @@ pub(crate) fn breaker(
         calls.extend(quote!(.failure_ratio(#ratio)));
     }
     match &breaker.window {
-        Some(WindowArg::Calls(n)) => calls.extend(quote!(.window_calls(#n))),
+        Some(WindowArg::Calls(n, span)) => calls.extend(checked(quote!(.window_calls(#n)), *span)),
         Some(WindowArg::Duration(d)) => calls.extend(quote!(.window_duration(#d))),
         None => {}
     }
@@ -115,8 +115,8 @@ pub(crate) fn breaker(
     if let Some(d) = &breaker.open_for {
         calls.extend(quote!(.open_for(#d)));
     }
-    if let Some(n) = breaker.half_open_probes {
-        calls.extend(quote!(.half_open_probes(#n)));
+    if let Some((n, span)) = breaker.half_open_probes {
+        calls.extend(checked(quote!(.half_open_probes(#n)), span));
     }
     let window = match &breaker.window {
         Some(WindowArg::Duration(d)) => Some(d),
@@ -157,8 +157,8 @@ pub(crate) fn bulkhead(
     if let Some(n) = bulkhead.max_concurrent {
         calls.extend(quote!(.max_concurrent(#n)));
     }
-    if let Some(n) = bulkhead.max_queue {
-        calls.extend(quote!(.max_queue(#n)));
+    if let Some((n, span)) = bulkhead.max_queue {
+        calls.extend(checked(quote!(.max_queue(#n)), span));
     }
     if let Some(d) = &bulkhead.max_wait {
         calls.extend(quote!(.max_wait(#d)));
@@ -166,6 +166,13 @@ pub(crate) fn bulkhead(
     let computed = bulkhead.max_wait.as_ref().is_some_and(DurationArg::is_expr);
     let policy = quote!(#p::Bulkhead::builder() #calls .build());
     own_state(p, &quote!(Bulkhead), &quote!(bulkhead), &policy, computed)
+}
+
+/// A builder call whose limit the runtime checks (its `const` builder is the
+/// one place the limits are written): spanned on the user's value, so that
+/// the compile error the check raises points there.
+fn checked(call: TokenStream, span: Span) -> TokenStream {
+    respan(call, span)
 }
 
 /// The function's own state: a `static`, or a `OnceLock` filled on the first
@@ -181,7 +188,7 @@ fn own_state(
     if computed {
         quote! {{
             static #state: #p::OnceLock<#p::#ty> = #p::OnceLock::new();
-            #p::#register(#state.get_or_init(|| #policy))
+            #p::#register(#state.get_or_init(|| const { #policy }))
         }}
     } else {
         quote! {{
