@@ -5,8 +5,8 @@
 //! `epoch mod 2²⁴` together: 84 s for a 10 µs window, 97 days for a 1 s one)
 //! a bucket's old tag matched again, and its old failures came back. These
 //! tests idle breakers for exactly that long and around it (paused time), run
-//! the window against a reference model on random gaps up to the end of the
-//! clock, and model-check the bucket protocol with loom.
+//! the window and a breaker on it against reference models on random gaps of
+//! every scale, and model-check the bucket protocol with loom.
 
 use proptest::prelude::*;
 
@@ -101,23 +101,24 @@ enum Op {
     Reset,
 }
 
-/// Gaps of every scale: within a bucket, across a few, exactly around the
-/// old tags' period and its multiples, and anywhere up to 2⁶².
-fn gap(bucket_nanos: u64) -> impl Strategy<Value = u64> {
+/// Gaps (nanoseconds) of every scale: within a bucket, across a few, exactly
+/// around the old tags' period and its multiples, multiples of 2²³ buckets
+/// (where the identities' round bits wrap), and anywhere below `max`.
+fn gap(bucket_nanos: u64, max: u64) -> impl Strategy<Value = u64> {
     let wrap = bucket_nanos * u64::from(OLD_WRAP_BUCKETS);
     prop_oneof![
         4 => 0..bucket_nanos * 3,
         2 => (1u64..4, 0..bucket_nanos * 12)
             .prop_map(move |(k, off)| (k * wrap + off).saturating_sub(bucket_nanos)),
         1 => (1u64..64).prop_map(move |k| k * bucket_nanos * (1 << 23)),
-        1 => 0..1u64 << 62,
+        1 => 0..max,
     ]
 }
 
 fn op(bucket_nanos: u64) -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (any::<bool>(), any::<bool>()).prop_map(|(f, s)| Op::Record(f, s)),
-        3 => gap(bucket_nanos).prop_map(Op::Advance),
+        3 => gap(bucket_nanos, 1 << 62).prop_map(Op::Advance),
         1 => Just(Op::Reset),
     ]
 }
@@ -160,6 +161,139 @@ proptest! {
             }
             prop_assert_eq!(window.tally(|| now), expected(&recorded, now), "at {}", now);
         }
+    }
+}
+
+/// A call that ends as soon as it is admitted (`true`: failed), or the clock
+/// moving on by some nanoseconds.
+#[derive(Debug, Clone)]
+enum Step {
+    Call(bool),
+    Idle(u64),
+}
+
+/// The breaker on a time window, with one probe and no `consecutive_failures`,
+/// as a sequential model: calls are judged on the window of the last ten
+/// buckets; the probe's success closes it with an empty window.
+#[derive(Debug)]
+struct TimedModel {
+    bucket: u64,
+    min_calls: u64,
+    ratio_ppm: u64,
+    open_for: u64,
+    /// `Some(until)` while open.
+    open_until: Option<u64>,
+    /// Epoch and failure of every call recorded since the window was last
+    /// emptied.
+    recorded: Vec<(u64, bool)>,
+    now: u64,
+}
+
+impl TimedModel {
+    fn window(&self) -> WindowCounts {
+        let epoch = self.now / self.bucket;
+        let live = self.recorded.iter().filter(|(e, _)| epoch - e < BUCKETS);
+        live.fold(WindowCounts::default(), |mut w, &(_, failed)| {
+            w.calls += 1;
+            w.failures += u64::from(failed);
+            w
+        })
+    }
+
+    /// Whether the call was admitted.
+    fn call(&mut self, failed: bool) -> bool {
+        match self.open_until {
+            None => {
+                self.recorded.push((self.now / self.bucket, failed));
+                let w = self.window();
+                let needed = (self.ratio_ppm * w.calls).div_ceil(1_000_000);
+                if w.calls >= self.min_calls && w.failures >= needed {
+                    self.open_until = Some(self.now + self.open_for);
+                }
+                true
+            }
+            Some(until) if self.now >= until => {
+                if failed {
+                    self.open_until = Some(self.now + self.open_for);
+                } else {
+                    self.open_until = None;
+                    self.recorded.clear();
+                }
+                true
+            }
+            Some(_) => false,
+        }
+    }
+
+    fn state(&self) -> State {
+        match self.open_until {
+            None => State::Closed,
+            Some(_) => State::Open,
+        }
+    }
+}
+
+fn steps() -> impl Strategy<Value = (u64, Vec<Step>)> {
+    (1u64..2_000).prop_flat_map(|bucket| {
+        let step = prop_oneof![
+            3 => any::<bool>().prop_map(Step::Call),
+            // Under 2⁵⁰ ns (13 days) at random, so that the paused clock
+            // stays far from its end.
+            1 => gap(bucket, 1 << 50).prop_map(Step::Idle),
+        ];
+        (Just(bucket), prop::collection::vec(step, 1..120))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn breaker_on_a_time_window_matches_the_reference_model(
+        (bucket, steps) in steps(),
+        min_calls in 1u32..6,
+        ratio_pct in 1u64..=100,
+        open_for in 0u64..20_000,
+    ) {
+        let cb = CircuitBreaker::builder()
+            .window_duration(Duration::from_nanos(bucket * BUCKETS))
+            .min_calls(min_calls)
+            .failure_ratio(ratio_pct as f64 / 100.0)
+            .open_for(Duration::from_nanos(open_for))
+            .build();
+        let mut model = TimedModel {
+            bucket,
+            min_calls: u64::from(min_calls),
+            ratio_ppm: ratio_pct * 10_000,
+            open_for,
+            open_until: None,
+            recorded: Vec::new(),
+            now: 0,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // The breaker's clock starts at its first reading: now.
+            prop_assert_eq!(cb.window_counts(), WindowCounts::default());
+            for step in steps {
+                match step {
+                    Step::Call(failed) => {
+                        let admitted = call(&cb, if failed { 'F' } else { 'S' }).is_ok();
+                        prop_assert_eq!(admitted, model.call(failed), "at {}", model.now);
+                    }
+                    Step::Idle(nanos) => {
+                        tokio::time::advance(Duration::from_nanos(nanos)).await;
+                        model.now += nanos;
+                    }
+                }
+                prop_assert_eq!(cb.state(), model.state(), "at {}", model.now);
+                prop_assert_eq!(cb.window_counts(), model.window(), "at {}", model.now);
+            }
+            Ok(())
+        })?;
     }
 }
 
