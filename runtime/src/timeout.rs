@@ -129,8 +129,11 @@ impl<F: Future> Future for Timed<F> {
             panic!("steadfast: a timed-out call polled after it finished");
         };
         // Whether the task still had cooperative budget before the body ran
-        // (a thread-local read, not the clock): see `poll_deadline`.
-        let had_budget = coop::has_budget_remaining();
+        // (a thread-local read, not the clock): see `poll_deadline`. Not read
+        // on the first poll, so that a call ready at once pays nothing for
+        // it: the timer armed after that poll cannot be due yet, and if the
+        // body spent the budget, the task is polled again soon anyway.
+        let had_budget = this.sleep.is_some() && coop::has_budget_remaining();
         if let Poll::Ready(output) = inner.poll(cx) {
             if crate::meter::ENABLED {
                 // The time waited (a clock read only when metrics want it).
