@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -222,4 +223,106 @@ async fn literals_from_macro_rules_fragments_are_literals() {
     );
     // Three attempts of 1s and two delays of 1s.
     assert_eq!(start.elapsed(), std::time::Duration::from_secs(5));
+}
+
+// ------------------------------- bodies that yield only for tokio's coop budget
+
+/// Yields the test task until `task` ends, at most `turns` times: `None` if it
+/// is still running then.
+async fn outcome_within<T: Send + 'static>(
+    task: &mut tokio::task::JoinHandle<T>,
+    turns: usize,
+) -> Option<T> {
+    for _ in 0..turns {
+        if task.is_finished() {
+            return Some(task.await.expect("the call's task does not panic"));
+        }
+        tokio::task::yield_now().await;
+    }
+    None
+}
+
+/// Yields the test task until `flag` is set (by a task spawned before).
+async fn until_set(flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[timeout("50ms")]
+async fn spends_the_budget_forever(
+    started: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), TestError> {
+    started.store(true, Ordering::SeqCst);
+    // Never waits: each `consume_budget` is ready until the task's budget runs
+    // out, and then the task yields. `stop` is never set.
+    while !stop.load(Ordering::SeqCst) {
+        tokio::task::coop::consume_budget().await;
+    }
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_looping_on_the_coop_budget_times_out_at_the_deadline() {
+    let (started, stop) = (Arc::new(AtomicBool::new(false)), Arc::default());
+    let mut task = tokio::spawn(spends_the_budget_forever(started.clone(), stop));
+    until_set(&started).await;
+    // A busy task keeps paused time from advancing by itself: the test moves
+    // it. The deadline was armed at the body's first yield, now.
+    let start = Instant::now();
+    tokio::time::advance(ms(49)).await;
+    assert_eq!(outcome_within(&mut task, 100).await, None, "ended early");
+    tokio::time::advance(ms(1)).await;
+    assert_eq!(
+        outcome_within(&mut task, 100).await,
+        Some(Err(TestError::Rejected(Rejected::timeout(ms(50))))),
+        "cut off at the deadline"
+    );
+    assert_eq!(start.elapsed(), ms(50));
+}
+
+/// Messages queued for `drains`: enough that draining them takes hundreds of
+/// budget-sized turns, so that a timeout that misses its deadline lets the
+/// body finish with `Ok`, few enough for a quick debug build.
+const BACKLOG: usize = 50_000;
+
+#[timeout("50ms")]
+async fn drains(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<usize>,
+    drained: Arc<AtomicUsize>,
+) -> Result<usize, TestError> {
+    // Every `recv` is ready while the backlog lasts; the task yields only
+    // when it has spent its budget.
+    while rx.recv().await.is_some() {
+        drained.fetch_add(1, Ordering::SeqCst);
+    }
+    Ok(drained.load(Ordering::SeqCst))
+}
+
+#[tokio::test(start_paused = true)]
+async fn draining_a_channel_backlog_times_out_at_the_deadline() {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..BACKLOG {
+        tx.send(n).unwrap();
+    }
+    // The sender is gone: once the backlog is drained, the body returns `Ok`.
+    drop(tx);
+    let drained = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn(drains(rx, drained.clone()));
+    while drained.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let start = Instant::now();
+    tokio::time::advance(ms(50)).await;
+    // The body ends either way (the backlog is finite), so no bound is needed.
+    let out = task.await.unwrap();
+    assert_eq!(
+        out,
+        Err(TestError::Rejected(Rejected::timeout(ms(50)))),
+        "cut off at the deadline, not after the backlog"
+    );
+    assert_eq!(start.elapsed(), ms(50));
+    let left = BACKLOG - drained.load(Ordering::SeqCst);
+    assert!(left > 0, "the body was cancelled with messages left");
 }

@@ -6,6 +6,7 @@ use core::task::{Context, Poll};
 use core::time::Duration;
 
 use pin_project_lite::pin_project;
+use tokio::task::coop;
 use tokio::time::{Instant, Sleep};
 
 use crate::{Failure, Rejected};
@@ -18,7 +19,9 @@ use crate::{Failure, Rejected};
 /// the inner future is dropped (cancelled) and the call ends with
 /// [`Rejected::Timeout`]. Like every async timeout, it takes effect at the
 /// inner future's `.await` points: a body that blocks the thread without
-/// yielding cannot be interrupted.
+/// yielding cannot be interrupted. A body that never waits but yields because
+/// it spent tokio's cooperative budget (draining a backlog, looping on
+/// `consume_budget`) is cut off at the deadline too.
 ///
 /// ```
 /// use std::time::Duration;
@@ -125,6 +128,12 @@ impl<F: Future> Future for Timed<F> {
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             panic!("steadfast: a timed-out call polled after it finished");
         };
+        // Whether the task still had cooperative budget before the body ran
+        // (a thread-local read, not the clock): see `poll_deadline`. Not read
+        // on the first poll, so that a call ready at once pays nothing for
+        // it: the timer armed after that poll cannot be due yet, and if the
+        // body spent the budget, the task is polled again soon anyway.
+        let had_budget = this.sleep.is_some() && coop::has_budget_remaining();
         if let Poll::Ready(output) = inner.poll(cx) {
             if crate::meter::ENABLED {
                 // The time waited (a clock read only when metrics want it).
@@ -143,7 +152,11 @@ impl<F: Future> Future for Timed<F> {
                 None => *this.unbounded = true,
             }
         }
-        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+        match this
+            .sleep
+            .as_pin_mut()
+            .map(|sleep| poll_deadline(sleep, had_budget, cx))
+        {
             Some(Poll::Ready(())) => {
                 // Cancelled now, whatever its owner does with this future next.
                 this.inner.set(None);
@@ -153,6 +166,28 @@ impl<F: Future> Future for Timed<F> {
             }
             _ => Poll::Pending,
         }
+    }
+}
+
+/// Polls the deadline's timer, even when the body used up the task's
+/// cooperative budget.
+///
+/// Tokio's `Sleep` is a budgeted resource: with no budget left it returns
+/// `Pending` without looking at the clock. A body that always has work ready
+/// (a channel backlog, a loop on `consume_budget`) spends the whole budget on
+/// every poll and yields only because of it, so a budgeted check would never
+/// see the deadline, and the call would run past it for as long as the body
+/// finds work (forever, for a loop). When it was the body that spent the
+/// budget (there was some left before it ran, none after), the timer is
+/// polled unconstrained, as `tokio::time::Timeout` does; the task still
+/// yields, since the body returned `Pending`. When the budget was already
+/// gone before the body ran, the timer stays budgeted like any resource, so
+/// that it cannot be used to dodge the scheduler's fairness.
+fn poll_deadline(sleep: Pin<&mut Sleep>, had_budget: bool, cx: &mut Context<'_>) -> Poll<()> {
+    if had_budget && !coop::has_budget_remaining() {
+        core::pin::pin!(coop::unconstrained(sleep)).poll(cx)
+    } else {
+        sleep.poll(cx)
     }
 }
 
@@ -260,6 +295,55 @@ mod tests {
             })
             .await;
         assert_eq!(out, Ok(1));
+    }
+
+    /// Polls the spawned call's task until it ends, giving up after `turns`
+    /// turns of the scheduler: `None` if it is still running.
+    async fn outcome_within<T: Send + 'static>(
+        task: &mut tokio::task::JoinHandle<T>,
+        turns: usize,
+    ) -> Option<T> {
+        for _ in 0..turns {
+            if task.is_finished() {
+                return Some(task.await.expect("the call's task does not panic"));
+            }
+            tokio::task::yield_now().await;
+        }
+        None
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_spending_the_whole_coop_budget_is_cut_off_at_the_deadline() {
+        // The body never waits: it yields only because `consume_budget` runs
+        // the task's budget out, on every poll. A budgeted timer never fires
+        // for it. Paused time does not advance by itself while a task is
+        // busy, so this test moves the clock.
+        let started = Arc::new(AtomicBool::new(false));
+        let running = started.clone();
+        let mut task = tokio::spawn(Timeout::new(MS * 50).run(async move {
+            running.store(true, Ordering::SeqCst);
+            loop {
+                tokio::task::coop::consume_budget().await;
+            }
+        }));
+        while !started.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
+        // The timer is armed at the body's first yield, at `start`.
+        let start = Instant::now();
+        tokio::time::advance(MS * 49).await;
+        assert!(
+            outcome_within(&mut task, 100).await.is_none(),
+            "ended early"
+        );
+        tokio::time::advance(MS).await;
+        let out = outcome_within(&mut task, 100).await;
+        assert_eq!(
+            out,
+            Some(Err(Rejected::timeout(MS * 50))),
+            "the call ends with a timeout at its deadline"
+        );
+        assert_eq!(start.elapsed(), MS * 50);
     }
 
     #[test]

@@ -6,11 +6,16 @@
 //! adjusts the counters by the difference, so the counts always describe
 //! exactly the last N outcomes (`recloser`-style rings; unlike cumulative
 //! counters, old calls really leave). A time window is ten buckets of a tenth
-//! of the duration each, tagged with their epoch; a stale bucket is reset by
-//! the first writer of its new epoch. Memory is independent of the call rate
-//! and each record is O(1).
+//! of the duration each; each bucket knows the full round it counts for, and
+//! the first writer of a new round restarts it (see [`TimeWindow`] for why old
+//! counts never come back, however long the window stays idle). Memory is
+//! independent of the call rate and each record is O(1).
 
-use core::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use core::cmp::Ordering;
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use core::sync::atomic::{AtomicI64, AtomicU64};
+
+use crate::sync::AtomicWord;
 
 /// The most calls a count window can hold.
 pub(crate) const MAX_COUNT: u32 = 1024;
@@ -183,16 +188,74 @@ fn clamp(n: i64) -> u64 {
 }
 
 /// The outcomes of the last `BUCKETS × bucket_nanos`.
+///
+/// Time is cut into epochs of `bucket_nanos` (`epoch = now / bucket_nanos`);
+/// epoch `e` lives in bucket `e % BUCKETS`, in that bucket's round
+/// `e / BUCKETS`. The window at epoch `e` is the epochs `e - 9 ..= e`, one
+/// per bucket.
+///
+/// Each bucket has an *identity* word, `round << 1 | parity`, holding the
+/// full round (below 2⁶¹, so it never wraps), and three cells (calls,
+/// failures, slow), each `tag << 40 | count`. A cell counts for its bucket's
+/// identity only when its tag is that identity's `tag` (the identity's low 24
+/// bits: its parity and 23 bits of its round). The parity flips at every
+/// change of identity (a move to a later round, or a reset), so two
+/// successive identities of a bucket never share a tag.
+///
+/// **Invariant**: before a bucket's identity changes from `w`, every cell
+/// holds `w`'s tag (the thread that changes it restarts at zero any cell that
+/// still holds an older one, and checks the identity has not changed under
+/// it). A cell's count tagged with the current identity was therefore added
+/// under that identity: counts never outlive the identity they were recorded
+/// under, and a reader compares full rounds, so whatever the time between two
+/// calls, an old one is never counted again. (The tags are finite, so one
+/// exception remains, a record of a thread stalled inside [`record`] while its
+/// bucket changes identity 2²³ times: it counts that one record late.)
+///
+/// Records are O(1): a load of the identity and a compare-and-swap per
+/// changed cell; moving a bucket to its new round costs one more
+/// compare-and-swap. A record for a round older than its bucket's is
+/// dropped: it is out of the window of whoever moved the bucket on.
+///
+/// Orderings: the identity is read with `Acquire` and changed with `AcqRel`;
+/// the thread that changes it has seen (or made) every cell hold the old
+/// identity's tag, so a reader that sees the new identity sees those cell
+/// values or later ones, never the counts of an identity before them. Cells
+/// are written with `Release` and read with `Acquire` by writers, which
+/// decide from a cell's tag whether to check the identity again: a writer
+/// that sees a cell restarted under a newer identity then sees that identity
+/// too, and does not restart the cell back under its own (the loom model
+/// `loom_a_late_record_does_not_land_in_the_next_round` fails with `Relaxed`
+/// there). Readers load cells `Relaxed`: their tags say what they count.
+///
+/// [`record`]: TimeWindow::record
 #[derive(Debug)]
-pub(crate) struct TimeWindow {
+pub(crate) struct TimeWindow<W = AtomicU64> {
     bucket_nanos: u64,
-    /// Per bucket: calls, failures, slow; each `epoch tag << 40 | count`.
-    buckets: [[AtomicU64; 3]; BUCKETS as usize],
+    buckets: [Bucket<W>; BUCKETS as usize],
+}
+
+/// One bucket of a [`TimeWindow`].
+#[derive(Debug)]
+struct Bucket<W> {
+    /// `round << 1 | parity`.
+    identity: W,
+    /// Calls, failures, slow calls: each `tag << TAG_SHIFT | count`.
+    cells: [W; 3],
 }
 
 const TAG_SHIFT: u32 = 40;
 const COUNT_MASK: u64 = (1 << TAG_SHIFT) - 1;
 const TAG_MASK: u64 = (1 << (64 - TAG_SHIFT)) - 1;
+
+/// The tag that a cell counting for `identity` carries.
+const fn tag(identity: u64) -> u64 {
+    identity & TAG_MASK
+}
+
+const fn round(identity: u64) -> u64 {
+    identity >> 1
+}
 
 impl TimeWindow {
     const fn new(bucket_nanos: u64) -> Self {
@@ -200,35 +263,61 @@ impl TimeWindow {
             bucket_nanos >= 1,
             "circuit breaker: a time window must be at least 10ns"
         );
+        // All zero: every bucket in round 0 with parity 0 (tag 0), and every
+        // cell tag 0 with a count of 0: round 0 with no calls.
         TimeWindow {
             bucket_nanos,
-            buckets: [const { [const { AtomicU64::new(0) }; 3] }; BUCKETS as usize],
+            buckets: [const {
+                Bucket {
+                    identity: AtomicU64::new(0),
+                    cells: [const { AtomicU64::new(0) }; 3],
+                }
+            }; BUCKETS as usize],
+        }
+    }
+}
+
+impl<W: AtomicWord> TimeWindow<W> {
+    /// A window whose atomics `new_cell` makes (holding 0): loom's, in the
+    /// model checks.
+    #[cfg(test)]
+    pub(crate) fn with_cells(bucket_nanos: u64, new_cell: impl Fn() -> W) -> Self {
+        TimeWindow {
+            bucket_nanos,
+            buckets: core::array::from_fn(|_| Bucket {
+                identity: new_cell(),
+                cells: core::array::from_fn(|_| new_cell()),
+            }),
         }
     }
 
-    fn record(&self, failure: bool, slow: bool, now: u64) -> Tally {
-        // Epoch 0 is reserved for "never written", so a reset bucket (all
-        // zero) cannot be mistaken for a live one.
-        let epoch = now / self.bucket_nanos + 1;
+    /// Records one outcome at `now` (nanoseconds) and returns the window there.
+    pub(crate) fn record(&self, failure: bool, slow: bool, now: u64) -> Tally {
+        let epoch = now / self.bucket_nanos;
         let bucket = &self.buckets[(epoch % BUCKETS) as usize];
-        for (cell, add) in bucket.iter().zip([true, failure, slow]) {
-            add_tagged(cell, epoch, u64::from(add));
-        }
+        bucket.add(epoch / BUCKETS, [1, u64::from(failure), u64::from(slow)]);
         self.tally_at(epoch)
     }
 
-    fn tally(&self, now: u64) -> Tally {
-        self.tally_at(now / self.bucket_nanos + 1)
+    /// The window at `now` (nanoseconds).
+    pub(crate) fn tally(&self, now: u64) -> Tally {
+        self.tally_at(now / self.bucket_nanos)
     }
 
     fn tally_at(&self, epoch: u64) -> Tally {
         let mut sums = [0u64; 3];
-        for back in 0..BUCKETS.min(epoch) {
+        for back in 0..BUCKETS.min(epoch.saturating_add(1)) {
             let e = epoch - back;
             let bucket = &self.buckets[(e % BUCKETS) as usize];
-            for (sum, cell) in sums.iter_mut().zip(bucket) {
+            let identity = bucket.identity.load(Acquire);
+            if round(identity) != e / BUCKETS {
+                // Another round's: out of this window (older), or of a racing
+                // caller's later one.
+                continue;
+            }
+            for (sum, cell) in sums.iter_mut().zip(&bucket.cells) {
                 let value = cell.load(Relaxed);
-                if value >> TAG_SHIFT == e & TAG_MASK {
+                if value >> TAG_SHIFT == tag(identity) {
                     *sum += value & COUNT_MASK;
                 }
             }
@@ -240,30 +329,97 @@ impl TimeWindow {
         }
     }
 
-    fn reset(&self) {
-        for cell in self.buckets.iter().flatten() {
-            cell.store(0, Relaxed);
+    /// Empties the window: every bucket moves to a new identity of the same
+    /// round (so its cells' tags no longer count), through the same protocol
+    /// as a move to a new round.
+    pub(crate) fn reset(&self) {
+        for bucket in &self.buckets {
+            let mut identity = bucket.identity.load(Acquire);
+            loop {
+                match bucket.change_identity(identity, round(identity)) {
+                    Ok(_) => break,
+                    Err(actual) => identity = actual,
+                }
+            }
         }
     }
 }
 
-/// Adds `add` to the count in `cell` if it is tagged `epoch`, or restarts it
-/// at `add` under that tag if it holds an older epoch.
-fn add_tagged(cell: &AtomicU64, epoch: u64, add: u64) {
-    let tag = epoch & TAG_MASK;
-    let mut current = cell.load(Relaxed);
-    loop {
-        let next = if current >> TAG_SHIFT == tag {
-            if add == 0 {
-                return;
+impl<W: AtomicWord> Bucket<W> {
+    /// Adds `adds` (calls, failures, slow) to this bucket's counts for
+    /// `round`, moving the bucket to that round first if it is in an older
+    /// one, and dropping them if it is in a later one.
+    fn add(&self, round_now: u64, adds: [u64; 3]) {
+        let mut identity = self.identity.load(Acquire);
+        for (cell, add) in self.cells.iter().zip(adds) {
+            loop {
+                match round(identity).cmp(&round_now) {
+                    Ordering::Greater => return,
+                    Ordering::Less => {
+                        identity = match self.change_identity(identity, round_now) {
+                            Ok(new) | Err(new) => new,
+                        };
+                        continue;
+                    }
+                    Ordering::Equal => {}
+                }
+                let current = cell.load(Acquire);
+                let next = if current >> TAG_SHIFT == tag(identity) {
+                    if add == 0 {
+                        break;
+                    }
+                    (current & !COUNT_MASK) | ((current & COUNT_MASK) + add).min(COUNT_MASK)
+                } else {
+                    // The previous identity's count, not restarted yet. Only
+                    // while the bucket still is `identity`: a restart under an
+                    // identity it has left would bring an old tag back.
+                    let now = self.identity.load(Acquire);
+                    if now != identity {
+                        identity = now;
+                        continue;
+                    }
+                    tag(identity) << TAG_SHIFT | add
+                };
+                if cell
+                    .compare_exchange_weak(current, next, Release, Relaxed)
+                    .is_ok()
+                {
+                    break;
+                }
             }
-            (current & !COUNT_MASK) | ((current & COUNT_MASK) + add).min(COUNT_MASK)
-        } else {
-            tag << TAG_SHIFT | add
-        };
-        match cell.compare_exchange_weak(current, next, Relaxed, Relaxed) {
-            Ok(_) => return,
-            Err(actual) => current = actual,
+        }
+    }
+
+    /// Moves the bucket from identity `from` to the next identity, in round
+    /// `to` (the parity flips). First every cell is brought to `from`'s tag
+    /// (restarted at zero if it still holds an older one), which is the
+    /// invariant that keeps old counts from coming back. `Ok` with the new
+    /// identity, or `Err` with the one another thread set first.
+    fn change_identity(&self, from: u64, to: u64) -> Result<u64, u64> {
+        for cell in &self.cells {
+            let mut current = cell.load(Acquire);
+            while current >> TAG_SHIFT != tag(from) {
+                let now = self.identity.load(Acquire);
+                if now != from {
+                    return Err(now);
+                }
+                match cell.compare_exchange_weak(current, tag(from) << TAG_SHIFT, Release, Acquire)
+                {
+                    Ok(_) => break,
+                    Err(actual) => current = actual,
+                }
+            }
+        }
+        let next = to << 1 | (!from & 1);
+        loop {
+            match self
+                .identity
+                .compare_exchange_weak(from, next, AcqRel, Acquire)
+            {
+                Ok(_) => return Ok(next),
+                Err(actual) if actual == from => {}
+                Err(actual) => return Err(actual),
+            }
         }
     }
 }

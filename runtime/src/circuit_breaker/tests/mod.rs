@@ -406,3 +406,4 @@ fn call_records_success_failure_and_panic_and_refuses_while_open() {
     assert!(panicked.is_err(), "the panic propagates");
     assert_eq!(cb.state(), State::Open, "and counts as a failure");
 }
+mod window_wrap;
