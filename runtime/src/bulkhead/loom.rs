@@ -18,7 +18,7 @@ use core::task::Waker;
 use std::sync::Arc;
 use std::task::Wake;
 
-use super::queue::Queue;
+use super::queue::{Queue, Ticket};
 use super::slots::{Join, Slots, running, waiting};
 use crate::sync::model::check;
 
@@ -89,7 +89,7 @@ impl Bulkhead {
 
     /// The fast path, then joining the line: `Ok(taken)`, or `Err(ticket)`
     /// when in line.
-    fn try_join(&self) -> Result<bool, usize> {
+    fn try_join(&self) -> Result<bool, Ticket> {
         if self.slots.try_take(self.max_concurrent) {
             self.enter();
             return Ok(true);

@@ -44,7 +44,7 @@ use std::sync::Mutex;
 pub use call::Slotted;
 
 use crate::{Failure, Lift, Rejected};
-use queue::Queue;
+use queue::{Queue, Ticket};
 use slots::{Join, Slots, running, waiting};
 
 /// A concurrency limit with a bounded FIFO queue. Build it in `const`
@@ -289,7 +289,7 @@ impl Drop for BulkheadPermit<'_> {
 /// A place in the queue; leaving it without a slot gives the place up.
 struct Waiter<'a> {
     bulkhead: &'a Bulkhead,
-    ticket: usize,
+    ticket: Ticket,
     done: bool,
 }
 
