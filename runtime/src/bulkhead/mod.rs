@@ -24,7 +24,10 @@
 //! behind a mutex that only callers who must wait, and releasers who must
 //! hand over, touch; it is allocated once, at `max_queue` entries, on first
 //! use, and every change to the waiting count happens under it, which keeps
-//! the count equal to the queue's length.
+//! the count equal to the queue's length. Joining the queue, being served
+//! from it and leaving it from any place (a waiter cancelled, or whose
+//! `max_wait` passed) each touch at most three of its entries: no walk of
+//! the line under the lock, however long it is (`queue.rs`).
 //!
 //! That protocol is in `slots.rs`, generic over the atomic and the lock, so
 //! that the loom checks (`loom.rs`) explore its interleavings.

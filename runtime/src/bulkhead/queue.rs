@@ -165,8 +165,7 @@ impl Queue {
     /// if a slot had been handed to it (the caller now holds that slot).
     /// `ticket` is not to be used again.
     pub(super) fn leave(&mut self, ticket: Ticket) -> bool {
-        // The waker is dropped here, with the lock held, as a granted one is
-        // woken after it.
+        // Its waker, if any, is dropped here, with the lock held.
         self.take_out(ticket.index, Some(ticket.serial)).is_some()
     }
 

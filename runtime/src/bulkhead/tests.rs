@@ -367,14 +367,14 @@ mod model {
                         }
                     }
                     Op::Cancel(_) | Op::CancelNewest | Op::CancelOldest if !waiting.is_empty() => {
-                        let by_id = |pick: fn(std::slice::Iter<'_, (u64, Acquire)>) -> Option<&(u64, Acquire)>| {
-                            let (id, _) = pick(waiting.iter()).expect("not empty");
-                            waiting.iter().position(|(w, _)| w == id).expect("there")
-                        };
                         let at = match op {
                             Op::Cancel(i) => i % waiting.len(),
-                            Op::CancelNewest => by_id(|w| w.max_by_key(|(id, _)| *id)),
-                            _ => by_id(|w| w.min_by_key(|(id, _)| *id)),
+                            // The newest (or oldest) waiter, granted or in line.
+                            _ => {
+                                let ids = waiting.iter().map(|(id, _)| *id);
+                                let id = if matches!(op, Op::CancelNewest) { ids.max() } else { ids.min() };
+                                waiting.iter().position(|(w, _)| Some(*w) == id).expect("not empty")
+                            }
                         };
                         let (id, future) = waiting.swap_remove(at);
                         drop(future);
