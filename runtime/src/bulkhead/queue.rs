@@ -310,10 +310,18 @@ mod tests {
         for ticket in tickets.iter().rev() {
             assert!(queue.leave(*ticket));
         }
-        for _ in 0..4 {
-            queue.push(4);
-        }
-        assert_eq!(queue.entries.len(), 4);
+        let tickets: Vec<Ticket> = (0..4).map(|_| queue.push(4)).collect();
         assert_eq!(queue.check(), [5, 6, 7, 8]);
+        // Two served who have not looked yet hold no entry: two more fit in
+        // the same four (the old queue grew here, allocating under the lock).
+        assert!(queue.grant_first().is_some());
+        assert!(queue.grant_first().is_some());
+        queue.push(4);
+        queue.push(4);
+        assert_eq!(queue.entries.len(), 4);
+        assert_eq!(queue.check(), [7, 8, 9, 10]);
+        assert!(queue.poll_granted(tickets[0], Waker::noop()));
+        assert!(!queue.leave(tickets[1]), "served: the slot is the caller's");
+        assert_eq!(queue.check(), [7, 8, 9, 10]);
     }
 }
