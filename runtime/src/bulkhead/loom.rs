@@ -1,8 +1,10 @@
 //! Loom model checks of the bulkhead's accounting: every interleaving
 //! (within a preemption bound) of the fast path, releases and hand-overs,
 //! callers joining the queue, waiting and giving up, run through the
-//! functions of `slots.rs` that the bulkhead itself runs, with the same glue
-//! as `Bulkhead::acquire` and `Waiter` around them. A waiter parks until its
+//! functions of `slots.rs` (and the queue of `queue.rs`) that the bulkhead
+//! itself runs, with the same glue as `Bulkhead::acquire` and `Waiter` around
+//! them; some models line waiters up first, so that they leave from a known
+//! place (the head, the middle, newest first) while the slot moves. A waiter parks until its
 //! waker is woken, so a slot that is lost (or a wake-up that never comes)
 //! shows up as a deadlock, which loom reports. They are ordinary tests: `cargo test -p steadfast-runtime loom`, with
 //! `--nocapture` to see how many interleavings each explored.
@@ -18,7 +20,7 @@ use core::task::Waker;
 use std::sync::Arc;
 use std::task::Wake;
 
-use super::queue::Queue;
+use super::queue::{Queue, Ticket};
 use super::slots::{Join, Slots, running, waiting};
 use crate::sync::model::check;
 
@@ -87,9 +89,33 @@ impl Bulkhead {
         false
     }
 
+    /// Joins the line, on the model's main thread before any other starts:
+    /// the slot is held, so the caller queues behind those that did before.
+    fn queue_up(&self) -> Ticket {
+        self.try_join()
+            .expect_err("the slot is held and the queue has room")
+    }
+
+    /// `Waiter::wait` for a caller already in line, then its call: waits for
+    /// the slot, holds it, releases it.
+    fn wait_then_release(&self, ticket: Ticket) {
+        let waker = Waker::from(Arc::new(Unpark(thread::current())));
+        while !self.slots.poll_granted(ticket, &waker) {
+            thread::park();
+        }
+        self.enter();
+        self.release();
+    }
+
+    /// `Waiter::drop` for a caller in line that gives up (cancelled, or its
+    /// `max_wait` passed): it leaves, or passes on a slot handed to it.
+    fn give_up(&self, ticket: Ticket) {
+        self.slots.give_up(ticket, || {});
+    }
+
     /// The fast path, then joining the line: `Ok(taken)`, or `Err(ticket)`
     /// when in line.
-    fn try_join(&self) -> Result<bool, usize> {
+    fn try_join(&self) -> Result<bool, Ticket> {
         if self.slots.try_take(self.max_concurrent) {
             self.enter();
             return Ok(true);
@@ -131,6 +157,8 @@ impl Bulkhead {
         );
         let counts = self.slots.counts.load(Ordering::Relaxed);
         assert_eq!((running(counts), waiting(counts)), (0, 0), "counts leaked");
+        let line = self.slots.queue.lock().unwrap().check();
+        assert!(line.is_empty(), "still in line: {line:?}");
         assert!(
             self.slots.try_take(self.max_concurrent),
             "a free slot is refused"
@@ -235,6 +263,72 @@ fn loom_slot_passed_on_by_a_waiter_that_gives_up_reaches_the_next() {
         });
         let holder = spawn(&bulkhead, Bulkhead::release);
         for thread in [quitter, patient, holder] {
+            thread.join().unwrap();
+        }
+        bulkhead.assert_idle();
+    });
+}
+
+#[test]
+fn loom_waiter_leaving_the_middle_of_the_line_keeps_the_rest_in_order() {
+    check("middle leaves", Some(2), || {
+        // Three in line behind the held slot; the middle one gives up as the
+        // slot is released. The first is served, then the last (in one
+        // thread, in that order: a slot handed out of order would leave the
+        // thread waiting for the first forever, a deadlock), whether the
+        // middle one left before its turn or was handed the slot and passed
+        // it on.
+        let bulkhead = Bulkhead::new(1, 3);
+        assert!(bulkhead.acquire());
+        let [first, middle, last] = [(); 3].map(|()| bulkhead.queue_up());
+        let holder = spawn(&bulkhead, Bulkhead::release);
+        let quitter = spawn(&bulkhead, move |b| b.give_up(middle));
+        let patient = spawn(&bulkhead, move |b| {
+            b.wait_then_release(first);
+            b.wait_then_release(last);
+        });
+        for thread in [holder, quitter, patient] {
+            thread.join().unwrap();
+        }
+        bulkhead.assert_idle();
+    });
+}
+
+#[test]
+fn loom_waiters_leaving_newest_first_as_the_slot_moves() {
+    check("newest first", Some(2), || {
+        // The two newest of three give up, newest first, as the slot is
+        // released to the oldest: the line unwinds from its tail while its
+        // head is served.
+        let bulkhead = Bulkhead::new(1, 3);
+        assert!(bulkhead.acquire());
+        let [first, second, third] = [(); 3].map(|()| bulkhead.queue_up());
+        let holder = spawn(&bulkhead, Bulkhead::release);
+        let quitter = spawn(&bulkhead, move |b| {
+            b.give_up(third);
+            b.give_up(second);
+        });
+        let patient = spawn(&bulkhead, move |b| b.wait_then_release(first));
+        for thread in [holder, quitter, patient] {
+            thread.join().unwrap();
+        }
+        bulkhead.assert_idle();
+    });
+}
+
+#[test]
+fn loom_head_of_the_line_leaving_as_it_is_served_passes_the_slot_on() {
+    check("head leaves", None, || {
+        // The first in line gives up just as the slot is handed to it: it
+        // leaves the line (and the slot goes to the second), or passes the
+        // slot on to the second.
+        let bulkhead = Bulkhead::new(1, 2);
+        assert!(bulkhead.acquire());
+        let [head, second] = [(); 2].map(|()| bulkhead.queue_up());
+        let holder = spawn(&bulkhead, Bulkhead::release);
+        let quitter = spawn(&bulkhead, move |b| b.give_up(head));
+        let patient = spawn(&bulkhead, move |b| b.wait_then_release(second));
+        for thread in [holder, quitter, patient] {
             thread.join().unwrap();
         }
         bulkhead.assert_idle();

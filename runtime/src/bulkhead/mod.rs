@@ -24,7 +24,10 @@
 //! behind a mutex that only callers who must wait, and releasers who must
 //! hand over, touch; it is allocated once, at `max_queue` entries, on first
 //! use, and every change to the waiting count happens under it, which keeps
-//! the count equal to the queue's length.
+//! the count equal to the queue's length. Joining the queue, being served
+//! from it and leaving it from any place (a waiter cancelled, or whose
+//! `max_wait` passed) each touch at most three of its entries: no walk of
+//! the line under the lock, however long it is (`queue.rs`).
 //!
 //! That protocol is in `slots.rs`, generic over the atomic and the lock, so
 //! that the loom checks (`loom.rs`) explore its interleavings.
@@ -44,7 +47,7 @@ use std::sync::Mutex;
 pub use call::Slotted;
 
 use crate::{Failure, Lift, Rejected};
-use queue::Queue;
+use queue::{Queue, Ticket};
 use slots::{Join, Slots, running, waiting};
 
 /// A concurrency limit with a bounded FIFO queue. Build it in `const`
@@ -289,7 +292,7 @@ impl Drop for BulkheadPermit<'_> {
 /// A place in the queue; leaving it without a slot gives the place up.
 struct Waiter<'a> {
     bulkhead: &'a Bulkhead,
-    ticket: usize,
+    ticket: Ticket,
     done: bool,
 }
 

@@ -8,7 +8,7 @@
 use core::sync::atomic::Ordering;
 use core::task::Waker;
 
-use super::queue::Queue;
+use super::queue::{Queue, Ticket};
 use crate::sync::{AtomicWord, Lock};
 
 /// The counts and the waiter queue. The limits (`max_concurrent`,
@@ -38,7 +38,7 @@ pub(super) enum Join {
     /// A slot was free after all, and is taken.
     Slot,
     /// In line, with this ticket.
-    Queued(usize),
+    Queued(Ticket),
     /// Every slot is taken and the queue is full.
     Full,
 }
@@ -98,7 +98,7 @@ impl<C: AtomicWord, L: Lock<Queue>> Slots<C, L> {
 
     /// Whether a slot has been handed to `ticket`; if not, `waker` will be
     /// woken when one is.
-    pub(super) fn poll_granted(&self, ticket: usize, waker: &Waker) -> bool {
+    pub(super) fn poll_granted(&self, ticket: Ticket, waker: &Waker) -> bool {
         self.queue.with(|queue| queue.poll_granted(ticket, waker))
     }
 
@@ -143,7 +143,7 @@ impl<C: AtomicWord, L: Lock<Queue>> Slots<C, L> {
     /// Gives up `ticket`'s place: leaves the line (then `left` runs, with the
     /// lock still held), or, if a slot was handed to it in the meantime,
     /// passes that slot on.
-    pub(super) fn give_up(&self, ticket: usize, left: impl FnOnce()) {
+    pub(super) fn give_up(&self, ticket: Ticket, left: impl FnOnce()) {
         let still_waiting = self.queue.with(|queue| {
             if queue.leave(ticket) {
                 // Still in line: give the place up.

@@ -1,4 +1,6 @@
 use super::*;
+use core::pin::Pin;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
@@ -125,6 +127,55 @@ async fn a_slot_granted_to_a_waiter_that_gives_up_is_passed_on() {
     assert_eq!((b.running(), b.waiting()), (0, 0));
 }
 
+/// Issue 10, defect 10: leaving the line scanned it from the head, so
+/// 100,000 waiters giving up newest-first touched ~5·10⁹ entries under the
+/// lock. Each one now touches at most three (itself and its neighbours),
+/// wherever it stands: counted, not timed.
+#[test]
+fn waiters_leave_the_line_in_constant_work_wherever_they_stand() {
+    const N: u32 = 100_000;
+    for order in ["newest first", "oldest first", "from the middle"] {
+        let b = Bulkhead::builder().max_concurrent(1).max_queue(N).build();
+        let held = b.try_acquire().unwrap();
+        let mut line: VecDeque<Acquiring<'_>> = (0..N)
+            .map(|_| {
+                let mut waiting: Acquiring<'_> = Box::pin(b.acquire());
+                assert!(futures_poll(&mut waiting).is_none());
+                waiting
+            })
+            .collect();
+        assert_eq!(b.waiting(), N);
+        let visited = || b.slots.queue.lock().unwrap().visited();
+        let start = visited();
+        while let Some(waiting) = match order {
+            "newest first" => line.pop_back(),
+            "oldest first" => line.pop_front(),
+            // The middle one, the last one taking its place in `line`: all
+            // from around the middle of the bulkhead's line.
+            _ => line.swap_remove_back(line.len() / 2),
+        } {
+            let before = visited();
+            drop(waiting);
+            let touched = visited() - before;
+            assert!(
+                touched <= 3,
+                "{order}: a waiter leaving a line of {} touched {touched} entries",
+                b.waiting() + 1
+            );
+        }
+        let total = visited() - start;
+        assert!(
+            total <= 3 * u64::from(N),
+            "{order}: {total} entries touched"
+        );
+        assert_eq!((b.running(), b.waiting()), (1, 0));
+        drop(held);
+        assert_eq!(b.running(), 0, "the slot went back to the pool");
+    }
+}
+
+type Acquiring<'a> = Pin<Box<dyn Future<Output = Result<BulkheadPermit<'a>, Rejected>> + 'a>>;
+
 /// Polls once with a no-op waker.
 fn futures_poll<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -133,8 +184,6 @@ fn futures_poll<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
         Poll::Pending => None,
     }
 }
-
-use core::pin::Pin;
 
 #[tokio::test(start_paused = true)]
 async fn slots_are_released_on_error_panic_and_cancellation() {
@@ -225,9 +274,10 @@ fn defaults() {
 }
 
 /// The bulkhead against a sequential reference model: random sequences of
-/// arrivals, releases, cancelled waiters and polls, checked after every step
-/// (FIFO hand-over, no slot lost or created, a waiter that gave up never
-/// holds a slot).
+/// arrivals, releases, cancelled waiters (from anywhere in line: the head, the
+/// middle, the newest) and polls, checked after every step (FIFO hand-over,
+/// no slot lost or created, a waiter that gave up never holds a slot, and the
+/// queue's own structure: its invariants hold and its line is the model's).
 mod model {
     use super::*;
     use std::collections::VecDeque;
@@ -241,6 +291,8 @@ mod model {
         Arrive,
         Release(usize),
         Cancel(usize),
+        CancelNewest,
+        CancelOldest,
         Poll,
     }
 
@@ -249,6 +301,8 @@ mod model {
             3 => Just(Op::Arrive),
             2 => any::<usize>().prop_map(Op::Release),
             1 => any::<usize>().prop_map(Op::Cancel),
+            1 => Just(Op::CancelNewest),
+            1 => Just(Op::CancelOldest),
             2 => Just(Op::Poll),
         ]
     }
@@ -265,27 +319,27 @@ mod model {
         #[test]
         fn bulkhead_matches_the_reference_model(
             max_concurrent in 1u32..4,
-            max_queue in 0u32..4,
+            max_queue in 0u32..6,
             ops in proptest::collection::vec(op(), 1..120),
         ) {
             let bulkhead: &'static Bulkhead = Box::leak(Box::new(
                 Bulkhead::builder().max_concurrent(max_concurrent).max_queue(max_queue).build(),
             ));
             // The model: slots held (by running calls and by waiters granted a
-            // slot they have not seen yet) and the line, by waiter id.
+            // slot they have not seen yet) and the line, by waiter id. A
+            // waiter's id is the serial its ticket was stamped with: they
+            // count the waiters that joined the line, from 1.
             let mut held: u32 = 0;
             let mut line: VecDeque<u64> = VecDeque::new();
             let mut granted: Vec<u64> = Vec::new();
             // The real thing.
             let mut running: Vec<BulkheadPermit<'static>> = Vec::new();
             let mut waiting: Vec<(u64, Acquire)> = Vec::new();
-            let mut next_id = 0u64;
+            let mut joined = 0u64;
             for op in ops {
                 match op {
                     Op::Arrive => {
                         let mut future: Acquire = Box::pin(bulkhead.acquire());
-                        let id = next_id;
-                        next_id += 1;
                         match poll(&mut future) {
                             Poll::Ready(Ok(permit)) => {
                                 prop_assert!(held < max_concurrent && line.is_empty(), "admitted past the limit or the line");
@@ -298,8 +352,9 @@ mod model {
                             }
                             Poll::Pending => {
                                 prop_assert!(held == max_concurrent && (line.len() as u32) < max_queue);
-                                line.push_back(id);
-                                waiting.push((id, future));
+                                joined += 1;
+                                line.push_back(joined);
+                                waiting.push((joined, future));
                             }
                         }
                     }
@@ -311,8 +366,17 @@ mod model {
                             None => held -= 1,
                         }
                     }
-                    Op::Cancel(i) if !waiting.is_empty() => {
-                        let (id, future) = waiting.swap_remove(i % waiting.len());
+                    Op::Cancel(_) | Op::CancelNewest | Op::CancelOldest if !waiting.is_empty() => {
+                        let at = match op {
+                            Op::Cancel(i) => i % waiting.len(),
+                            // The newest (or oldest) waiter, granted or in line.
+                            _ => {
+                                let ids = waiting.iter().map(|(id, _)| *id);
+                                let id = if matches!(op, Op::CancelNewest) { ids.max() } else { ids.min() };
+                                waiting.iter().position(|(w, _)| Some(*w) == id).expect("not empty")
+                            }
+                        };
+                        let (id, future) = waiting.swap_remove(at);
                         drop(future);
                         if let Some(at) = granted.iter().position(|g| *g == id) {
                             // Granted but gone: the slot is passed on.
@@ -325,7 +389,7 @@ mod model {
                             line.retain(|w| *w != id);
                         }
                     }
-                    Op::Release(_) | Op::Cancel(_) => {}
+                    Op::Release(_) | Op::Cancel(_) | Op::CancelNewest | Op::CancelOldest => {}
                     Op::Poll => {
                         let mut still = Vec::new();
                         for (id, mut future) in waiting.drain(..) {
@@ -349,6 +413,8 @@ mod model {
                 prop_assert_eq!(bulkhead.running(), held);
                 prop_assert_eq!(bulkhead.waiting(), line.len() as u32);
                 prop_assert!(held <= max_concurrent);
+                let queued = bulkhead.slots.queue.lock().unwrap().check();
+                prop_assert_eq!(&queued, &Vec::from(line.clone()), "the queue's line is not the model's");
             }
             drop(waiting);
             drop(running);
