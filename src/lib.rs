@@ -13,7 +13,8 @@
 //!
 //! - [`#[retry]`](macro@retry) re-runs the body after an error, with backoff,
 //!   jitter, a time budget, a predicate for what to retry and server hints
-//!   (`Retry-After`);
+//!   (`Retry-After`; the cargo feature `http` adds `steadfast::http`, ready-made
+//!   helpers for HTTP statuses and headers);
 //! - [`#[circuit_breaker]`](macro@circuit_breaker) fails fast while a
 //!   dependency keeps failing, and probes it before trusting it again;
 //! - [`#[timeout]`](macro@timeout) cancels a call that takes too long;
@@ -321,6 +322,9 @@ pub use steadfast_runtime::{
     Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, retry,
     timeout,
 };
+
+#[cfg(feature = "http")]
+pub use steadfast_runtime::http;
 
 /// What the attribute expansions call. **Not a stable API**: it changes
 /// without notice between any two versions.

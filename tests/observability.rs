@@ -150,6 +150,21 @@ async fn a_spent_budget_is_the_reason() {
     assert_eq!(stop[0].field("attempts"), "2");
 }
 
+#[retry(attempts = 5, delay_from = |_e: &Boom| Some(Duration::from_secs(3_600)))]
+async fn asked_to_wait_an_hour() -> Result<(), Boom> {
+    Err(Boom)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hint_past_max_hint_is_the_reason() {
+    let (recorder, _guard) = Recorder::install();
+    assert_eq!(asked_to_wait_an_hour().await, Err(Boom));
+    let stop = recorder.events("steadfast::retry", "not retrying");
+    assert_eq!(stop.len(), 1);
+    assert_eq!(stop[0].field("reason"), "hint_too_long");
+    assert_eq!(stop[0].field("attempts"), "1");
+}
+
 #[timeout("50ms")]
 async fn slow() -> Result<(), Rejected> {
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -693,17 +693,31 @@ async fn delay_from_none_falls_back_to_the_schedule() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn delay_from_hint_is_capped_by_the_backoff_max() {
+async fn delay_from_hint_is_not_shortened_to_the_backoff_max() {
+    // The backoff's `max` is 2 s; a 60 s hint (the default `max_hint`) is
+    // waited in full: retrying before the server asked is pointless.
     let p = Probe::new();
     hinted_closure_capped(&p, Some(secs(60))).await.unwrap_err();
-    assert_eq!(p.gaps(), [secs(2), secs(2)]);
+    assert_eq!(p.gaps(), [secs(60), secs(60)]);
     let p = Probe::new();
     hinted_closure_capped(&p, Some(ms(700))).await.unwrap_err();
     assert_eq!(p.gaps(), [ms(700), ms(700)]);
 }
 
 #[tokio::test(start_paused = true)]
-async fn delay_from_hint_is_capped_by_max_elapsed() {
+async fn delay_from_hint_past_max_hint_ends_at_once() {
+    // 61 s is past the default `max_hint` (60 s): not waited, not shortened;
+    // the hinted error returns at once.
+    let p = Probe::new();
+    let start = Instant::now();
+    let error = hinted_closure_capped(&p, Some(secs(61))).await.unwrap_err();
+    assert_eq!(error.attempt, 1);
+    assert_eq!(p.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delay_from_hint_past_max_elapsed_ends_at_once() {
     // A hint that would end past the budget: the retry is not made and the
     // error returns at once (the `max_elapsed` rule), never waiting past 3s.
     let p = Probe::new();
@@ -890,10 +904,18 @@ async fn hinted_untyped(p: &Probe, hint: Option<Duration>) -> Result<u32, Busy> 
 
 #[tokio::test(start_paused = true)]
 async fn delay_from_untyped_closure_and_a_backoff_without_max() {
-    // `fixed` has no `max`: the hint stands as given.
+    // `fixed` has no `max`: the hint stands as given (within `max_hint`).
     let p = Probe::new();
     hinted_untyped(&p, Some(secs(42))).await.unwrap_err();
     assert_eq!(p.gaps(), [secs(42), secs(42)]);
+    // It has no `max` to bound the hint either: `max_hint` does. An hour is
+    // not waited; the hinted error returns at once.
+    let p = Probe::new();
+    let start = Instant::now();
+    let error = hinted_untyped(&p, Some(secs(3_600))).await.unwrap_err();
+    assert_eq!(error.attempt, 1);
+    assert_eq!(p.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
     let p = Probe::new();
     hinted_untyped(&p, None).await.unwrap_err();
     assert_eq!(p.gaps(), [secs(1), secs(1)]);

@@ -18,6 +18,8 @@ pub mod fallback;
 #[doc(hidden)]
 pub mod glue;
 pub mod health;
+#[cfg(feature = "http")]
+pub mod http;
 mod meter;
 mod rejected;
 pub mod retry;

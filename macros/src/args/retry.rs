@@ -1,4 +1,5 @@
-//! `#[retry(attempts = …, backoff = …, jitter = …, max_elapsed = …, when = …, delay_from = …)]`.
+//! `#[retry(attempts = …, backoff = …, jitter = …, max_elapsed = …, when = …, delay_from = …,
+//! max_hint = …)]`.
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -6,13 +7,14 @@ use syn::{Expr, ExprAssign, ExprCall, ExprPath, Ident};
 
 use super::{DurationArg, Errors, Reader, Slot, callable, int, number};
 
-pub(crate) const KEYS: [&str; 6] = [
+pub(crate) const KEYS: [&str; 7] = [
     "attempts",
     "backoff",
     "jitter",
     "max_elapsed",
     "when",
     "delay_from",
+    "max_hint",
 ];
 
 pub(crate) struct RetryArgs {
@@ -22,6 +24,17 @@ pub(crate) struct RetryArgs {
     pub(crate) max_elapsed: Option<DurationArg>,
     pub(crate) when: Option<Expr>,
     pub(crate) delay_from: Option<Expr>,
+    /// `max_hint = d`: the longest `delay_from` hint honoured (> 0); the
+    /// expansion passes it to `RetryBuilder::max_hint`.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "read by expand.rs's `retry_policy` once it passes `.max_hint(…)` \
+                      to the builder; remove this attribute then"
+        )
+    )]
+    pub(crate) max_hint: Option<DurationArg>,
 }
 
 pub(crate) enum BackoffArg {
@@ -55,6 +68,7 @@ impl RetryArgs {
         let mut max_elapsed = Slot::new();
         let mut when = Slot::new();
         let mut delay_from = Slot::new();
+        let mut max_hint = Slot::new();
         reader.read_keyed(&KEYS, "#[retry(attempts = 3)]", |key, value| {
             match key.to_string().as_str() {
                 "attempts" => {
@@ -80,10 +94,16 @@ impl RetryArgs {
                     key,
                     callable(value, "a hint `fn(&E) -> Option<Duration>`")?,
                 )?,
+                "max_hint" => {
+                    let d = DurationArg::from_expr(&value)?;
+                    d.require_positive("`max_hint`")?;
+                    max_hint.set(kind, key, (d, key.clone()))?;
+                }
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
+        let (max_hint, max_hint_key) = max_hint.take().unzip();
         let args = RetryArgs {
             attempts: attempts.take().map(|(n, _)| n),
             backoff: backoff.take().map(|(b, _)| b),
@@ -91,13 +111,23 @@ impl RetryArgs {
             max_elapsed: max_elapsed.take(),
             when: when.take(),
             delay_from: delay_from.take(),
+            max_hint,
         };
-        args.build(jitter.take().map(|(_, key)| key))?;
+        args.build(jitter.take().map(|(_, key)| key), max_hint_key)?;
         Ok(args)
     }
 
     /// Checks that the keys make sense together.
-    fn build(&self, jitter_key: Option<Ident>) -> syn::Result<()> {
+    fn build(&self, jitter_key: Option<Ident>, max_hint_key: Option<Ident>) -> syn::Result<()> {
+        if let Some(key) = max_hint_key
+            && self.delay_from.is_none()
+        {
+            return Err(syn::Error::new(
+                key.span(),
+                "`max_hint` bounds the hints of `delay_from`, which is not given; \
+                 add `delay_from = …` or remove `max_hint`",
+            ));
+        }
         let Some(key) = jitter_key else { return Ok(()) };
         match (&self.backoff, self.jitter) {
             (Some(BackoffArg::None), Some(_)) => Err(syn::Error::new(
@@ -246,5 +276,83 @@ fn bare_ident(expr: &Expr) -> Option<String> {
             path, qself: None, ..
         }) => path.get_ident().map(ToString::to_string),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+
+    use proc_macro2::Span;
+
+    use super::RetryArgs;
+    use crate::args::{self, DurationArg, Policy};
+    use crate::kind::Kind;
+
+    fn parse(tokens: &str) -> syn::Result<RetryArgs> {
+        let tokens = tokens.parse().expect("test args tokenize");
+        let parsed = args::parse(Kind::Retry, tokens, Span::call_site())?;
+        match parsed.policy {
+            Policy::Retry(retry) => Ok(*retry),
+            _ => unreachable!("a retry parses as a retry"),
+        }
+    }
+
+    fn error(tokens: &str) -> String {
+        match parse(tokens) {
+            Ok(_) => panic!("`{tokens}` parsed"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn max_hint_takes_a_duration_literal() {
+        let retry = parse("delay_from = E::retry_after, max_hint = \"1m30s\"").unwrap();
+        assert!(matches!(
+            retry.max_hint,
+            Some(DurationArg::Literal(d, _)) if d == Duration::from_secs(90)
+        ));
+    }
+
+    #[test]
+    fn max_hint_takes_a_const_expression() {
+        let retry = parse("max_hint = LONGEST_HINT, delay_from = |e: &E| e.hint()").unwrap();
+        assert!(matches!(retry.max_hint, Some(DurationArg::Expr(_))));
+        let retry = parse("delay_from = E::retry_after").unwrap();
+        assert!(
+            retry.max_hint.is_none(),
+            "no key, no call: the runtime default"
+        );
+    }
+
+    #[test]
+    fn max_hint_must_be_a_positive_duration() {
+        let zero = error("delay_from = f, max_hint = \"0s\"");
+        assert!(
+            zero.contains("`max_hint` must be greater than zero"),
+            "{zero}"
+        );
+        let garbage = error("delay_from = f, max_hint = \"a minute\"");
+        assert!(garbage.contains("unparsable duration"), "{garbage}");
+        let number = error("delay_from = f, max_hint = 60");
+        assert!(number.contains("expected a duration"), "{number}");
+    }
+
+    #[test]
+    fn max_hint_is_not_repeated() {
+        let twice = error("delay_from = f, max_hint = \"1s\", max_hint = \"2s\"");
+        assert!(twice.contains("max_hint"), "{twice}");
+    }
+
+    #[test]
+    fn max_hint_needs_delay_from() {
+        let alone = error("max_hint = \"30s\"");
+        assert!(alone.contains("add `delay_from = …`"), "{alone}");
+    }
+
+    #[test]
+    fn unknown_keys_list_max_hint() {
+        let unknown = error("max_hints = \"30s\"");
+        assert!(unknown.contains("`max_hint`"), "{unknown}");
     }
 }

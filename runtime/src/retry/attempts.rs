@@ -43,14 +43,14 @@ impl<'p> Attempts<'p> {
     }
 
     /// Judges an attempt's outcome. Returns `Break(outcome)` when the call is
-    /// over — success, an error that is not retried, attempts used up, or a
-    /// delay that would end past `max_elapsed` — and otherwise sleeps the
-    /// retry delay and returns `Continue`.
+    /// over — success, an error that is not retried, attempts used up, a
+    /// delay that would end past `max_elapsed`, or a hint longer than
+    /// `max_hint` — and otherwise sleeps the retry delay and returns `Continue`.
     ///
     /// `when` judges the body's own errors; rejections follow fixed rules
     /// ([`Rejected::is_retryable`](crate::Rejected::is_retryable)). `delay_from`
-    /// may replace the computed delay with a hint (no jitter on it), capped by
-    /// the backoff's `max`.
+    /// may replace the computed delay with a hint, which is waited as given: no
+    /// jitter, never shortened to the backoff's `max`.
     pub async fn next<T, E, R, W, D>(
         &mut self,
         outcome: Result<T, Failure<E, R>>,
@@ -180,7 +180,14 @@ impl<'p> Attempts<'p> {
         }
         let backoff = self.policy.backoff;
         let delay = match hint {
-            Some(hint) => backoff.max().map_or(hint, |max| hint.min(max)),
+            // A server hint is waited as given: retrying before the server
+            // asked is pointless, so it is never shortened (not to the
+            // backoff's `max` either); one too long to wait ends the retries.
+            Some(hint) if hint > self.policy.max_hint => {
+                self.stop = "hint_too_long";
+                return None;
+            }
+            Some(hint) => hint,
             None => self.policy.jitter.apply(
                 backoff.delay(self.made - 1),
                 self.previous,
@@ -287,25 +294,36 @@ mod tests {
     }
 
     #[test]
-    fn hints_replace_the_delay_and_are_capped_by_max() {
+    fn hints_replace_the_delay_and_are_not_shortened_to_max() {
         let p = policy(5, Backoff::exponential(MS * 10, 2.0, MS * 100));
         let mut a = p.start();
         let mut r = StdRng::seed_from_u64(0);
         let hint = |e: &u32| Some(MS * *e);
         let always = |_: &u32| true;
         assert_eq!(a.decide(&err(55), &always, &hint, &mut r), Some(MS * 55));
-        assert_eq!(a.decide(&err(500), &always, &hint, &mut r), Some(MS * 100));
+        // Above the backoff's `max`, within `max_hint`: waited as given.
+        assert_eq!(a.decide(&err(500), &always, &hint, &mut r), Some(MS * 500));
         // No hint: back to the schedule, at the index of this retry.
         assert_eq!(
             a.decide(&err(0), &always, &|_: &u32| None, &mut r),
             Some(MS * 40)
         );
-        // A fixed backoff has no max: the hint stands.
-        let p = policy(5, Backoff::fixed(MS));
-        assert_eq!(
-            p.start().decide(&err(900), &always, &hint, &mut r),
-            Some(MS * 900)
-        );
+    }
+
+    #[test]
+    fn a_hint_longer_than_max_hint_ends_the_retries() {
+        let p = Retry::builder()
+            .attempts(5)
+            .backoff(Backoff::fixed(MS))
+            .max_hint(MS * 100)
+            .build();
+        let mut r = StdRng::seed_from_u64(0);
+        let hint = |e: &u32| Some(MS * *e);
+        let always = |_: &u32| true;
+        let mut a = p.start();
+        assert_eq!(a.decide(&err(100), &always, &hint, &mut r), Some(MS * 100));
+        assert_eq!(a.decide(&err(101), &always, &hint, &mut r), None);
+        assert_eq!(a.stop, "hint_too_long");
     }
 
     #[test]
@@ -369,5 +387,121 @@ mod tests {
             .next(Ok::<_, Failure<u32>>(7), |_: &u32| true, |_: &u32| None)
             .await;
         assert_eq!(step, ControlFlow::Break(Ok(7)));
+    }
+
+    // ------------------------------------------- server hints, end to end
+
+    /// An error carrying a server's hint (Retry-After), numbered by attempt.
+    #[derive(Debug, PartialEq)]
+    struct Busy {
+        attempt: u32,
+        retry_after: Duration,
+    }
+
+    /// Runs `policy` over a body that always fails with `hints[n]` on attempt
+    /// `n` (the last hint repeating); returns the error, the attempts made and
+    /// the (paused) time taken.
+    async fn hinted(policy: &Retry, hints: &[Duration]) -> (Busy, u32, Duration) {
+        let start = Instant::now();
+        let mut made = 0;
+        let error = policy
+            .run_with(
+                || {
+                    made += 1;
+                    let retry_after = hints[(made as usize - 1).min(hints.len() - 1)];
+                    let attempt = made;
+                    async move {
+                        Err::<(), _>(Busy {
+                            attempt,
+                            retry_after,
+                        })
+                    }
+                },
+                |_: &Busy| true,
+                |e: &Busy| Some(e.retry_after),
+            )
+            .await
+            .unwrap_err();
+        (error, made, start.elapsed())
+    }
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hint_longer_than_the_backoff_max_is_waited_in_full() {
+        // `Retry-After: 30` with the default backoff (max 10 s) and default
+        // (full) jitter: both retries wait exactly 30 s, and each counts as an
+        // attempt.
+        let (error, made, took) = hinted(&Retry::DEFAULT, &[SEC * 30]).await;
+        assert_eq!(made, 3, "a hinted retry still counts as an attempt");
+        assert_eq!(error.attempt, 3);
+        assert_eq!(took, SEC * 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hints_get_no_jitter() {
+        // Full jitter would draw each delay from [0, d]; a hint is exact.
+        let policy = Retry::builder()
+            .attempts(4)
+            .backoff(Backoff::exponential(MS * 100, 2.0, SEC))
+            .jitter(Jitter::Full)
+            .build();
+        for _ in 0..20 {
+            let (_, made, took) = hinted(&policy, &[MS * 1_500, SEC * 7, MS * 250]).await;
+            assert_eq!(made, 4);
+            assert_eq!(took, MS * 8_750);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_hour_long_hint_with_fixed_backoff_ends_at_once() {
+        // `fixed` has no `max`, but `max_hint` (60 s by default) still bounds
+        // the hint: an hour is not waited, the hinted error returns at once.
+        let policy = Retry::builder()
+            .attempts(3)
+            .backoff(Backoff::fixed(SEC))
+            .build();
+        let (error, made, took) = hinted(&policy, &[SEC * 3_600]).await;
+        assert_eq!(
+            error,
+            Busy {
+                attempt: 1,
+                retry_after: SEC * 3_600
+            }
+        );
+        assert_eq!((made, took), (1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hint_past_max_hint_ends_at_once_with_that_error() {
+        let policy = Retry::builder().attempts(5).max_hint(SEC * 5).build();
+        // 2 s is honoured, then 6 s (past `max_hint`, within the backoff's
+        // `max`) ends the retries with the second attempt's error.
+        let (error, made, took) = hinted(&policy, &[SEC * 2, SEC * 6]).await;
+        assert_eq!(
+            error,
+            Busy {
+                attempt: 2,
+                retry_after: SEC * 6
+            }
+        );
+        assert_eq!((made, took), (2, SEC * 2));
+        // Exactly `max_hint` is still waited.
+        let (_, made, took) = hinted(&policy, &[SEC * 5]).await;
+        assert_eq!((made, took), (5, SEC * 20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hint_crossing_max_elapsed_ends_at_once() {
+        // The hint (30 s) is within `max_hint` but would end past the 20 s
+        // budget: not shortened to fit, and not waited.
+        let policy = Retry::builder().attempts(5).max_elapsed(SEC * 20).build();
+        let (error, made, took) = hinted(&policy, &[SEC * 30]).await;
+        assert_eq!(error.attempt, 1);
+        assert_eq!((made, took), (1, Duration::ZERO));
+        // 8 s fits twice (ends at 8, 16); the third would end at 24.
+        let (error, made, took) = hinted(&policy, &[SEC * 8]).await;
+        assert_eq!(error.attempt, 3);
+        assert_eq!((made, took), (3, SEC * 16));
     }
 }

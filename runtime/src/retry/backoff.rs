@@ -105,7 +105,9 @@ impl Backoff {
         }
     }
 
-    /// The cap, for the schedules that have one.
+    /// The cap, for the schedules that have one. It bounds the computed
+    /// (and jittered) delays only: a `delay_from` hint is waited as given,
+    /// bounded by the policy's `max_hint` instead.
     #[must_use]
     pub const fn max(&self) -> Option<Duration> {
         match *self {

@@ -55,17 +55,23 @@ pub struct Retry {
     backoff: Backoff,
     jitter: Jitter,
     max_elapsed: Option<Duration>,
+    max_hint: Duration,
 }
 
 impl Retry {
+    /// The longest `delay_from` hint honoured unless
+    /// [`max_hint`](RetryBuilder::max_hint) says otherwise: 60 s.
+    pub const DEFAULT_MAX_HINT: Duration = Duration::from_secs(60);
+
     /// `attempts = 3`, `backoff = exponential("100ms", factor = 2.0, max = "10s")`,
-    /// `jitter = full`, no `max_elapsed`.
+    /// `jitter = full`, no `max_elapsed`, `max_hint = "60s"`.
     pub const DEFAULT: Retry = Retry {
         name: "retry",
         attempts: 3,
         backoff: Backoff::DEFAULT,
         jitter: Jitter::Full,
         max_elapsed: None,
+        max_hint: Retry::DEFAULT_MAX_HINT,
     };
 
     /// Starts from [`Retry::DEFAULT`].
@@ -105,6 +111,12 @@ impl Retry {
         self.max_elapsed
     }
 
+    /// The longest `delay_from` hint honoured; a longer one ends the retries.
+    #[must_use]
+    pub const fn max_hint(&self) -> Duration {
+        self.max_hint
+    }
+
     /// Starts the bookkeeping for one call. Reads the clock only when the policy
     /// has a `max_elapsed` budget.
     #[must_use]
@@ -135,8 +147,39 @@ impl Retry {
     }
 
     /// Runs `op`, retrying the errors that `when` accepts and waiting the hint
-    /// from `delay_from` (capped by the backoff's `max` and the `max_elapsed`
-    /// budget) where it gives one.
+    /// from `delay_from` where it gives one.
+    ///
+    /// A hint replaces the computed delay for that retry: it is waited in
+    /// full, without jitter and never shortened (not even to the backoff's
+    /// `max`), and the retry still counts as an attempt. A hint longer than
+    /// [`max_hint`](RetryBuilder::max_hint), or one that would end past
+    /// `max_elapsed`, is not waited: the error returns at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::Retry;
+    /// use tokio::time::Instant;
+    ///
+    /// // A server answering "busy, come back in 30 s" (longer than the
+    /// // backoff's 10 s `max`), then "come back in 2 minutes".
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let start = Instant::now();
+    /// let mut asked = [30, 120].into_iter();
+    /// let result: Result<(), u64> = Retry::DEFAULT
+    ///     .run_with(
+    ///         || {
+    ///             let secs = asked.next().unwrap();
+    ///             async move { Err(secs) }
+    ///         },
+    ///         |_| true,
+    ///         |secs| Some(Duration::from_secs(*secs)),
+    ///     )
+    ///     .await;
+    /// // 30 s waited in full; 2 minutes is past `max_hint` (60 s): no wait.
+    /// assert_eq!(result, Err(120));
+    /// assert_eq!(start.elapsed(), Duration::from_secs(30));
+    /// # }
+    /// ```
     pub async fn run_with<T, E, Op, Fut, W, D>(
         &self,
         mut op: Op,
@@ -222,6 +265,23 @@ impl RetryBuilder {
         self
     }
 
+    /// The longest `delay_from` hint honoured (default
+    /// [`Retry::DEFAULT_MAX_HINT`], 60 s). A hint is never shortened —
+    /// retrying before the server asked is pointless — so a longer one is not
+    /// waited at all: the retries end at once and that error returns.
+    ///
+    /// # Panics
+    ///
+    /// If `max_hint` is zero: use `when` to stop retrying hinted errors.
+    pub const fn max_hint(mut self, max_hint: Duration) -> Self {
+        assert!(
+            !max_hint.is_zero(),
+            "retry: `max_hint` must be greater than zero"
+        );
+        self.retry.max_hint = max_hint;
+        self
+    }
+
     /// The finished policy.
     ///
     /// # Panics
@@ -254,6 +314,7 @@ mod tests {
         );
         assert_eq!(r.jitter(), Jitter::Full);
         assert_eq!(r.max_elapsed(), None);
+        assert_eq!(r.max_hint(), Duration::from_secs(60));
         assert_eq!(Retry::default(), Retry::builder().build());
     }
 
@@ -261,6 +322,18 @@ mod tests {
     #[should_panic(expected = "at least 1")]
     fn zero_attempts_panics() {
         let _ = Retry::builder().attempts(0);
+    }
+
+    #[test]
+    fn max_hint_is_set_by_the_builder() {
+        const R: Retry = Retry::builder().max_hint(Duration::from_secs(5)).build();
+        assert_eq!(R.max_hint(), Duration::from_secs(5));
+    }
+
+    #[test]
+    #[should_panic(expected = "`max_hint` must be greater than zero")]
+    fn zero_max_hint_panics() {
+        let _ = Retry::builder().max_hint(Duration::ZERO);
     }
 
     #[test]
