@@ -920,3 +920,40 @@ async fn delay_from_untyped_closure_and_a_backoff_without_max() {
     hinted_untyped(&p, None).await.unwrap_err();
     assert_eq!(p.gaps(), [secs(1), secs(1)]);
 }
+
+// `max_hint = …` on the attribute (a literal and a const) bounds the hints.
+const LONGEST_HINT: Duration = Duration::from_secs(90);
+
+#[retry(attempts = 3, jitter = none, delay_from = retry_after, max_hint = "5s")]
+async fn hinted_max_5s(p: &Probe, hint: Option<Duration>) -> Result<u32, Busy> {
+    Err(Busy {
+        attempt: p.hit(),
+        retry_after: hint,
+    })
+}
+
+#[retry(attempts = 3, delay_from = |e: &Busy| e.retry_after, max_hint = LONGEST_HINT)]
+async fn hinted_max_const(p: &Probe, hint: Option<Duration>) -> Result<u32, Busy> {
+    Err(Busy {
+        attempt: p.hit(),
+        retry_after: hint,
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_hint_key_bounds_the_hints() {
+    let p = Probe::new();
+    hinted_max_5s(&p, Some(secs(5))).await.unwrap_err();
+    assert_eq!(p.gaps(), [secs(5), secs(5)]);
+    let p = Probe::new();
+    let start = Instant::now();
+    let error = hinted_max_5s(&p, Some(secs(6))).await.unwrap_err();
+    assert_eq!((error.attempt, p.calls()), (1, 1));
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    let p = Probe::new();
+    hinted_max_const(&p, Some(secs(90))).await.unwrap_err();
+    assert_eq!(p.gaps(), [secs(90), secs(90)]);
+    let p = Probe::new();
+    hinted_max_const(&p, Some(secs(91))).await.unwrap_err();
+    assert_eq!(p.calls(), 1);
+}

@@ -64,6 +64,7 @@ impl Args {
                     Some(BackoffArg::None) | None => {}
                 }
                 all.extend(retry.max_elapsed.iter().map(|d| ("max_elapsed", d)));
+                all.extend(retry.max_hint.iter().map(|d| ("max_hint", d)));
             }
             Policy::CircuitBreaker(breaker) => {
                 if let Some(WindowArg::Duration(d)) = &breaker.window {

@@ -26,14 +26,6 @@ pub(crate) struct RetryArgs {
     pub(crate) delay_from: Option<Expr>,
     /// `max_hint = d`: the longest `delay_from` hint honoured (> 0); the
     /// expansion passes it to `RetryBuilder::max_hint`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read by expand.rs's `retry_policy` once it passes `.max_hint(…)` \
-                      to the builder; remove this attribute then"
-        )
-    )]
     pub(crate) max_hint: Option<DurationArg>,
 }
 

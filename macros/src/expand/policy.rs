@@ -75,6 +75,9 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, name: &TokenStream) -> T
     if let Some(max_elapsed) = &retry.max_elapsed {
         calls.extend(quote!(.max_elapsed(#max_elapsed)));
     }
+    if let Some(max_hint) = &retry.max_hint {
+        calls.extend(quote!(.max_hint(#max_hint)));
+    }
     quote!(&const { #p::Retry::builder() #calls .build() })
 }
 
