@@ -19,6 +19,8 @@ pub mod fallback;
 pub mod glue;
 pub mod health;
 mod meter;
+pub mod name;
+mod registry;
 mod rejected;
 pub mod retry;
 mod sync;
