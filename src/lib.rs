@@ -297,6 +297,6 @@ pub mod __private {
         relift, returns, when,
     };
     pub use steadfast_runtime::retry::pause;
-    pub use steadfast_runtime::{register_breaker, register_bulkhead};
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
+    pub use steadfast_runtime::{register_breaker, register_bulkhead};
 }

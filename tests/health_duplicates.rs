@@ -34,7 +34,11 @@ fn a_second_breaker_under_a_taken_name_is_warned_once_and_flagged() {
     );
     SECOND.register();
     FIRST.register();
-    assert_eq!(recorder.duplicates("dup-breaker"), (1, 0), "once per duplicate");
+    assert_eq!(
+        recorder.duplicates("dup-breaker"),
+        (1, 0),
+        "once per duplicate"
+    );
     THIRD.register();
     assert_eq!(recorder.duplicates("dup-breaker"), (2, 0));
     assert_eq!(recorder.duplicates("alone-breaker"), (0, 0));
@@ -63,16 +67,25 @@ async fn the_name_reaches_every_breaker_that_carries_it() {
     ALONE.register();
     let all = steadfast::health::breaker("dup-controlled").unwrap();
     assert_eq!(all.iter().len(), 3);
-    assert!(all.only().is_none(), "no single breaker behind a duplicated name");
+    assert!(
+        all.only().is_none(),
+        "no single breaker behind a duplicated name"
+    );
     all.force_open();
     for breaker in &CONTROLLED {
-        assert_eq!((breaker.state(), breaker.forced()), (State::Open, Some(State::Open)));
+        assert_eq!(
+            (breaker.state(), breaker.forced()),
+            (State::Open, Some(State::Open))
+        );
     }
     assert_eq!(ALONE.state(), State::Closed, "another name is not touched");
     all.force_closed();
     assert!(all.iter().all(|b| b.forced() == Some(State::Closed)));
     all.reset();
-    assert!(all.iter().all(|b| b.forced().is_none() && b.state() == State::Closed));
+    assert!(
+        all.iter()
+            .all(|b| b.forced().is_none() && b.state() == State::Closed)
+    );
     let alone = steadfast::health::breaker("alone-breaker").unwrap();
     assert!(core::ptr::eq(alone.only().unwrap(), &ALONE));
     assert!(steadfast::health::breaker("no-such-breaker").is_none());
@@ -106,7 +119,10 @@ async fn two_attributes_under_one_name_are_warned_at_the_second_ones_first_call(
 }
 
 static POOL_A: Bulkhead = Bulkhead::builder().name("dup-pool").build();
-static POOL_B: Bulkhead = Bulkhead::builder().name("dup-pool").max_concurrent(3).build();
+static POOL_B: Bulkhead = Bulkhead::builder()
+    .name("dup-pool")
+    .max_concurrent(3)
+    .build();
 
 #[bulkhead(shared = POOL_B)]
 async fn pooled() -> Result<(), Rejected> {

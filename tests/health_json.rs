@@ -26,7 +26,12 @@ fn entry<'a>(json: &'a Value, list: &str, name: &str) -> &'a Value {
 }
 
 fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     keys
 }
@@ -96,5 +101,8 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
     static NEVER_CHANGED: CircuitBreaker = CircuitBreaker::builder().name("json-fresh").build();
     NEVER_CHANGED.register();
     let json = serde_json::to_value(health()).unwrap();
-    assert_eq!(entry(&json, "breakers", "json-fresh")["in_state_for_ms"], Value::Null);
+    assert_eq!(
+        entry(&json, "breakers", "json-fresh")["in_state_for_ms"],
+        Value::Null
+    );
 }

@@ -107,7 +107,10 @@ fn two_impls_in_one_module_give_two_names() {
         names(&shop::Alpha.get()),
         ["health_names::shop::Alpha::get"; 4]
     );
-    assert_eq!(names(&shop::Beta.get()), ["health_names::shop::Beta::get"; 4]);
+    assert_eq!(
+        names(&shop::Beta.get()),
+        ["health_names::shop::Beta::get"; 4]
+    );
 }
 
 #[tokio::test]
@@ -116,7 +119,10 @@ async fn generic_trait_and_free_functions() {
         names(&shop::Generic(1u8).get().await),
         ["health_names::shop::Generic::get"; 4]
     );
-    assert_eq!(shop::Beta.lookup().name(), "health_names::shop::Beta::lookup");
+    assert_eq!(
+        shop::Beta.lookup().name(),
+        "health_names::shop::Beta::lookup"
+    );
     assert_eq!(names(&shop::free()), ["health_names::shop::free"; 4]);
 }
 
@@ -137,7 +143,10 @@ async fn rejections_and_events_carry_the_located_name() {
     assert!(alpha.timeout.run(slow).await.is_err());
     let timed_out = recorder.events("steadfast::timeout", "call timed out");
     assert_eq!(timed_out.len(), 1);
-    assert_eq!(timed_out[0].field("policy"), "health_names::shop::Alpha::get");
+    assert_eq!(
+        timed_out[0].field("policy"),
+        "health_names::shop::Alpha::get"
+    );
 
     let beta = shop::Beta.get();
     let result: Result<(), &str> = beta.retry.run(|| async { Err("down") }).await;
@@ -195,8 +204,11 @@ async fn successful_calls_never_read_a_located_name() {
     static RETRY: Retry = Retry::builder()
         .name_located(module_path!(), "counted_here", counted_here)
         .build();
-    static TIMEOUT: Timeout =
-        Timeout::new(Duration::from_secs(1)).named_located(module_path!(), "counted_here", counted_here);
+    static TIMEOUT: Timeout = Timeout::new(Duration::from_secs(1)).named_located(
+        module_path!(),
+        "counted_here",
+        counted_here,
+    );
     for _ in 0..3 {
         let call = async {
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -211,7 +223,11 @@ async fn successful_calls_never_read_a_located_name() {
     assert_eq!(BREAKER.name(), "health_names::counted_here");
     assert_eq!(HERE_CALLS.load(Ordering::Relaxed), 1);
     assert_eq!(BREAKER.name(), "health_names::counted_here");
-    assert_eq!(HERE_CALLS.load(Ordering::Relaxed), 1, "the breaker keeps it");
+    assert_eq!(
+        HERE_CALLS.load(Ordering::Relaxed),
+        1,
+        "the breaker keeps it"
+    );
 }
 
 /// `Result<T, E>` as `Result<T, Failure<E, Rejected>>`, as `wrap` takes it.

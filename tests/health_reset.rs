@@ -46,7 +46,10 @@ async fn reset_all_closes_empties_and_unforces_every_breaker() {
     // Open through the attribute.
     let _ = opened(false).await;
     let _ = opened(false).await;
-    assert!(matches!(opened(true).await, Err(Rejected::CircuitOpen { .. })));
+    assert!(matches!(
+        opened(true).await,
+        Err(Rejected::CircuitOpen { .. })
+    ));
 
     FORCED_OPEN.register();
     FORCED_OPEN.force_open();
@@ -64,7 +67,10 @@ async fn reset_all_closes_empties_and_unforces_every_breaker() {
     let _ = PROBING.call(|| Err::<(), _>("down"));
     tokio::time::advance(Duration::from_secs(1)).await;
     let probe = PROBING.try_acquire().unwrap();
-    assert_eq!((PROBING.state(), PROBING.probes_in_flight()), (State::HalfOpen, 1));
+    assert_eq!(
+        (PROBING.state(), PROBING.probes_in_flight()),
+        (State::HalfOpen, 1)
+    );
 
     // A bulkhead with a call running.
     POOL.register();
@@ -81,7 +87,13 @@ async fn reset_all_closes_empties_and_unforces_every_breaker() {
     ] {
         let b = snapshot(name);
         assert_eq!(
-            (b.state, b.forced, b.window_calls, b.window_failures, b.probes_in_flight),
+            (
+                b.state,
+                b.forced,
+                b.window_calls,
+                b.window_failures,
+                b.probes_in_flight
+            ),
             (State::Closed, None, 0, 0, 0),
             "{name}"
         );

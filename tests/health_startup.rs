@@ -127,18 +127,21 @@ fn policies_are_listed_from_startup_before_any_call() {
         ("startup-twin", true),
         ("startup-module-level", false),
     ] {
-        assert!(breakers.contains(&breaker), "{breaker:?} not in {breakers:?}");
+        assert!(
+            breakers.contains(&breaker),
+            "{breaker:?} not in {breakers:?}"
+        );
     }
     assert_eq!(breakers.len(), 5, "{breakers:?}");
-    assert_eq!(
-        breakers.iter().filter(|b| b.0 == "startup-twin").count(),
-        2
-    );
+    assert_eq!(breakers.iter().filter(|b| b.0 == "startup-twin").count(), 2);
     for bulkhead in [
         ("health_startup::Warehouse::reserve", false, 4),
         ("startup-reexported", false, 10),
     ] {
-        assert!(bulkheads.contains(&bulkhead), "{bulkhead:?} not in {bulkheads:?}");
+        assert!(
+            bulkheads.contains(&bulkhead),
+            "{bulkhead:?} not in {bulkheads:?}"
+        );
     }
     assert_eq!(bulkheads.len(), 2, "{bulkheads:?}");
 

@@ -54,8 +54,11 @@ use std::sync::{OnceLock, PoisonError, RwLock};
 ///     }
 /// }
 ///
-/// assert_eq!(Inventory::breaker().name(), "rust_out::Inventory::breaker");
-/// assert_eq!(PolicyName::fixed("payments").get(), "payments");
+/// fn main() {
+///     // `my_crate::Inventory::breaker`, in a crate named `my_crate`.
+///     assert_eq!(Inventory::breaker().name(), concat!(module_path!(), "::Inventory::breaker"));
+///     assert_eq!(PolicyName::fixed("payments").get(), "payments");
+/// }
 /// ```
 #[derive(Clone, Copy)]
 pub struct PolicyName(Source);
@@ -277,7 +280,9 @@ fn last_segment(ty: &str) -> &str {
             ty = rest.trim_start();
         }
     }
-    split_top(ty).last().map_or(ty, |segment| strip_generics(segment))
+    split_top(ty)
+        .last()
+        .map_or(ty, |segment| strip_generics(segment))
 }
 
 /// Splits a path at the `::` that are not inside `<…>`.
@@ -327,12 +332,18 @@ mod tests {
 
     #[test]
     fn methods_of_generic_types_drop_the_generics() {
-        assert_eq!(resolve("c::m", "get", "c::m::Foo<_>::get::here"), "c::m::Foo::get");
+        assert_eq!(
+            resolve("c::m", "get", "c::m::Foo<_>::get::here"),
+            "c::m::Foo::get"
+        );
         assert_eq!(
             resolve("c::m", "get", "c::m::Foo<'_, _, c::m::Bar<_>>::get::here"),
             "c::m::Foo::get"
         );
-        assert_eq!(resolve("c::m", "get", "c::m::Foo::get::here"), "c::m::Foo::get");
+        assert_eq!(
+            resolve("c::m", "get", "c::m::Foo::get::here"),
+            "c::m::Foo::get"
+        );
     }
 
     #[test]
@@ -345,8 +356,14 @@ mod tests {
             resolve("c::m", "t", "<&c::m::Bar as c::other::Tr<u8>>::t::here"),
             "c::m::Bar::t"
         );
-        assert_eq!(resolve("c::m", "t", "<[u8] as c::m::Tr>::t::here"), "c::m::[u8]::t");
-        assert_eq!(resolve("c::m", "d", "<dyn c::m::Tr>::d::here"), "c::m::Tr::d");
+        assert_eq!(
+            resolve("c::m", "t", "<[u8] as c::m::Tr>::t::here"),
+            "c::m::[u8]::t"
+        );
+        assert_eq!(
+            resolve("c::m", "d", "<dyn c::m::Tr>::d::here"),
+            "c::m::Tr::d"
+        );
         assert_eq!(
             resolve("c::m", "t", "<c::m::f::S as c::m::Tr>::t::here"),
             "c::m::S::t"
@@ -355,13 +372,20 @@ mod tests {
 
     #[test]
     fn closures_async_blocks_and_statics_after_the_fn_are_dropped() {
-        assert_eq!(resolve("c::m", "f", "c::m::f::{{closure}}::here"), "c::m::f");
+        assert_eq!(
+            resolve("c::m", "f", "c::m::f::{{closure}}::here"),
+            "c::m::f"
+        );
         assert_eq!(
             resolve("c::m", "a", "c::m::Bar::a::{{closure}}::{{closure}}::here"),
             "c::m::Bar::a"
         );
         assert_eq!(
-            resolve("c::m", "get", "c::m::Foo<_>::get::__STEADFAST_BREAKER::here"),
+            resolve(
+                "c::m",
+                "get",
+                "c::m::Foo<_>::get::__STEADFAST_BREAKER::here"
+            ),
             "c::m::Foo::get"
         );
         assert_eq!(
@@ -372,12 +396,21 @@ mod tests {
 
     #[test]
     fn nested_fns_and_items_keep_the_path_between() {
-        assert_eq!(resolve("c::m", "inner", "c::m::outer::inner::here"), "c::m::outer::inner");
-        assert_eq!(resolve("c::m", "g", "c::m::outer::S::g::here"), "c::m::outer::S::g");
+        assert_eq!(
+            resolve("c::m", "inner", "c::m::outer::inner::here"),
+            "c::m::outer::inner"
+        );
+        assert_eq!(
+            resolve("c::m", "g", "c::m::outer::S::g::here"),
+            "c::m::outer::S::g"
+        );
         // The attributed fn is the last segment of its name, even when a
         // module or type shares it.
         assert_eq!(resolve("c::get", "get", "c::get::get::here"), "c::get::get");
-        assert_eq!(resolve("c::m", "get", "c::m::get::get::here"), "c::m::get::get");
+        assert_eq!(
+            resolve("c::m", "get", "c::m::get::get::here"),
+            "c::m::get::get"
+        );
     }
 
     #[test]
@@ -416,7 +449,11 @@ mod tests {
         fn here() -> &'static str {
             core::any::type_name_of_val(&here)
         }
-        let a = PolicyName::located(module_path!(), "located_names_are_interned_once_and_compare_by_location", here);
+        let a = PolicyName::located(
+            module_path!(),
+            "located_names_are_interned_once_and_compare_by_location",
+            here,
+        );
         let b = a;
         assert!(core::ptr::eq(a.get(), b.get()), "one string per location");
         assert_eq!(a, b);

@@ -89,7 +89,10 @@ impl Recorder {
                 .count()
         };
         (
-            count("steadfast::circuit_breaker", "two circuit breakers share a name"),
+            count(
+                "steadfast::circuit_breaker",
+                "two circuit breakers share a name",
+            ),
             count("steadfast::bulkhead", "two bulkheads share a name"),
         )
     }

@@ -606,7 +606,10 @@ impl CircuitBreakerBuilder {
     ///     }
     /// }
     ///
-    /// assert_eq!(Stock::breaker().name(), "rust_out::Stock::breaker");
+    /// fn main() {
+    ///     // `my_crate::Stock::breaker`, in a crate named `my_crate`.
+    ///     assert_eq!(Stock::breaker().name(), concat!(module_path!(), "::Stock::breaker"));
+    /// }
     /// ```
     pub const fn name_located(
         mut self,
