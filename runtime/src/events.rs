@@ -10,7 +10,6 @@ use core::time::Duration;
 
 use crate::Rejected;
 use crate::circuit_breaker::State;
-use crate::registry::Kind;
 
 /// How an error appears in events.
 pub(crate) struct ErrorField<'a>(
@@ -93,21 +92,4 @@ pub(crate) fn rejected(rejected: &Rejected) {
 
 pub(crate) fn fallback_applied(policy: &str, error: &ErrorField<'_>) {
     tracing::debug!(target: "steadfast::fallback", policy, error = %error, "fallback applied");
-}
-
-/// Two policies of one kind carry the same name: reported once per policy
-/// that joins the registry under a name already taken.
-pub(crate) fn duplicate_name(kind: Kind, policy: &str) {
-    match kind {
-        Kind::CircuitBreaker => tracing::warn!(
-            target: "steadfast::circuit_breaker",
-            policy,
-            "two circuit breakers share a name"
-        ),
-        Kind::Bulkhead => tracing::warn!(
-            target: "steadfast::bulkhead",
-            policy,
-            "two bulkheads share a name"
-        ),
-    }
 }

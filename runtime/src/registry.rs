@@ -58,6 +58,27 @@ pub(crate) enum Kind {
     Bulkhead,
 }
 
+impl Kind {
+    /// The warning for a policy that joins the list under a name already
+    /// taken (target, level, message and field are in the operating guide's
+    /// catalogue).
+    #[cold]
+    fn report_duplicate(self, policy: &str) {
+        match self {
+            Kind::CircuitBreaker => tracing::warn!(
+                target: "steadfast::circuit_breaker",
+                policy,
+                "two circuit breakers share a name"
+            ),
+            Kind::Bulkhead => tracing::warn!(
+                target: "steadfast::bulkhead",
+                policy,
+                "two bulkheads share a name"
+            ),
+        }
+    }
+}
+
 /// Whether a policy is in its list: set once, under the list's lock.
 #[derive(Debug)]
 pub(crate) struct Registration(AtomicBool);
@@ -104,7 +125,7 @@ fn with_list<T: Member, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'stati
         f(&mut list, &mut duplicates)
     };
     for name in duplicates {
-        crate::events::duplicate_name(T::KIND, name);
+        T::KIND.report_duplicate(name);
     }
     result
 }
