@@ -88,8 +88,12 @@ impl PolicyName {
     /// `module` (`module_path!()`): `module::Type::function` when `here`, a
     /// function declared inside `function`'s body that returns its own type
     /// name (`core::any::type_name_of_val(&here)`), shows a type between the
-    /// module and the function (a method), else `module::function`. A
-    /// function nested in another is named `module::outer::function`.
+    /// module and the function (a method), else `module::function`. For a
+    /// trait method (`<X as Trait>::function`), `Type` is the last segment of
+    /// the implementing type `X`, wherever `X` is declared. A function nested
+    /// in another is named `module::outer::function`. A `here` whose path
+    /// does not fit (another module, or no segment `function`) gives
+    /// `module::function`.
     #[must_use]
     pub const fn located(
         module: &'static str,
