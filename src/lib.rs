@@ -340,4 +340,5 @@ pub mod __private {
     };
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
+    pub use steadfast_runtime::{register_breaker, register_bulkhead};
 }

@@ -19,10 +19,12 @@
 //! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open`, `circuit breaker closed` | `policy`, `from`, `to` |
 //! | `steadfast::circuit_breaker` | DEBUG | `call rejected` | `policy`, `rejection` = `circuit_open` |
 //! | `steadfast::bulkhead` | DEBUG | `call rejected` | `policy`, `rejection` = `bulkhead_full` |
+//! | `steadfast::circuit_breaker` | WARN | `two circuit breakers share a name` | `policy` |
+//! | `steadfast::bulkhead` | WARN | `two bulkheads share a name` | `policy` |
 //! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
 //!
-//! `policy` is the policy's name: `module::fn` for an attribute, or the
-//! `name = "…"` of a breaker or bulkhead. `error` is the error's `Display`
+//! `policy` is the policy's name: for an attribute, `module::fn`, or
+//! `module::Type::fn` for a method, unless `name = "…"` gives one. `error` is the error's `Display`
 //! where its type implements it (in a generic function, where that bound is
 //! visible), else its type name. States are `closed`, `open`, `half_open`.
 //!
@@ -53,11 +55,14 @@
 //!
 //! ## Health
 //!
-//! [`health()`](crate::health()) lists every circuit breaker and bulkhead the
-//! process has used (they register on first use; a `static` used only through
-//! the programmatic API calls `register()`), with state, state changes, window counts,
-//! probes, time in state, running and waiting calls. With the `serde` feature
-//! it serializes; here is an axum handler serving it as JSON:
+//! [`health()`](crate::health()) lists every circuit breaker and bulkhead:
+//! an attribute's own from the start of the process, before its first call;
+//! a `static` named with `shared = …` from its first call (list it earlier
+//! with its `register()`); with state, state changes, window counts, probes,
+//! time in state, running and waiting calls. With the `serde` feature it
+//! serializes to the JSON documented on [`health()`](crate::health()) (stable
+//! field names; durations are whole milliseconds, `in_state_for_ms`); here
+//! is an axum handler serving it:
 //!
 //! ```
 //! use axum::{Router, http::header, response::IntoResponse, routing::get};
@@ -71,15 +76,29 @@
 //! # let _ = app;
 //! ```
 //!
+//! ## Names
+//!
+//! One name is one policy. Two breakers (or two bulkheads) registered under
+//! one name — two `name = "payments"` attributes on different functions, say —
+//! are reported, never silently merged: a WARN event names it when the second
+//! one registers (at startup, or at the latest on its first call), both carry
+//! `duplicate_name: true` in [`health()`](crate::health()), and the controls
+//! below reach both. To share one breaker between functions, declare it once
+//! and name it with `shared = …`.
+//!
 //! ## Manual control
 //!
-//! [`health::breaker(name)`](crate::health::breaker) finds a registered
-//! breaker; [`force_open`](crate::CircuitBreaker::force_open) holds it open
+//! [`health::breaker(name)`](crate::health::breaker) finds the registered
+//! breakers called `name` (one, unless the name is duplicated);
+//! [`force_open`](crate::health::Breakers::force_open) holds them open
 //! (maintenance, or shedding a dependency by hand),
-//! [`force_closed`](crate::CircuitBreaker::force_closed) keeps it closed
-//! whatever happens, and [`reset`](crate::CircuitBreaker::reset) returns it to
-//! normal, closed with a fresh window. A `static` breaker can be driven the
-//! same way directly.
+//! [`force_closed`](crate::health::Breakers::force_closed) keeps them closed
+//! whatever happens, and [`reset`](crate::health::Breakers::reset) returns
+//! them to normal, closed with a fresh window;
+//! [`only`](crate::health::Breakers::only) gives the one breaker to read. A
+//! `static` breaker can be driven the same way directly.
+//! [`health::reset_all()`](crate::health::reset_all) resets every registered
+//! breaker, for tests that share them.
 //!
 //! ```
 //! use steadfast::circuit_breaker;

@@ -235,6 +235,12 @@ pub fn bulkhead(bulkhead: &'static crate::Bulkhead) -> &'static crate::Bulkhead 
     bulkhead
 }
 
+/// What [`register_breaker!`](crate::register_breaker) and
+/// [`register_bulkhead!`](crate::register_bulkhead) submit.
+pub use crate::registry::AtStartup;
+/// The registration at startup behind [`register_breaker!`](crate::register_breaker).
+pub use inventory;
+
 /// `when` when none was given: every error.
 #[inline]
 pub fn always<E>(_: &E) -> bool {

@@ -21,6 +21,8 @@ pub mod health;
 #[cfg(feature = "http")]
 pub mod http;
 mod meter;
+pub mod name;
+mod registry;
 mod rejected;
 pub mod retry;
 mod sync;

@@ -9,6 +9,7 @@ use pin_project_lite::pin_project;
 use tokio::task::coop;
 use tokio::time::{Instant, Sleep};
 
+use crate::name::PolicyName;
 use crate::{Failure, Rejected};
 
 /// Cancels a call that has not finished within a limit.
@@ -38,7 +39,7 @@ use crate::{Failure, Rejected};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timeout {
     after: Duration,
-    name: &'static str,
+    name: PolicyName,
 }
 
 impl Timeout {
@@ -56,15 +57,42 @@ impl Timeout {
         );
         Timeout {
             after,
-            name: "timeout",
+            name: PolicyName::fixed("timeout"),
         }
     }
 
-    /// The same timeout, named in `tracing` events (the attribute uses
-    /// `module::fn`).
+    /// The same timeout, named in `tracing` events and metrics (the
+    /// attribute uses `module::fn`, or `module::Type::fn` for a method).
     #[must_use]
     pub const fn named(self, name: &'static str) -> Self {
-        Timeout { name, ..self }
+        Timeout {
+            name: PolicyName::fixed(name),
+            ..self
+        }
+    }
+
+    /// The same timeout, named after where it is declared: `function` of
+    /// `module` (`module_path!()`), worked out on first read from `here`, as
+    /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
+    #[must_use]
+    pub const fn named_located(
+        self,
+        module: &'static str,
+        function: &'static str,
+        here: fn() -> &'static str,
+    ) -> Self {
+        Timeout {
+            name: PolicyName::located(module, function, here),
+            ..self
+        }
+    }
+
+    /// The name in `tracing` events and metrics (default `timeout`). A
+    /// located name is worked out on its first read (a timeout, or a call
+    /// with metrics on) and looked up afterwards.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name.get()
     }
 
     /// The limit.
@@ -114,7 +142,8 @@ pin_project! {
         #[pin]
         sleep: Option<Sleep>,
         after: Duration,
-        name: &'static str,
+        // Read only when the call times out (or for metrics).
+        name: PolicyName,
         // The deadline is not representable: no limit at all.
         unbounded: bool,
     }
@@ -141,7 +170,7 @@ impl<F: Future> Future for Timed<F> {
                     this.after
                         .saturating_sub(sleep.deadline().saturating_duration_since(Instant::now()))
                 });
-                crate::meter::timeout_call(this.name, false, waited);
+                crate::meter::timeout_call(this.name.get(), false, waited);
             }
             return Poll::Ready(Ok(output));
         }
@@ -160,8 +189,8 @@ impl<F: Future> Future for Timed<F> {
             Some(Poll::Ready(())) => {
                 // Cancelled now, whatever its owner does with this future next.
                 this.inner.set(None);
-                crate::events::timed_out(this.name, *this.after);
-                crate::meter::timeout_call(this.name, true, Some(*this.after));
+                crate::events::timed_out(this.name.get(), *this.after);
+                crate::meter::timeout_call(this.name.get(), true, Some(*this.after));
                 Poll::Ready(Err(Rejected::timeout(*this.after)))
             }
             _ => Poll::Pending,

@@ -46,6 +46,8 @@ use std::sync::Mutex;
 
 pub use call::Slotted;
 
+use crate::name::{NameCell, PolicyName};
+use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
 use crate::{Failure, Lift, Rejected};
 use queue::{Queue, Ticket};
 use slots::{Join, Slots, running, waiting};
@@ -74,31 +76,35 @@ use slots::{Join, Slots, running, waiting};
 /// ```
 #[derive(Debug)]
 pub struct Bulkhead {
-    name: &'static str,
+    /// Its name, resolved on first read.
+    name: NameCell,
     max_concurrent: u32,
     max_queue: u32,
     max_wait: Option<Duration>,
     /// The counts and the waiter queue.
     slots: Slots<AtomicU64, Mutex<Queue>>,
-    /// Whether the bulkhead is in the health registry.
-    registered: crate::health::Registration,
+    /// Whether the bulkhead is in the registry that `health()` reads.
+    registered: Registration,
 }
 
 impl Bulkhead {
     /// The defaults: `max_concurrent = 10`, `max_queue = 10`, unbounded `max_wait`.
     pub const fn builder() -> BulkheadBuilder {
         BulkheadBuilder {
-            name: "bulkhead",
+            name: PolicyName::fixed("bulkhead"),
             max_concurrent: 10,
             max_queue: 10,
             max_wait: None,
         }
     }
 
-    /// The name used in rejections, events and metrics.
+    /// The name used in rejections, events, metrics and
+    /// [`health`](crate::health()). A located name
+    /// ([`BulkheadBuilder::name_located`]) is worked out on the first read,
+    /// which no call makes unless it is rejected (or metrics are on).
     #[must_use]
-    pub const fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &'static str {
+        self.name.get()
     }
 
     /// Calls running now.
@@ -224,7 +230,7 @@ impl Bulkhead {
     #[inline]
     fn permit(&self) -> BulkheadPermit<'_> {
         if crate::meter::ENABLED {
-            crate::meter::bulkhead_call(self.name, true);
+            crate::meter::bulkhead_call(self.name(), true);
             self.report_counts();
         }
         BulkheadPermit { bulkhead: self }
@@ -233,15 +239,15 @@ impl Bulkhead {
     /// The running and waiting gauges.
     fn report_counts(&self) {
         let counts = self.slots.counts.load(Ordering::Relaxed);
-        crate::meter::bulkhead_counts(self.name, running(counts), waiting(counts));
+        crate::meter::bulkhead_counts(self.name(), running(counts), waiting(counts));
     }
 
     /// A rejection, reported.
     #[cold]
     fn rejection(&self) -> Rejected {
-        let rejected = Rejected::bulkhead_full(self.name);
+        let rejected = Rejected::bulkhead_full(self.name());
         crate::events::rejected(&rejected);
-        crate::meter::bulkhead_call(self.name, false);
+        crate::meter::bulkhead_call(self.name(), false);
         rejected
     }
 
@@ -258,11 +264,15 @@ impl Bulkhead {
     }
 
     /// Adds the bulkhead to [`health`](crate::health()) (once; later calls
-    /// are a single relaxed load). The attributes register theirs on first use.
+    /// are a single relaxed load). The attributes list their per-function
+    /// bulkheads from startup, and register a `shared = …` one on its first
+    /// call; [`register_bulkhead!`](crate::register_bulkhead) lists a
+    /// `static` from startup. A bulkhead whose name another registered
+    /// bulkhead already carries is reported (a `tracing` warning, and
+    /// `duplicate_name` in `health()`).
     #[inline]
     pub fn register(&'static self) {
-        self.registered
-            .ensure(|| crate::health::register_bulkhead(self));
+        crate::registry::register(self);
     }
 
     /// Gives a slot back: to the first waiter if there is one, else to the pool.
@@ -271,6 +281,31 @@ impl Bulkhead {
         self.slots.release();
     }
 }
+
+impl Member for Bulkhead {
+    const KIND: Kind = Kind::Bulkhead;
+
+    fn name(&self) -> &'static str {
+        Bulkhead::name(self)
+    }
+
+    fn registration(&self) -> &Registration {
+        &self.registered
+    }
+
+    fn registry() -> &'static Registry<Self> {
+        static BULKHEADS: Registry<Bulkhead> = Registry::new();
+        &BULKHEADS
+    }
+
+    fn at_startup() -> impl Iterator<Item = &'static Self> {
+        inventory::iter::<AtStartup<Self>>
+            .into_iter()
+            .map(AtStartup::policy)
+    }
+}
+
+inventory::collect!(AtStartup<Bulkhead>);
 
 /// A slot in a [`Bulkhead`], released when dropped.
 #[derive(Debug)]
@@ -328,16 +363,31 @@ impl Drop for Waiter<'_> {
 #[derive(Debug, Clone, Copy)]
 #[must_use]
 pub struct BulkheadBuilder {
-    name: &'static str,
+    name: PolicyName,
     max_concurrent: u32,
     max_queue: u32,
     max_wait: Option<Duration>,
 }
 
 impl BulkheadBuilder {
-    /// The name in rejections, events and metrics.
+    /// The name in rejections, events, metrics and `health()` (default
+    /// `bulkhead`). One name is one bulkhead: another registered bulkhead of
+    /// the same name is reported.
     pub const fn name(mut self, name: &'static str) -> Self {
-        self.name = name;
+        self.name = PolicyName::fixed(name);
+        self
+    }
+
+    /// The name of a bulkhead declared in `function` of `module`
+    /// (`module_path!()`), worked out on first read from `here`: as
+    /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
+    pub const fn name_located(
+        mut self,
+        module: &'static str,
+        function: &'static str,
+        here: fn() -> &'static str,
+    ) -> Self {
+        self.name = PolicyName::located(module, function, here);
         self
     }
 
@@ -374,7 +424,7 @@ impl BulkheadBuilder {
             "bulkhead: `max_queue` must be at most 1000000"
         );
         Bulkhead {
-            name: self.name,
+            name: NameCell::new(self.name),
             max_concurrent: self.max_concurrent,
             max_queue: self.max_queue,
             max_wait: self.max_wait,
@@ -382,7 +432,7 @@ impl BulkheadBuilder {
                 counts: AtomicU64::new(0),
                 queue: Mutex::new(Queue::new()),
             },
-            registered: crate::health::Registration::new(),
+            registered: Registration::new(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub use call::Guarded;
 pub use permit::Permit;
 pub use state::State;
 
+use crate::name::{NameCell, PolicyName};
+use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
 use crate::{Failure, Lift, Rejected};
 use state::{Admission, MAX_PROBES, Word};
 use window::{BUCKETS, MAX_COUNT, Tally, Window};
@@ -81,6 +83,8 @@ use window::{BUCKETS, MAX_COUNT, Tally, Window};
 /// ```
 #[derive(Debug)]
 pub struct CircuitBreaker {
+    /// Its name, resolved on first read.
+    name: NameCell,
     config: Config,
     word: AtomicU64,
     window: Window,
@@ -94,8 +98,8 @@ pub struct CircuitBreaker {
     changed_at: AtomicU64,
     /// A state forced by an operator: `NOT_FORCED`, `FORCED_OPEN` or `FORCED_CLOSED`.
     forced: AtomicU8,
-    /// Whether the breaker is in the health registry.
-    registered: crate::health::Registration,
+    /// Whether the breaker is in the registry that `health()` reads.
+    registered: Registration,
 }
 
 const NOT_FORCED: u8 = 0;
@@ -104,7 +108,6 @@ const FORCED_CLOSED: u8 = 2;
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
-    name: &'static str,
     failure_ratio_ppm: u64,
     min_calls: u32,
     consecutive_failures: u32,
@@ -129,7 +132,7 @@ impl CircuitBreaker {
     /// `half_open_probes = 1`.
     pub const fn builder() -> CircuitBreakerBuilder {
         CircuitBreakerBuilder {
-            name: "circuit_breaker",
+            name: PolicyName::fixed("circuit_breaker"),
             failure_ratio: 0.5,
             window: WindowSpec::Calls(100),
             min_calls: None,
@@ -141,10 +144,13 @@ impl CircuitBreaker {
         }
     }
 
-    /// The name used in rejections, events and metrics.
+    /// The name used in rejections, events, metrics and
+    /// [`health`](crate::health()). A located name
+    /// ([`CircuitBreakerBuilder::name_located`]) is worked out on the first
+    /// read, which no successful call makes.
     #[must_use]
-    pub const fn name(&self) -> &'static str {
-        self.config.name
+    pub fn name(&self) -> &'static str {
+        self.name.get()
     }
 
     /// The current state (it may change right after).
@@ -251,7 +257,7 @@ impl CircuitBreaker {
     }
 
     fn rejection(&self) -> Rejected {
-        Rejected::circuit_open(self.config.name)
+        Rejected::circuit_open(self.name())
     }
 
     /// Nanoseconds since the breaker first read the clock.
@@ -278,14 +284,16 @@ impl CircuitBreaker {
         outcome: Outcome,
         started: Option<u64>,
     ) {
-        crate::meter::breaker_call(
-            self.config.name,
-            match outcome {
-                Outcome::Success => "success",
-                Outcome::Failure => "failure",
-                Outcome::Ignored => "ignored",
-            },
-        );
+        if crate::meter::ENABLED {
+            crate::meter::breaker_call(
+                self.name(),
+                match outcome {
+                    Outcome::Success => "success",
+                    Outcome::Failure => "failure",
+                    Outcome::Ignored => "ignored",
+                },
+            );
+        }
         if !probe
             && outcome == Outcome::Success
             && self.config.slow_call.is_none()
@@ -408,15 +416,15 @@ impl CircuitBreaker {
         // Stored plus one: zero means "never changed".
         self.changed_at
             .store(self.now().saturating_add(1), Ordering::Relaxed);
-        crate::events::breaker_transition(self.config.name, from, to);
-        crate::meter::breaker_state(self.config.name, to);
+        crate::events::breaker_transition(self.name(), from, to);
+        crate::meter::breaker_state(self.name(), to);
     }
 
     /// A rejection, reported.
     #[cold]
     fn reject(&self) -> Rejected {
         crate::events::rejected(&self.rejection());
-        crate::meter::breaker_call(self.config.name, "rejected");
+        crate::meter::breaker_call(self.name(), "rejected");
         self.rejection()
     }
 
@@ -488,11 +496,15 @@ impl CircuitBreaker {
     }
 
     /// Adds the breaker to [`health`](crate::health()) (once; later calls
-    /// are a single relaxed load). The attributes register theirs on first use.
+    /// are a single relaxed load). The attributes list their per-function
+    /// breakers from startup, and register a `shared = …` one on its first
+    /// call; [`register_breaker!`](crate::register_breaker) lists a `static`
+    /// from startup. A breaker whose name another registered breaker already
+    /// carries is reported (a `tracing` warning, and `duplicate_name` in
+    /// `health()`).
     #[inline]
     pub fn register(&'static self) {
-        self.registered
-            .ensure(|| crate::health::register_breaker(self));
+        crate::registry::register(self);
     }
 
     /// The clock reading a permit keeps, when the outcome needs a duration.
@@ -501,6 +513,31 @@ impl CircuitBreaker {
         self.tracks_time().then(|| self.now())
     }
 }
+
+impl Member for CircuitBreaker {
+    const KIND: Kind = Kind::CircuitBreaker;
+
+    fn name(&self) -> &'static str {
+        CircuitBreaker::name(self)
+    }
+
+    fn registration(&self) -> &Registration {
+        &self.registered
+    }
+
+    fn registry() -> &'static Registry<Self> {
+        static BREAKERS: Registry<CircuitBreaker> = Registry::new();
+        &BREAKERS
+    }
+
+    fn at_startup() -> impl Iterator<Item = &'static Self> {
+        inventory::iter::<AtStartup<Self>>
+            .into_iter()
+            .map(AtStartup::policy)
+    }
+}
+
+inventory::collect!(AtStartup<CircuitBreaker>);
 
 /// The contents of a breaker's window, from [`CircuitBreaker::window_counts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -526,7 +563,7 @@ enum WindowSpec {
 #[derive(Debug, Clone, Copy)]
 #[must_use]
 pub struct CircuitBreakerBuilder {
-    name: &'static str,
+    name: PolicyName,
     failure_ratio: f64,
     window: WindowSpec,
     min_calls: Option<u32>,
@@ -538,9 +575,49 @@ pub struct CircuitBreakerBuilder {
 }
 
 impl CircuitBreakerBuilder {
-    /// The name in rejections, events and metrics.
+    /// The name in rejections, events, metrics and `health()` (default
+    /// `circuit_breaker`). One name is one breaker: another registered
+    /// breaker of the same name is reported.
     pub const fn name(mut self, name: &'static str) -> Self {
-        self.name = name;
+        self.name = PolicyName::fixed(name);
+        self
+    }
+
+    /// The name of a breaker declared in `function` of `module`
+    /// (`module_path!()`): `module::Type::function` for a method,
+    /// `module::function` otherwise, worked out on first read from `here`, a
+    /// function declared in `function`'s body that returns its own type name
+    /// (see [`PolicyName::located`]).
+    ///
+    /// ```
+    /// use steadfast::CircuitBreaker;
+    ///
+    /// struct Stock;
+    ///
+    /// impl Stock {
+    ///     fn breaker() -> &'static CircuitBreaker {
+    ///         fn here() -> &'static str {
+    ///             core::any::type_name_of_val(&here)
+    ///         }
+    ///         static BREAKER: CircuitBreaker = CircuitBreaker::builder()
+    ///             .name_located(module_path!(), "breaker", here)
+    ///             .build();
+    ///         &BREAKER
+    ///     }
+    /// }
+    ///
+    /// fn main() {
+    ///     // `my_crate::Stock::breaker`, in a crate named `my_crate`.
+    ///     assert_eq!(Stock::breaker().name(), concat!(module_path!(), "::Stock::breaker"));
+    /// }
+    /// ```
+    pub const fn name_located(
+        mut self,
+        module: &'static str,
+        function: &'static str,
+        here: fn() -> &'static str,
+    ) -> Self {
+        self.name = PolicyName::located(module, function, here);
         self
     }
 
@@ -660,8 +737,8 @@ impl CircuitBreakerBuilder {
             "circuit breaker: `half_open_probes` must be between 1 and 65535"
         );
         CircuitBreaker {
+            name: NameCell::new(self.name),
             config: Config {
-                name: self.name,
                 failure_ratio_ppm,
                 min_calls,
                 consecutive_failures: self.consecutive_failures,
@@ -677,7 +754,7 @@ impl CircuitBreakerBuilder {
             anchor: OnceLock::new(),
             changed_at: AtomicU64::new(0),
             forced: AtomicU8::new(NOT_FORCED),
-            registered: crate::health::Registration::new(),
+            registered: Registration::new(),
         }
     }
 }

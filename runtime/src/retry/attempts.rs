@@ -110,7 +110,9 @@ impl<'p> Attempts<'p> {
         S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
     {
         if outcome.is_ok() {
-            meter::retry_call(self.policy.name, self.made > 0, "success");
+            if meter::ENABLED {
+                meter::retry_call(self.policy.name(), self.made > 0, "success");
+            }
             return ControlFlow::Break(outcome);
         }
         self.judge_failure(outcome, &when, &delay_from, &describe)
@@ -140,13 +142,13 @@ impl<'p> Attempts<'p> {
         };
         match delay {
             Some(delay) => {
-                events::retrying(self.policy.name, self.made, delay, &error);
-                meter::retry_retry(self.policy.name);
+                events::retrying(self.policy.name(), self.made, delay, &error);
+                meter::retry_retry(self.policy.name());
                 ControlFlow::Continue(delay)
             }
             None => {
-                events::not_retrying(self.policy.name, self.made, self.stop, &error);
-                meter::retry_call(self.policy.name, self.made > 1, self.stop);
+                events::not_retrying(self.policy.name(), self.made, self.stop, &error);
+                meter::retry_call(self.policy.name(), self.made > 1, self.stop);
                 ControlFlow::Break(outcome)
             }
         }

@@ -21,6 +21,7 @@ pub use backoff::Backoff;
 pub use jitter::Jitter;
 
 use crate::Failure;
+use crate::name::PolicyName;
 
 /// A retry policy: how many attempts, how long to wait between them, and the
 /// overall budget.
@@ -50,7 +51,7 @@ use crate::Failure;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Retry {
-    name: &'static str,
+    name: PolicyName,
     attempts: u32,
     backoff: Backoff,
     jitter: Jitter,
@@ -66,7 +67,7 @@ impl Retry {
     /// `attempts = 3`, `backoff = exponential("100ms", factor = 2.0, max = "10s")`,
     /// `jitter = full`, no `max_elapsed`, `max_hint = "60s"`.
     pub const DEFAULT: Retry = Retry {
-        name: "retry",
+        name: PolicyName::fixed("retry"),
         attempts: 3,
         backoff: Backoff::DEFAULT,
         jitter: Jitter::Full,
@@ -81,10 +82,12 @@ impl Retry {
         }
     }
 
-    /// The name in `tracing` events.
+    /// The name in `tracing` events and metrics. A located name
+    /// ([`RetryBuilder::name_located`]) is worked out on its first read (a
+    /// retry, or a call with metrics on) and looked up afterwards.
     #[must_use]
-    pub const fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &'static str {
+        self.name.get()
     }
 
     /// Total attempts, the first included.
@@ -217,9 +220,23 @@ pub struct RetryBuilder {
 }
 
 impl RetryBuilder {
-    /// The name in `tracing` events (the attribute uses `module::fn`).
+    /// The name in `tracing` events and metrics (the attribute uses
+    /// `module::fn`, or `module::Type::fn` for a method).
     pub const fn name(mut self, name: &'static str) -> Self {
-        self.retry.name = name;
+        self.retry.name = PolicyName::fixed(name);
+        self
+    }
+
+    /// The name of a retry declared in `function` of `module`
+    /// (`module_path!()`), worked out on first read from `here`: as
+    /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
+    pub const fn name_located(
+        mut self,
+        module: &'static str,
+        function: &'static str,
+        here: fn() -> &'static str,
+    ) -> Self {
+        self.retry.name = PolicyName::located(module, function, here);
         self
     }
 

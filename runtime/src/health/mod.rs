@@ -1,0 +1,257 @@
+//! Which breakers and bulkheads the process has, and how they are doing.
+//!
+//! [`health`] lists every circuit breaker and bulkhead in the registry:
+//!
+//! - the attributes' per-function breakers and bulkheads, from the start of
+//!   the process (before their first call);
+//! - any other `static` (one named with `shared = …`, or used through the
+//!   programmatic API) from its first call through an attribute, its
+//!   [`register`](crate::CircuitBreaker::register), or from startup with
+//!   [`register_breaker!`](crate::register_breaker) /
+//!   [`register_bulkhead!`](crate::register_bulkhead).
+//!
+//! Reading it takes the registry's lock and reads each policy's atomics
+//! without stopping calls. [`breaker`] and [`bulkhead`] find policies by name
+//! for manual control; [`reset_all`] starts every breaker afresh (between
+//! tests).
+//!
+//! # One name, one policy
+//!
+//! Names identify policies to operators, so two breakers (or two bulkheads)
+//! registered under one name are reported, never silently confused: a
+//! `tracing` warning naming it (target `steadfast::circuit_breaker` or
+//! `steadfast::bulkhead`, message `two circuit breakers share a name` or
+//! `two bulkheads share a name`, field `policy`) when the second one joins
+//! the registry (at startup, at the latest on its first call), and
+//! `duplicate_name: true` on both in the snapshot. [`breaker`] then reaches
+//! every breaker of that name.
+
+mod control;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub use control::{Breakers, Bulkheads, breaker, bulkhead, reset_all};
+
+use crate::circuit_breaker::State;
+use crate::registry::{self, Member};
+use crate::{Bulkhead, CircuitBreaker};
+
+/// A snapshot of every registered breaker and bulkhead, in registration order.
+///
+/// With the `serde` feature it serializes to the JSON shown in [`health`].
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct Health {
+    /// The circuit breakers.
+    pub breakers: Vec<BreakerHealth>,
+    /// The bulkheads.
+    pub bulkheads: Vec<BulkheadHealth>,
+}
+
+/// One circuit breaker in a [`Health`] snapshot.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct BreakerHealth {
+    /// Its name (`module::fn`, or `module::Type::fn` for a method, unless
+    /// `name = "…"`).
+    pub name: &'static str,
+    /// Whether another registered breaker carries the same name.
+    pub duplicate_name: bool,
+    /// Its state.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "serialize_state"))]
+    pub state: State,
+    /// A state an operator forced, if any.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "serialize_forced"))]
+    pub forced: Option<State>,
+    /// Calls recorded in the window.
+    pub window_calls: u64,
+    /// Failures among them.
+    pub window_failures: u64,
+    /// Slow calls among them.
+    pub window_slow: u64,
+    /// Half-open probes running.
+    pub probes_in_flight: u32,
+    /// How long it has been in its state (`None` if it never changed state).
+    /// In JSON: `in_state_for_ms`, whole milliseconds, or `null`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "in_state_for_ms", serialize_with = "serialize_millis")
+    )]
+    pub in_state_for: Option<Duration>,
+    /// State changes so far (see [`CircuitBreaker::transitions`]).
+    pub transitions: u32,
+}
+
+/// One bulkhead in a [`Health`] snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct BulkheadHealth {
+    /// Its name (`module::fn`, or `module::Type::fn` for a method, unless
+    /// `name = "…"`).
+    pub name: &'static str,
+    /// Whether another registered bulkhead carries the same name.
+    pub duplicate_name: bool,
+    /// Calls running.
+    pub running: u32,
+    /// Calls waiting for a slot.
+    pub waiting: u32,
+    /// Its `max_concurrent`.
+    pub max_concurrent: u32,
+    /// Its `max_queue`.
+    pub max_queue: u32,
+}
+
+#[cfg(feature = "serde")]
+fn serialize_state<S: serde::Serializer>(state: &State, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(state.as_str())
+}
+
+#[cfg(feature = "serde")]
+fn serialize_forced<S: serde::Serializer>(
+    forced: &Option<State>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match forced {
+        Some(state) => serializer.serialize_some(state.as_str()),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(feature = "serde")]
+fn serialize_millis<S: serde::Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => {
+            serializer.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+        }
+        None => serializer.serialize_none(),
+    }
+}
+
+/// The state of every registered circuit breaker and bulkhead (see the
+/// [module docs](self) for which are registered).
+///
+/// ```
+/// use steadfast::{health, circuit_breaker};
+///
+/// #[circuit_breaker(name = "inventory")]
+/// async fn stock(sku: u32) -> std::io::Result<u32> {
+///     Ok(sku)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// stock(7).await.unwrap();
+/// let snapshot = health();
+/// let inventory = snapshot.breakers.iter().find(|b| b.name == "inventory").unwrap();
+/// assert_eq!(inventory.state.as_str(), "closed");
+/// # }
+/// ```
+///
+/// # JSON
+///
+/// With the `serde` feature, [`Health`] serializes to one object with two
+/// arrays, in registration order. The field names are stable; a duration is
+/// a number whose unit ends its name.
+///
+/// | field | type | meaning |
+/// |---|---|---|
+/// | `breakers[].name` | string | the breaker's name |
+/// | `breakers[].duplicate_name` | bool | another breaker carries the same name |
+/// | `breakers[].state` | `"closed"`, `"open"`, `"half_open"` | its state |
+/// | `breakers[].forced` | `"open"`, `"closed"` or `null` | a state forced by an operator |
+/// | `breakers[].window_calls` | integer | calls recorded in the window |
+/// | `breakers[].window_failures` | integer | failures among them |
+/// | `breakers[].window_slow` | integer | slow calls among them |
+/// | `breakers[].probes_in_flight` | integer | half-open probes running |
+/// | `breakers[].in_state_for_ms` | integer or `null` | whole milliseconds in its state; `null` if it never changed state |
+/// | `breakers[].transitions` | integer | state changes so far (wraps at 2^30) |
+/// | `bulkheads[].name` | string | the bulkhead's name |
+/// | `bulkheads[].duplicate_name` | bool | another bulkhead carries the same name |
+/// | `bulkheads[].running` | integer | calls running |
+/// | `bulkheads[].waiting` | integer | calls waiting for a slot |
+/// | `bulkheads[].max_concurrent` | integer | its `max_concurrent` |
+/// | `bulkheads[].max_queue` | integer | its `max_queue` |
+///
+/// ```json
+/// {
+///   "breakers": [
+///     {
+///       "name": "payments",
+///       "duplicate_name": false,
+///       "state": "open",
+///       "forced": null,
+///       "window_calls": 20,
+///       "window_failures": 12,
+///       "window_slow": 0,
+///       "probes_in_flight": 0,
+///       "in_state_for_ms": 1250,
+///       "transitions": 1
+///     }
+///   ],
+///   "bulkheads": [
+///     {
+///       "name": "shop::Db::query",
+///       "duplicate_name": false,
+///       "running": 3,
+///       "waiting": 0,
+///       "max_concurrent": 16,
+///       "max_queue": 64
+///     }
+///   ]
+/// }
+/// ```
+#[must_use]
+pub fn health() -> Health {
+    let breakers = registry::members::<CircuitBreaker>();
+    let breaker_names = name_counts(&breakers);
+    let breakers = breakers
+        .iter()
+        .map(|b| {
+            let counts = b.window_counts();
+            BreakerHealth {
+                name: b.name(),
+                duplicate_name: breaker_names[b.name()] > 1,
+                state: b.state(),
+                forced: b.forced(),
+                window_calls: counts.calls,
+                window_failures: counts.failures,
+                window_slow: counts.slow,
+                probes_in_flight: b.probes_in_flight(),
+                in_state_for: b.in_state_for(),
+                transitions: b.transitions(),
+            }
+        })
+        .collect();
+    let bulkheads = registry::members::<Bulkhead>();
+    let bulkhead_names = name_counts(&bulkheads);
+    let bulkheads = bulkheads
+        .iter()
+        .map(|b| BulkheadHealth {
+            name: b.name(),
+            duplicate_name: bulkhead_names[b.name()] > 1,
+            running: b.running(),
+            waiting: b.waiting(),
+            max_concurrent: b.max_concurrent(),
+            max_queue: b.max_queue(),
+        })
+        .collect();
+    Health {
+        breakers,
+        bulkheads,
+    }
+}
+
+/// How many members carry each name.
+fn name_counts<T: Member>(members: &[&'static T]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for member in members {
+        *counts.entry(member.name()).or_insert(0) += 1;
+    }
+    counts
+}
