@@ -49,8 +49,12 @@ struct Context<'a> {
     returns: Ident,
     /// The error's `Display` for events (declared when a layer needs it).
     describe: Ident,
-    /// The default policy name, `module::fn`.
+    /// The default policy name, `module::fn` (for `#[fallback]`'s events).
     name: TokenStream,
+    /// Where the function is, for the runtime to name the other policies
+    /// `module::Type::fn` (methods) or `module::fn`: the arguments of
+    /// `name_located`.
+    located: TokenStream,
 }
 
 /// The new body of `item_fn`, with `parsed` outermost first.
@@ -68,6 +72,7 @@ pub(crate) fn compose(
         returns: Ident::new("__steadfast_returns", Span::mixed_site()),
         describe: Ident::new("__steadfast_describe", Span::mixed_site()),
         name: quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
+        located: quote!(::core::module_path!(), #fn_name, __steadfast_here),
     };
     let returns = &cx.returns;
     // `Returns<Ret>` carries the declared return type to every helper that
@@ -119,7 +124,21 @@ pub(crate) fn compose(
         },
         ret_span,
     );
+    // `type_name_of_val` of a fn item declared in the body shows the path to
+    // the function, `impl` type included, which a macro on a method cannot see.
+    let here = parsed
+        .iter()
+        .any(|args| !matches!(args.policy, Policy::Fallback(_)))
+        .then(|| {
+            quote! {
+                #[allow(dead_code)]
+                fn __steadfast_here() -> &'static str {
+                    ::core::any::type_name_of_val(&__steadfast_here)
+                }
+            }
+        });
     quote! {
+        #here
         #returns_decl
         #describe_decl
         #finish(#returns, #awaited)
@@ -138,20 +157,20 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
     };
     match &args.policy {
         Policy::Timeout(timeout) => {
-            let timeout = policy::timeout(p, timeout, &cx.name);
+            let timeout = policy::timeout(p, timeout, &cx.located);
             wrapped(quote!(#p::Timeout::wrap(#timeout, #future)))
         }
         Policy::CircuitBreaker(breaker) => {
             let failure_if = predicate(cx, "when", breaker.failure_if.as_ref(), "always");
-            let state = policy::breaker(p, breaker, &cx.name);
+            let state = policy::breaker(p, breaker, &cx.located);
             wrapped(quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if)))
         }
         Policy::Bulkhead(bulkhead) => {
-            let state = policy::bulkhead(p, bulkhead, &cx.name);
+            let state = policy::bulkhead(p, bulkhead, &cx.located);
             wrapped(quote!(#p::Bulkhead::wrap(#state, #future)))
         }
         Policy::Retry(retry) => {
-            let policy = policy::retry(p, retry, &cx.name);
+            let policy = policy::retry(p, retry, &cx.located);
             let when = predicate(cx, "when", retry.when.as_ref(), "always");
             let delay_from = predicate(cx, "delay_from", retry.delay_from.as_ref(), "no_hint");
             let [when_local, delay_from_local, attempts, result, delay] = [

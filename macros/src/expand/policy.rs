@@ -25,14 +25,18 @@ use crate::args::{
 use super::body::respan;
 
 /// `&'static Timeout`.
-pub(crate) fn timeout(p: &TokenStream, timeout: &TimeoutArgs, name: &TokenStream) -> TokenStream {
+///
+/// `located` is the arguments of `name_located`: where the function is, so
+/// that the runtime names the policy `module::Type::fn` (methods) or
+/// `module::fn`.
+pub(crate) fn timeout(p: &TokenStream, timeout: &TimeoutArgs, located: &TokenStream) -> TokenStream {
     let after = &timeout.after;
-    quote!(&const { #p::Timeout::new(#after).named(#name) })
+    quote!(&const { #p::Timeout::new(#after).named_located(#located) })
 }
 
 /// `&'static Retry`.
-pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, name: &TokenStream) -> TokenStream {
-    let mut calls = quote!(.name(#name));
+pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -> TokenStream {
+    let mut calls = quote!(.name_located(#located));
     if let Some(n) = retry.attempts {
         calls.extend(quote!(.attempts(#n)));
     }
@@ -85,16 +89,12 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, name: &TokenStream) -> T
 pub(crate) fn breaker(
     p: &TokenStream,
     breaker: &CircuitBreakerArgs,
-    name: &TokenStream,
+    located: &TokenStream,
 ) -> TokenStream {
     if let Some(shared) = &breaker.shared {
         return shared_state(p, &quote!(CircuitBreaker), shared, &quote!(breaker));
     }
-    let name = breaker
-        .name
-        .as_ref()
-        .map_or_else(|| name.clone(), ToTokens::to_token_stream);
-    let mut calls = quote!(.name(#name));
+    let mut calls = named(breaker.name.as_ref(), located);
     if let Some(ratio) = breaker.failure_ratio {
         calls.extend(quote!(.failure_ratio(#ratio)));
     }
@@ -171,6 +171,14 @@ pub(crate) fn bulkhead(
     own_state(p, &quote!(Bulkhead), &quote!(bulkhead), &policy, computed)
 }
 
+/// `.name("…")` when given, else `.name_located(…)`.
+fn named(given: Option<&syn::LitStr>, located: &TokenStream) -> TokenStream {
+    match given {
+        Some(name) => quote!(.name(#name)),
+        None => quote!(.name_located(#located)),
+    }
+}
+
 /// A builder call whose limit the runtime checks (its `const` builder is the
 /// one place the limits are written): spanned on the user's value, so that
 /// the compile error the check raises points there.
@@ -194,8 +202,11 @@ fn own_state(
             #p::#register(#state.get_or_init(|| const { #policy }))
         }}
     } else {
+        // Listed in `health()` from the start of the process.
+        let startup = Ident::new(&format!("register_{register}"), Span::call_site());
         quote! {{
             static #state: #p::#ty = #policy;
+            #p::#startup!(#state);
             #p::#register(&#state)
         }}
     }
