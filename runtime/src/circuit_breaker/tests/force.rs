@@ -12,7 +12,7 @@ use super::{CircuitBreaker, Failure, Rejected, State, breaker};
 /// Threads failing calls against the breaker while the operator forces it.
 const WORKERS: usize = 3;
 /// Calls each worker makes once it has seen the command returned.
-const CALLS_AFTER: usize = 40;
+const CALLS_AFTER: usize = 16;
 /// Rounds of reset, race, command. On the old code (the hold kept as
 /// `open_until = u64::MAX`, which a racing failure re-armed) the first
 /// violation came within a few dozen rounds.

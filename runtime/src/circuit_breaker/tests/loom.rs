@@ -368,27 +368,31 @@ fn unarmed(word: Word) -> Arc<Breaker> {
 }
 
 #[test]
-fn loom_force_open_outranks_a_racing_closed_failure_and_admission() {
-    check("force open against failure and admission", Some(2), || {
-        // Closed; a call admitted in generation 0 fails and trips the breaker
-        // while another caller comes in (and fails its call too, as a plain
-        // call or a probe), and an operator forces the breaker open. However
-        // they interleave, once `force_open` has returned no caller is
-        // admitted: the failure's re-armed `open_until` (already over, with
-        // `open_for = 0`) must not let one in.
-        let breaker = unarmed(Word::INITIAL);
-        assert_eq!(breaker.acquire(), Admission::Call(0));
-        let failing = on_thread(&breaker, |breaker| breaker.fail_closed(0));
-        let newcomer = on_thread(&breaker, |breaker| breaker.failing_call());
-        let operator = on_thread(&breaker, |breaker| {
-            breaker.command(State::Open, true);
-            breaker.assert_forced(State::Open);
+fn loom_force_outranks_a_racing_closed_failure_and_admission() {
+    for to in [State::Open, State::Closed] {
+        let name = format!("force {to:?} against failure and admission");
+        check(&name, Some(2), move || {
+            // Closed; a call admitted in generation 0 fails and trips the
+            // breaker while another caller comes in (and fails its call too,
+            // as a plain call or a probe), and an operator forces the
+            // breaker. However they interleave, once the command has
+            // returned the hold is the last word: forced open, the failure's
+            // re-armed `open_until` (over at once, with `open_for = 0`) lets
+            // no caller in; forced closed, nothing opens it again.
+            let breaker = unarmed(Word::INITIAL);
+            assert_eq!(breaker.acquire(), Admission::Call(0));
+            let failing = on_thread(&breaker, |breaker| breaker.fail_closed(0));
+            let newcomer = on_thread(&breaker, |breaker| breaker.failing_call());
+            let operator = on_thread(&breaker, move |breaker| {
+                breaker.command(to, true);
+                breaker.assert_forced(to);
+            });
+            operator.join().unwrap();
+            failing.join().unwrap();
+            newcomer.join().unwrap();
+            breaker.assert_forced(to);
         });
-        operator.join().unwrap();
-        failing.join().unwrap();
-        newcomer.join().unwrap();
-        breaker.assert_forced(State::Open);
-    });
+    }
 }
 
 #[test]
