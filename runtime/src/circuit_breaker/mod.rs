@@ -21,7 +21,12 @@
 //! half-open admits exactly `half_open_probes` callers however many arrive
 //! together. Each admitted call carries its generation, and its result is
 //! applied only if the breaker is still in that generation, so a call
-//! admitted before a state change cannot move the new state. The closed
+//! admitted before a state change cannot move the new state. An operator's
+//! command (`force_open`, `force_closed`, `reset`) is one compare-and-swap
+//! too, and the hold it sets is a bit of the same word, which every other
+//! transition refuses: once the command has returned, no failure, probe
+//! result or admission racing it can undo it (`state.rs` writes the
+//! invariant down). The closed
 //! path is one atomic load to admit and a few relaxed atomic operations to
 //! record; no lock, no allocation, and no clock read unless a time window or
 //! `slow_call` needs one.

@@ -352,7 +352,12 @@ mod tests {
         assert!(!h.held());
         let held = h.advance_held(State::Open);
         assert_eq!(
-            (held.state(), held.held(), held.in_flight(), held.successes()),
+            (
+                held.state(),
+                held.held(),
+                held.in_flight(),
+                held.successes()
+            ),
             (State::Open, true, 0, 0)
         );
         assert_eq!(held.generation(), 0, "wrapped");

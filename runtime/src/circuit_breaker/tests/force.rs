@@ -118,6 +118,10 @@ fn forced_states_are_read_from_the_state_word() {
     cb.reset();
     assert_eq!((cb.state(), cb.forced()), (State::Closed, None));
     assert_eq!(cb.call(|| Err::<(), _>(())), Err(Failure::Error(())));
-    assert_eq!(cb.state(), State::Open, "released, a failure opens it again");
+    assert_eq!(
+        cb.state(),
+        State::Open,
+        "released, a failure opens it again"
+    );
     assert_eq!(cb.transitions(), 4);
 }

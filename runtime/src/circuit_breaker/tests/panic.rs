@@ -48,7 +48,11 @@ async fn a_caught_panic_counts_as_a_failure_while_closed() {
         panic!("boom") as Result<(), ()>
     }))
     .await;
-    assert_eq!(message(panicked.unwrap_err()), "boom", "the panic propagates");
+    assert_eq!(
+        message(panicked.unwrap_err()),
+        "boom",
+        "the panic propagates"
+    );
     assert_eq!(cb.window_counts().failures, 1, "the panic is a failure");
     assert_eq!(cb.state(), State::Open);
     assert_eq!(
@@ -100,7 +104,8 @@ async fn a_future_dropped_after_a_caught_panic_records_it_once() {
     let mut call = Box::pin(cb.run(async { panic!("once") as Result<(), ()> }));
     let panicked = catch_unwind(AssertUnwindSafe(|| {
         let waker = core::task::Waker::noop();
-        call.as_mut().poll(&mut core::task::Context::from_waker(waker))
+        call.as_mut()
+            .poll(&mut core::task::Context::from_waker(waker))
     }));
     assert_eq!(message(panicked.unwrap_err()), "once");
     drop(call);
