@@ -19,9 +19,8 @@ pin_project! {
     /// (so also when a `catch_unwind` upstream catches it), and propagates.
     /// Dropped while running, it drops the permit unreported (nothing is
     /// recorded; a half-open probe slot is given back); dropped while its
-    /// thread panics, it records a failure. It holds
-    /// the inner future once, with a few words beside it, and allocates
-    /// nothing.
+    /// thread panics, it records a failure. It holds the inner future once,
+    /// with a few words beside it, and allocates nothing.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless `.await`ed or polled"]
     pub struct Guarded<'a, F, P> {

@@ -26,10 +26,9 @@
 //! too, and the hold it sets is a bit of the same word, which every other
 //! transition refuses: once the command has returned, no failure, probe
 //! result or admission racing it can undo it (`state.rs` writes the
-//! invariant down). The closed
-//! path is one atomic load to admit and a few relaxed atomic operations to
-//! record; no lock, no allocation, and no clock read unless a time window or
-//! `slow_call` needs one.
+//! invariant down). The closed path is one atomic load to admit and a few
+//! relaxed atomic operations to record; no lock, no allocation, and no clock
+//! read unless a time window or `slow_call` needs one.
 //!
 //! # Memory ordering
 //!
