@@ -6,6 +6,7 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::permit::FailOnUnwind;
 use super::{CircuitBreaker, Permit};
 use crate::{Failure, Rejected};
 
@@ -13,11 +14,13 @@ pin_project! {
     /// The future of [`CircuitBreaker::wrap`] (and of `run` and `run_if`).
     ///
     /// It asks the breaker for a [`Permit`] when first polled, runs the inner
-    /// future, and reports its outcome. Dropped while running, it drops the
-    /// permit unreported (nothing is recorded; a half-open probe slot is given
-    /// back); dropped while its thread panics, it records a failure. It holds
-    /// the inner future once, with a few words beside it, and allocates
-    /// nothing.
+    /// future, and reports its outcome. A panic out of the inner future's
+    /// `poll` is recorded as a failure as it unwinds through this `poll`
+    /// (so also when a `catch_unwind` upstream catches it), and propagates.
+    /// Dropped while running, it drops the permit unreported (nothing is
+    /// recorded; a half-open probe slot is given back); dropped while its
+    /// thread panics, it records a failure. It holds the inner future once,
+    /// with a few words beside it, and allocates nothing.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless `.await`ed or polled"]
     pub struct Guarded<'a, F, P> {
@@ -59,7 +62,14 @@ where
                 Err(rejected) => return Poll::Ready(Err(Failure::Rejected(rejected))),
             }
         }
-        let result = core::task::ready!(this.inner.poll(cx));
+        // Armed while the inner future runs: a panic out of it records a
+        // failure on its way through (not only once it reaches a permit
+        // dropped during the unwind, which a `catch_unwind` upstream of us
+        // prevents by dropping this future only after catching it).
+        let on_unwind = FailOnUnwind::arm(this.permit);
+        let polled = this.inner.poll(cx);
+        on_unwind.disarm();
+        let result = core::task::ready!(polled);
         let permit = this
             .permit
             .take()

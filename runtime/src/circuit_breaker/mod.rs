@@ -21,10 +21,14 @@
 //! half-open admits exactly `half_open_probes` callers however many arrive
 //! together. Each admitted call carries its generation, and its result is
 //! applied only if the breaker is still in that generation, so a call
-//! admitted before a state change cannot move the new state. The closed
-//! path is one atomic load to admit and a few relaxed atomic operations to
-//! record; no lock, no allocation, and no clock read unless a time window or
-//! `slow_call` needs one.
+//! admitted before a state change cannot move the new state. An operator's
+//! command (`force_open`, `force_closed`, `reset`) is one compare-and-swap
+//! too, and the hold it sets is a bit of the same word, which every other
+//! transition refuses: once the command has returned, no failure, probe
+//! result or admission racing it can undo it (`state.rs` writes the
+//! invariant down). The closed path is one atomic load to admit and a few
+//! relaxed atomic operations to record; no lock, no allocation, and no clock
+//! read unless a time window or `slow_call` needs one.
 //!
 //! # Memory ordering
 //!
@@ -43,7 +47,7 @@ mod state;
 mod window;
 
 use core::future::Future;
-use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -96,15 +100,9 @@ pub struct CircuitBreaker {
     /// When the state last changed, in nanoseconds since `anchor`, plus one
     /// (0: never).
     changed_at: AtomicU64,
-    /// A state forced by an operator: `NOT_FORCED`, `FORCED_OPEN` or `FORCED_CLOSED`.
-    forced: AtomicU8,
     /// Whether the breaker is in the registry that `health()` reads.
     registered: Registration,
 }
-
-const NOT_FORCED: u8 = 0;
-const FORCED_OPEN: u8 = 1;
-const FORCED_CLOSED: u8 = 2;
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
@@ -215,12 +213,17 @@ impl CircuitBreaker {
         &self,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Failure<E, Rejected>> {
-        let permit = self.try_acquire().map_err(Failure::Rejected)?;
+        let mut permit = Some(self.try_acquire().map_err(Failure::Rejected)?);
+        // A panic in `call` records a failure as it unwinds through here.
+        let on_unwind = permit::FailOnUnwind::arm(&mut permit);
         let result = call();
-        if result.is_ok() {
-            permit.success();
-        } else {
-            permit.failure();
+        on_unwind.disarm();
+        if let Some(permit) = permit {
+            if result.is_ok() {
+                permit.success();
+            } else {
+                permit.failure();
+            }
         }
         result.map_err(Failure::Error)
     }
@@ -390,23 +393,20 @@ impl CircuitBreaker {
         }
     }
 
-    /// Readies a move to open: stores when probes may start, or refuses while
-    /// the breaker is forced closed.
-    fn arm_open(&self) -> bool {
-        if self.forced.load(Ordering::Relaxed) == FORCED_CLOSED {
-            return false;
-        }
+    /// Readies a move to open: stores when probes may start. (A held word is
+    /// never opened, whatever this stores: see `state.rs`.)
+    fn arm_open(&self) {
         let until = self
             .now()
             .saturating_add(u64::try_from(self.config.open_for.as_nanos()).unwrap_or(u64::MAX));
         self.open_until.store(until, Ordering::Release);
-        true
     }
 
-    /// Moves the breaker to `to` from whatever state it is in (an operator's
-    /// command): a new generation, so calls admitted before it do not count.
-    fn set_state(&self, to: State) {
-        let from = state::force(&self.word, to);
+    /// Moves the breaker to `to` from whatever state it is in, held there or
+    /// released (an operator's command): a new generation, so calls admitted
+    /// before it do not count, and no transition racing it lands after it.
+    fn set_state(&self, to: State, hold: bool) {
+        let from = state::force(&self.word, to, hold);
         self.transitioned(from, to);
     }
 
@@ -428,42 +428,42 @@ impl CircuitBreaker {
         self.rejection()
     }
 
-    /// Holds the breaker open until [`reset`](CircuitBreaker::reset): every call
-    /// is rejected, whatever the window says (for maintenance, or to shed a
-    /// dependency by hand).
+    /// Holds the breaker open until [`reset`](CircuitBreaker::reset) (or
+    /// [`force_closed`](CircuitBreaker::force_closed)): every call is
+    /// rejected, whatever the window says (for maintenance, or to shed a
+    /// dependency by hand). It outranks every racing transition: once it has
+    /// returned, no call is admitted until the breaker is released, however
+    /// many calls were failing, probing or being admitted meanwhile.
     pub fn force_open(&self) {
-        self.forced.store(FORCED_OPEN, Ordering::Relaxed);
-        self.open_until.store(u64::MAX, Ordering::Release);
-        self.set_state(State::Open);
+        self.set_state(State::Open, true);
     }
 
-    /// Holds the breaker closed until [`reset`](CircuitBreaker::reset): calls
-    /// run and are recorded, but the breaker does not open.
+    /// Holds the breaker closed until [`reset`](CircuitBreaker::reset) (or
+    /// [`force_open`](CircuitBreaker::force_open)): calls run and are
+    /// recorded, in a fresh window, but the breaker does not open. Once it has
+    /// returned, no call is rejected until the breaker is released, whatever
+    /// transition was racing it.
     pub fn force_closed(&self) {
-        self.forced.store(FORCED_CLOSED, Ordering::Relaxed);
         self.window.reset();
         self.consecutive.store(0, Ordering::Relaxed);
-        self.set_state(State::Closed);
+        self.set_state(State::Closed, true);
     }
 
     /// Back to normal operation: closed, with a fresh window, and no forced
-    /// state.
+    /// state. Like the forcing commands, it outranks every racing transition:
+    /// a call admitted before it cannot move the breaker after it.
     pub fn reset(&self) {
-        self.forced.store(NOT_FORCED, Ordering::Relaxed);
         self.window.reset();
         self.consecutive.store(0, Ordering::Relaxed);
-        self.set_state(State::Closed);
+        self.set_state(State::Closed, false);
     }
 
     /// The state an operator forced with [`force_open`](CircuitBreaker::force_open)
     /// or [`force_closed`](CircuitBreaker::force_closed), if any.
     #[must_use]
     pub fn forced(&self) -> Option<State> {
-        match self.forced.load(Ordering::Relaxed) {
-            FORCED_OPEN => Some(State::Open),
-            FORCED_CLOSED => Some(State::Closed),
-            _ => None,
-        }
+        let word = Word(self.word.load(Ordering::Acquire));
+        word.held().then(|| word.state())
     }
 
     /// How long the breaker has been in its current state, if it has ever
@@ -477,7 +477,7 @@ impl CircuitBreaker {
     }
 
     /// State changes since the breaker was built (forced ones included),
-    /// wrapping at 2^30: a poller that compares two readings sees every
+    /// wrapping at 2^29: a poller that compares two readings sees every
     /// open/half-open/closed cycle in between, however short.
     #[must_use]
     pub fn transitions(&self) -> u32 {
@@ -753,7 +753,6 @@ impl CircuitBreakerBuilder {
             open_until: AtomicU64::new(0),
             anchor: OnceLock::new(),
             changed_at: AtomicU64::new(0),
-            forced: AtomicU8::new(NOT_FORCED),
             registered: Registration::new(),
         }
     }

@@ -10,7 +10,10 @@ use super::{CircuitBreaker, Outcome};
 /// [`failure`](Permit::failure) or [`ignore`](Permit::ignore). A permit
 /// dropped without a report records nothing and gives a half-open probe slot
 /// back (the call was cancelled); one dropped while its thread panics records
-/// a failure (the panic still propagates).
+/// a failure (the panic still propagates). [`CircuitBreaker::call`] and the
+/// breaker's futures also record a panic that is caught before their permit
+/// is dropped (under `catch_unwind`): they watch for it where it unwinds
+/// through them.
 #[derive(Debug)]
 #[must_use = "a permit records nothing until it is told how the call ended"]
 pub struct Permit<'a> {
@@ -46,7 +49,7 @@ impl<'a> Permit<'a> {
 
     #[inline]
     fn generation(&self) -> u32 {
-        // The generation is 30 bits wide (see `state.rs`): the shift loses nothing.
+        // The generation is 29 bits wide (see `state.rs`): the shift loses nothing.
         (self.ticket >> 1) as u32
     }
 
@@ -74,6 +77,40 @@ impl<'a> Permit<'a> {
         let this = ManuallyDrop::new(self);
         this.breaker
             .complete(this.generation(), this.is_probe(), outcome, this.started());
+    }
+}
+
+/// Records a failure for the permit in its slot if dropped armed, which only
+/// a panic unwinding through the call it guards does: the guard is made
+/// right before the call runs (or is polled) and [disarmed](Self::disarm)
+/// right after it returns. A permit dropped later, after a `catch_unwind`
+/// upstream has stopped the unwinding, no longer sees the panic
+/// (`std::thread::panicking()` is false by then): this guard has seen it.
+#[derive(Debug)]
+pub(super) struct FailOnUnwind<'p, 'a>(&'p mut Option<Permit<'a>>);
+
+impl<'p, 'a> FailOnUnwind<'p, 'a> {
+    /// Armed over `permit` (which may be empty: then it records nothing).
+    #[inline]
+    pub(super) fn arm(permit: &'p mut Option<Permit<'a>>) -> Self {
+        FailOnUnwind(permit)
+    }
+
+    /// The guarded call returned (ready or not): nothing to record here.
+    #[inline]
+    pub(super) fn disarm(self) {
+        // It holds only a borrow: forgetting it leaks nothing, and skips the
+        // drop below.
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for FailOnUnwind<'_, '_> {
+    #[cold]
+    fn drop(&mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.failure();
+        }
     }
 }
 

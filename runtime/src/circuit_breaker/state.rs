@@ -1,16 +1,18 @@
-//! The breaker's state word: state, probe counts and generation packed in one
-//! `AtomicU64`, so that every transition is a single compare-and-swap.
+//! The breaker's state word: state, an operator's hold, probe counts and
+//! generation packed in one `AtomicU64`, so that every transition is a single
+//! compare-and-swap.
 //!
 //! ```text
 //! bits  0..2   state: 0 closed, 1 open, 2 half-open
-//! bits  2..18  probes in flight (half-open)
-//! bits 18..34  probes that succeeded (half-open)
-//! bits 34..64  generation: +1 on every state change
+//! bit   2      held: an operator's command holds the state (closed or open)
+//! bits  3..19  probes in flight (half-open)
+//! bits 19..35  probes that succeeded (half-open)
+//! bits 35..64  generation: +1 on every state change
 //! ```
 //!
 //! The generation is what keeps late results from moving a newer state: a
 //! call remembers the generation it was admitted in, and its result is
-//! applied only while the word still carries it. It wraps after 2^30
+//! applied only while the word still carries it. It wraps after 2^29
 //! transitions, far beyond any call's lifetime.
 //!
 //! The compare-and-swap protocol on the word (admission, probe results,
@@ -18,6 +20,32 @@
 //! ([`AtomicWord`]) so that the loom checks (`tests/loom.rs`) explore the
 //! interleavings of these same functions; the breaker instantiates them with
 //! `AtomicU64` and passes its clock, window and events in as closures.
+//!
+//! # Invariant: an operator's command outranks every racing transition
+//!
+//! A command ([`force`]: `force_open`, `force_closed`, `reset`) is one
+//! compare-and-swap to a new generation, whatever the word held; the hold is
+//! a bit of that same word, not a separate flag. Every other transition is a
+//! compare-and-swap from the exact word its caller read and judged ([`admit`]
+//! from open, [`complete_probe`], [`open`]), and each of them refuses a held
+//! word: [`admit`] rejects while held open (without asking the clock) and
+//! admits a plain call while held closed, [`open`] does nothing from a held
+//! word, and a held word is never half-open, so no probe result applies to
+//! it. Hence:
+//!
+//! - a transition that lands before the command's compare-and-swap is
+//!   overwritten by it; one that had read the word before it and lands after
+//!   fails its compare-and-swap (the word changed), rereads a held word and
+//!   gives up. A held word changes only by another command.
+//! - once `force_open()` has returned, every caller is rejected until a
+//!   command releases the breaker; once `force_closed()` has returned, every
+//!   caller is admitted as a plain call, and nothing opens the breaker, until
+//!   then.
+//!
+//! Side effects that run before a transition's compare-and-swap (`arm`'s
+//! store of `open_until`, `reset`'s fresh window) may still run for a
+//! transition that then loses to a command: they are harmless there, because
+//! a held word ignores `open_until`, and a window only counts calls.
 
 use core::sync::atomic::Ordering;
 
@@ -55,11 +83,13 @@ impl core::fmt::Display for State {
 }
 
 const STATE_MASK: u64 = 0b11;
+const HELD: u64 = 0b100;
 const COUNT_BITS: u32 = 16;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
-const IN_FLIGHT_SHIFT: u32 = 2;
+const IN_FLIGHT_SHIFT: u32 = 3;
 const SUCCESSES_SHIFT: u32 = IN_FLIGHT_SHIFT + COUNT_BITS;
 const GENERATION_SHIFT: u32 = SUCCESSES_SHIFT + COUNT_BITS;
+const GENERATION_MASK: u64 = (1 << (64 - GENERATION_SHIFT)) - 1;
 
 /// The largest `half_open_probes` the word can count.
 pub(crate) const MAX_PROBES: u32 = (1 << COUNT_BITS) - 1;
@@ -80,6 +110,11 @@ impl Word {
         }
     }
 
+    /// Whether an operator's command holds the state (see the invariant above).
+    pub(crate) fn held(self) -> bool {
+        self.0 & HELD != 0
+    }
+
     pub(crate) fn in_flight(self) -> u32 {
         ((self.0 >> IN_FLIGHT_SHIFT) & COUNT_MASK) as u32
     }
@@ -92,14 +127,22 @@ impl Word {
         (self.0 >> GENERATION_SHIFT) as u32
     }
 
-    /// The next state, one generation on.
+    /// The next state, one generation on, not held.
     pub(crate) fn advance(self, state: State, in_flight: u32) -> Word {
-        let generation = u64::from(self.generation().wrapping_add(1)) & ((1 << 30) - 1);
+        let generation = u64::from(self.generation().wrapping_add(1)) & GENERATION_MASK;
         Word::pack(state, in_flight, 0, generation)
     }
 
-    /// The same state and generation with other probe counts.
+    /// The next state, one generation on, held by an operator's command.
+    pub(crate) fn advance_held(self, state: State) -> Word {
+        debug_assert!(state != State::HalfOpen, "only closed or open is held");
+        Word(self.advance(state, 0).0 | HELD)
+    }
+
+    /// The same state and generation with other probe counts (half-open,
+    /// which is never held).
     pub(crate) fn with_probes(self, in_flight: u32, successes: u32) -> Word {
+        debug_assert!(!self.held());
         Word::pack(
             self.state(),
             in_flight,
@@ -136,10 +179,11 @@ pub(crate) enum Admission {
     Rejected,
 }
 
-/// Admits a caller that read `word` from `cell`. Half-open admits a probe
-/// while `in flight + succeeded < half_open_probes`; open becomes half-open,
-/// its caller the first probe, once `waited_out` (asked only while the word
-/// says open) says `open_for` has passed. Each is one compare-and-swap, taken
+/// Admits a caller that read `word` from `cell`. Closed (held or not) admits
+/// a plain call; held open rejects. Half-open admits a probe while `in flight
+/// + succeeded < half_open_probes`; open becomes half-open, its caller the
+/// first probe, once `waited_out` (asked only while the word says open and
+/// not held) says `open_for` has passed. Each is one compare-and-swap, taken
 /// again from the word it failed on: however many callers race, exactly
 /// `half_open_probes` are admitted per half-open generation.
 #[inline]
@@ -153,7 +197,9 @@ pub(crate) fn admit<W: AtomicWord>(
         let next = match word.state() {
             State::Closed => return Admission::Call(word.generation()),
             State::Open => {
-                if !waited_out() {
+                // Held open: rejected whatever `open_until` says (a racing
+                // opener may have re-armed it after the command).
+                if word.held() || !waited_out() {
                     return Admission::Rejected;
                 }
                 // The caller that moves the breaker to half-open is its first probe.
@@ -179,8 +225,8 @@ pub(crate) fn admit<W: AtomicWord>(
 }
 
 /// Applies the outcome of a probe admitted in `generation`, if the word is
-/// still half-open in it: a failure or a slow success reopens (through
-/// [`open`], with `arm`); the success that completes `half_open_probes`
+/// still half-open in it (so not held): a failure or a slow success reopens
+/// (through [`open`], with `arm`); the success that completes `half_open_probes`
 /// closes, `reset` running first (a fresh window); other outcomes update the
 /// counts, an ignored one giving its slot back. Returns the state it moved
 /// the breaker to, if it did.
@@ -192,7 +238,7 @@ pub(crate) fn complete_probe<W: AtomicWord>(
     slow: bool,
     half_open_probes: u32,
     reset: impl Fn(),
-    arm: impl FnOnce() -> bool,
+    arm: impl FnOnce(),
 ) -> Option<State> {
     let mut word = Word(cell.load(Ordering::Acquire));
     loop {
@@ -218,16 +264,18 @@ pub(crate) fn complete_probe<W: AtomicWord>(
     }
 }
 
-/// Moves the word from `from`'s state and generation to open, unless `arm`
-/// (which runs first, and stores when probes may start) refuses. Other
-/// probes may change the word's counts meanwhile, which is retried; a change
-/// of state or generation means another thread moved the breaker first, and
-/// this call's verdict no longer applies. Returns whether it moved the word.
+/// Moves the word from `from`'s state and generation to open, `arm` running
+/// first (it stores when probes may start), unless `from` is held by an
+/// operator's command. Other probes may change the word's counts meanwhile,
+/// which is retried; a change of state or generation (a command always makes
+/// one) means another thread moved the breaker first, and this call's verdict
+/// no longer applies. Returns whether it moved the word.
 #[inline]
-pub(crate) fn open<W: AtomicWord>(cell: &W, mut from: Word, arm: impl FnOnce() -> bool) -> bool {
-    if !arm() {
+pub(crate) fn open<W: AtomicWord>(cell: &W, mut from: Word, arm: impl FnOnce()) -> bool {
+    if from.held() {
         return false;
     }
+    arm();
     let (state, generation) = (from.state(), from.generation());
     while let Err(actual) = cell.compare_exchange_weak(
         from.0,
@@ -243,14 +291,19 @@ pub(crate) fn open<W: AtomicWord>(cell: &W, mut from: Word, arm: impl FnOnce() -
     true
 }
 
-/// Moves the word to `to` from whatever state it is in (an operator's
-/// command): a new generation, so calls admitted before it do not count.
-/// Returns the state it left.
+/// Moves the word to `to` (closed or open) from whatever it holds, held there
+/// when `hold`, else released (an operator's command): a new generation, so
+/// calls admitted before it do not count, and a transition racing it cannot
+/// land after it (see the invariant above). Returns the state it left.
 #[inline]
-pub(crate) fn force<W: AtomicWord>(cell: &W, to: State) -> State {
+pub(crate) fn force<W: AtomicWord>(cell: &W, to: State, hold: bool) -> State {
     let mut word = Word(cell.load(Ordering::Acquire));
     loop {
-        let next = word.advance(to, 0);
+        let next = if hold {
+            word.advance_held(to)
+        } else {
+            word.advance(to, 0)
+        };
         match cell.compare_exchange_weak(word.0, next.0, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => return word.state(),
             Err(actual) => word = Word(actual),
@@ -288,8 +341,30 @@ mod tests {
 
     #[test]
     fn generation_wraps_without_touching_other_fields() {
-        let mut w = Word::pack(State::Closed, 0, 0, (1 << 30) - 1);
+        let mut w = Word::pack(State::Closed, 0, 0, GENERATION_MASK);
         w = w.advance(State::Open, 0);
         assert_eq!((w.state(), w.generation()), (State::Open, 0));
+    }
+
+    #[test]
+    fn a_hold_is_kept_apart_from_state_counts_and_generation() {
+        let h = Word::pack(State::HalfOpen, MAX_PROBES, MAX_PROBES, GENERATION_MASK);
+        assert!(!h.held());
+        let held = h.advance_held(State::Open);
+        assert_eq!(
+            (
+                held.state(),
+                held.held(),
+                held.in_flight(),
+                held.successes()
+            ),
+            (State::Open, true, 0, 0)
+        );
+        assert_eq!(held.generation(), 0, "wrapped");
+        let released = held.advance(State::Closed, 0);
+        assert_eq!(
+            (released.state(), released.held(), released.generation()),
+            (State::Closed, false, 1)
+        );
     }
 }

@@ -62,11 +62,53 @@ impl Breaker {
         )
     }
 
-    /// `arm_open`, never forced closed.
-    fn arm_open(&self) -> bool {
+    /// `arm_open`.
+    fn arm_open(&self) {
         self.open_until
             .store(NOW + self.open_for, Ordering::Release);
-        true
+    }
+
+    /// `complete_closed` for a failure admitted in `generation` that trips
+    /// the breaker: whether it opened it.
+    fn fail_closed(&self, generation: u32) -> bool {
+        let word = self.word();
+        if word.state() != State::Closed || word.generation() != generation {
+            return false;
+        }
+        state::open(&self.word, word, || self.arm_open())
+    }
+
+    /// A caller that runs its call if admitted and fails it: `acquire`, then
+    /// `fail_closed` or a failed probe. Whether it was admitted.
+    fn failing_call(&self) -> bool {
+        match self.acquire() {
+            Admission::Call(generation) => {
+                self.fail_closed(generation);
+                true
+            }
+            Admission::Probe { generation, .. } => {
+                self.complete(generation, Outcome::Failure);
+                true
+            }
+            Admission::Rejected => false,
+        }
+    }
+
+    /// `force_open`, `force_closed` (but for its window) and `reset`.
+    fn command(&self, to: State, hold: bool) -> State {
+        state::force(&self.word, to, hold)
+    }
+
+    /// What must hold once an operator has forced `to`, until a later
+    /// command: the word is held in `to`, and a caller is admitted as a plain
+    /// call (forced closed) or rejected (forced open).
+    fn assert_forced(&self, to: State) {
+        let word = self.word();
+        assert_eq!((word.state(), word.held()), (to, true), "{word:?}");
+        match (to, self.acquire()) {
+            (State::Closed, Admission::Call(_)) | (State::Open, Admission::Rejected) => {}
+            (_, admission) => panic!("forced {to:?} answered {admission:?}"),
+        }
     }
 
     /// What must hold whenever no thread is inside the protocol: half-open
@@ -286,7 +328,7 @@ fn loom_operator_reset_outranks_a_racing_probe_failure() {
             breaker.complete(1, Outcome::Failure)
         });
         let operator = on_thread(&breaker, move |breaker| {
-            state::force(&breaker.word, State::Closed)
+            breaker.command(State::Closed, false)
         });
         let failure = failing.join().unwrap();
         let left = operator.join().unwrap();
@@ -315,5 +357,110 @@ fn loom_reopened_breaker_rejects_until_open_for_passes() {
         assert_eq!(failing.join().unwrap(), Some(State::Open));
         assert_eq!(newcomer.join().unwrap(), Admission::Rejected);
         assert_eq!(breaker.word().state(), State::Open);
+    });
+}
+
+/// The breaker of the force models: `open_for = 0`, as in the reported race,
+/// so that a re-armed open period is over at once and only the hold keeps
+/// callers out.
+fn unarmed(word: Word) -> Arc<Breaker> {
+    Breaker::new(1, 0, word)
+}
+
+#[test]
+fn loom_force_outranks_a_racing_closed_failure_and_admission() {
+    for to in [State::Open, State::Closed] {
+        let name = format!("force {to:?} against failure and admission");
+        check(&name, Some(2), move || {
+            // Closed; a call admitted in generation 0 fails and trips the
+            // breaker while another caller comes in (and fails its call too,
+            // as a plain call or a probe), and an operator forces the
+            // breaker. However they interleave, once the command has
+            // returned the hold is the last word: forced open, the failure's
+            // re-armed `open_until` (over at once, with `open_for = 0`) lets
+            // no caller in; forced closed, nothing opens it again.
+            let breaker = unarmed(Word::INITIAL);
+            assert_eq!(breaker.acquire(), Admission::Call(0));
+            let failing = on_thread(&breaker, |breaker| breaker.fail_closed(0));
+            let newcomer = on_thread(&breaker, |breaker| breaker.failing_call());
+            let operator = on_thread(&breaker, move |breaker| {
+                breaker.command(to, true);
+                breaker.assert_forced(to);
+            });
+            operator.join().unwrap();
+            failing.join().unwrap();
+            newcomer.join().unwrap();
+            breaker.assert_forced(to);
+        });
+    }
+}
+
+#[test]
+fn loom_force_open_outranks_a_racing_probe_result() {
+    for outcome in [Outcome::Failure, Outcome::Success] {
+        let name = format!("force open against a probe's {outcome:?}");
+        check(&name, None, move || {
+            // Half-open, its one probe out: the probe's result (a failure
+            // reopens and re-arms, a success closes) races the command and a
+            // newcomer (who may become the next probe, and fails).
+            let breaker = unarmed(first_generation(State::HalfOpen, 1));
+            let probe = on_thread(&breaker, move |breaker| breaker.complete(1, outcome));
+            let newcomer = on_thread(&breaker, |breaker| breaker.failing_call());
+            breaker.command(State::Open, true);
+            breaker.assert_forced(State::Open);
+            probe.join().unwrap();
+            newcomer.join().unwrap();
+            breaker.assert_forced(State::Open);
+        });
+    }
+}
+
+#[test]
+fn loom_force_closed_outranks_a_racing_reopen_and_admission() {
+    check("force closed against reopen and admission", None, || {
+        // Half-open, its one probe out and failing (it reopens); a newcomer
+        // may take the next probe or, once forced closed, a plain call, and
+        // fails it either way. Once `force_closed` has returned, nothing
+        // opens the breaker again, and every caller is admitted.
+        let breaker = unarmed(first_generation(State::HalfOpen, 1));
+        let probe = on_thread(&breaker, |breaker| breaker.complete(1, Outcome::Failure));
+        let newcomer = on_thread(&breaker, |breaker| breaker.failing_call());
+        breaker.command(State::Closed, true);
+        breaker.assert_forced(State::Closed);
+        probe.join().unwrap();
+        newcomer.join().unwrap();
+        breaker.assert_forced(State::Closed);
+        // A failure admitted while forced closed trips nothing.
+        assert!(breaker.failing_call());
+        breaker.assert_forced(State::Closed);
+    });
+}
+
+#[test]
+fn loom_a_forced_state_ends_only_by_a_command() {
+    check("release against failure", None, || {
+        // Forced open, then released by `reset` while a failure admitted
+        // before the hold (generation 0) arrives late and a newcomer fails a
+        // call: the release lands as a plain closed word, and the late
+        // failure, from an older generation, cannot open it.
+        let breaker = unarmed(Word::INITIAL);
+        assert_eq!(breaker.acquire(), Admission::Call(0));
+        breaker.command(State::Open, true);
+        let late = on_thread(&breaker, |breaker| breaker.fail_closed(0));
+        let newcomer = on_thread(&breaker, |breaker| breaker.failing_call());
+        assert_eq!(breaker.command(State::Closed, false), State::Open);
+        assert!(!late.join().unwrap(), "a stale failure opened the breaker");
+        let admitted = newcomer.join().unwrap();
+        let word = breaker.word();
+        assert!(!word.held(), "{word:?}");
+        // The newcomer ran only once released, and its failure (a window of
+        // one, in the model) may open the breaker again; nothing else did.
+        let expected = if admitted {
+            (State::Open, 3)
+        } else {
+            (State::Closed, 2)
+        };
+        assert_eq!((word.state(), word.generation()), expected);
+        breaker.assert_settled();
     });
 }

@@ -379,7 +379,9 @@ fn concurrent_recording_keeps_the_window_exact() {
     assert_eq!(cb.window_counts().calls, 64);
 }
 
+mod force;
 mod model;
+mod panic;
 
 #[test]
 fn call_records_success_failure_and_panic_and_refuses_while_open() {
