@@ -5,6 +5,7 @@
 
 mod health_common;
 
+#[cfg(not(feature = "metrics"))]
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -183,8 +184,10 @@ fn registered_located_breakers_and_bulkheads_are_listed_under_their_names() {
 }
 
 /// How often `counted_here` ran: it is called only to work out a name.
+#[cfg(not(feature = "metrics"))]
 static HERE_CALLS: AtomicU32 = AtomicU32::new(0);
 
+#[cfg(not(feature = "metrics"))]
 fn counted_here() -> &'static str {
     HERE_CALLS.fetch_add(1, Ordering::Relaxed);
     core::any::type_name_of_val(&counted_here)
@@ -231,10 +234,12 @@ async fn successful_calls_never_read_a_located_name() {
 }
 
 /// `Result<T, E>` as `Result<T, Failure<E, Rejected>>`, as `wrap` takes it.
+#[cfg(not(feature = "metrics"))]
 trait IntoFailure<T, E>: Sized {
     fn into_failure(self) -> impl Future<Output = Result<T, Failure<E, Rejected>>>;
 }
 
+#[cfg(not(feature = "metrics"))]
 impl<T, E, F: Future<Output = Result<T, E>>> IntoFailure<T, E> for F {
     async fn into_failure(self) -> Result<T, Failure<E, Rejected>> {
         self.await.map_err(Failure::Error)

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 /// A toolkit of the user's that re-exports steadfast.
 mod toolkit {
-    pub(crate) use steadfast;
+    pub(crate) use ::steadfast;
 }
 
 /// Attempts 1 and 2 hang; attempt 3 answers at once.

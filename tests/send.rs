@@ -108,7 +108,7 @@ async fn stack_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
 
 // A fallback in the middle of the stack.
 #[retry(attempts = 3, backoff = fixed("1ms"), jitter = none)]
-#[fallback(|e| Err(e), when = |_e| false)]
+#[fallback(Err, when = |_e| false)]
 #[timeout("1s")]
 async fn middle_fallback_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
     let n = f.step().await;
@@ -176,7 +176,7 @@ async fn stack_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
 }
 
 #[retry(attempts = 3, backoff = fixed("1ms"), jitter = none)]
-#[fallback(|e| Err(e), when = |_e| false)]
+#[fallback(Err, when = |_e| false)]
 #[timeout("1s")]
 async fn middle_fallback_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
     let n = f.step().await;

@@ -387,8 +387,8 @@ fn is_ours(path: &Path, crates: &[Path]) -> bool {
     }
     crates.iter().any(|krate| {
         let names: Vec<String> = krate.segments.iter().map(|s| s.ident.to_string()).collect();
-        names == prefix && krate.leading_colon.is_some() == path.leading_colon.is_some()
-            || names == prefix && path.leading_colon.is_none()
+        // `::toolkit::steadfast::retry` needs a crate path written with `::`.
+        names == prefix && (path.leading_colon.is_none() || krate.leading_colon.is_some())
     })
 }
 

@@ -29,7 +29,11 @@ use super::body::respan;
 /// `located` is the arguments of `name_located`: where the function is, so
 /// that the runtime names the policy `module::Type::fn` (methods) or
 /// `module::fn`.
-pub(crate) fn timeout(p: &TokenStream, timeout: &TimeoutArgs, located: &TokenStream) -> TokenStream {
+pub(crate) fn timeout(
+    p: &TokenStream,
+    timeout: &TimeoutArgs,
+    located: &TokenStream,
+) -> TokenStream {
     let after = &timeout.after;
     quote!(&const { #p::Timeout::new(#after).named_located(#located) })
 }
@@ -147,16 +151,12 @@ pub(crate) fn breaker(
 pub(crate) fn bulkhead(
     p: &TokenStream,
     bulkhead: &BulkheadArgs,
-    name: &TokenStream,
+    located: &TokenStream,
 ) -> TokenStream {
     if let Some(shared) = &bulkhead.shared {
         return shared_state(p, &quote!(Bulkhead), shared, &quote!(bulkhead));
     }
-    let name = bulkhead
-        .name
-        .as_ref()
-        .map_or_else(|| name.clone(), ToTokens::to_token_stream);
-    let mut calls = quote!(.name(#name));
+    let mut calls = named(bulkhead.name.as_ref(), located);
     if let Some(n) = bulkhead.max_concurrent {
         calls.extend(quote!(.max_concurrent(#n)));
     }
