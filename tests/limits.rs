@@ -28,3 +28,11 @@ async fn the_largest_accepted_values_build_working_policies() {
         .expect("registered");
     assert_eq!(bulkhead.max_queue, 1_000_000);
 }
+
+#[test]
+fn the_limits_are_the_runtime_s() {
+    // The values the test above uses are the runtime's constants.
+    assert_eq!(steadfast::CircuitBreaker::MAX_WINDOW_CALLS, 1024);
+    assert_eq!(steadfast::CircuitBreaker::MAX_HALF_OPEN_PROBES, 65535);
+    assert_eq!(steadfast::Bulkhead::MAX_QUEUE, 1_000_000);
+}

@@ -137,7 +137,7 @@ pub(crate) fn breaker(
     .into_iter()
     .flatten()
     .any(DurationArg::is_expr);
-    let policy = quote!(#p::CircuitBreaker::builder() #calls .build());
+    let policy = chain(quote!(#p::CircuitBreaker::builder()), &calls);
     own_state(
         p,
         &quote!(CircuitBreaker),
@@ -167,7 +167,7 @@ pub(crate) fn bulkhead(
         calls.extend(quote!(.max_wait(#d)));
     }
     let computed = bulkhead.max_wait.as_ref().is_some_and(DurationArg::is_expr);
-    let policy = quote!(#p::Bulkhead::builder() #calls .build());
+    let policy = chain(quote!(#p::Bulkhead::builder()), &calls);
     own_state(p, &quote!(Bulkhead), &quote!(bulkhead), &policy, computed)
 }
 
@@ -180,10 +180,23 @@ fn named(given: Option<&syn::LitStr>, located: &TokenStream) -> TokenStream {
 }
 
 /// A builder call whose limit the runtime checks (its `const` builder is the
-/// one place the limits are written): spanned on the user's value, so that
-/// the compile error the check raises points there.
+/// one place the limits are written), as a statement of its own spanned on
+/// the user's value, so that the compile error the check raises points there.
 fn checked(call: TokenStream, span: Span) -> TokenStream {
-    respan(call, span)
+    let builder = builder_ident();
+    let call = respan(quote!(#builder #call), span);
+    quote!(; let #builder = #call)
+}
+
+/// `{ let b = start #calls; b.build() }`: the calls, some of them statements
+/// of their own ([`checked`]).
+fn chain(start: TokenStream, calls: &TokenStream) -> TokenStream {
+    let builder = builder_ident();
+    quote!({ let #builder = #start #calls; #builder.build() })
+}
+
+fn builder_ident() -> Ident {
+    Ident::new("__steadfast_builder", Span::call_site())
 }
 
 /// The function's own state: a `static`, or a `OnceLock` filled on the first

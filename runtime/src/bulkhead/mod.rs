@@ -88,6 +88,11 @@ pub struct Bulkhead {
 }
 
 impl Bulkhead {
+    /// The longest queue (`max_queue = N`): the waiters' entries are allocated
+    /// up front on first contention, so this bounds that memory. The one
+    /// place this limit is written; the attribute checks against it.
+    pub const MAX_QUEUE: u32 = 1_000_000;
+
     /// The defaults: `max_concurrent = 10`, `max_queue = 10`, unbounded `max_wait`.
     pub const fn builder() -> BulkheadBuilder {
         BulkheadBuilder {
@@ -398,7 +403,16 @@ impl BulkheadBuilder {
     }
 
     /// Calls waiting for a slot; 0 means never wait.
+    ///
+    /// # Panics
+    ///
+    /// Above [`Bulkhead::MAX_QUEUE`] (a compile error in `const` context, and
+    /// so for the attribute's `max_queue = N`).
     pub const fn max_queue(mut self, calls: u32) -> Self {
+        assert!(
+            calls <= Bulkhead::MAX_QUEUE,
+            "bulkhead: `max_queue` must be at most 1000000"
+        );
         self.max_queue = calls;
         self
     }
@@ -420,7 +434,7 @@ impl BulkheadBuilder {
             "bulkhead: `max_concurrent` must be at least 1"
         );
         assert!(
-            self.max_queue <= 1_000_000,
+            self.max_queue <= Bulkhead::MAX_QUEUE,
             "bulkhead: `max_queue` must be at most 1000000"
         );
         Bulkhead {

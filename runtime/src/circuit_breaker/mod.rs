@@ -125,6 +125,14 @@ pub(crate) enum Outcome {
 }
 
 impl CircuitBreaker {
+    /// The largest count window (`window = N`, [`window_calls`](CircuitBreakerBuilder::window_calls)):
+    /// the breaker's fixed ring holds this many outcomes. The one place this
+    /// limit is written; the attribute checks against it.
+    pub const MAX_WINDOW_CALLS: u32 = MAX_COUNT;
+
+    /// The most half-open probes at once (`half_open_probes = N`).
+    pub const MAX_HALF_OPEN_PROBES: u32 = MAX_PROBES;
+
     /// The defaults: `failure_ratio = 0.5`, `window = 100` calls, `min_calls =
     /// 20`, no `consecutive_failures`, no `slow_call`, `open_for = 5s`,
     /// `half_open_probes = 1`.
@@ -628,7 +636,17 @@ impl CircuitBreakerBuilder {
     }
 
     /// A window of the last `calls` outcomes (1 to 1024).
+    ///
+    /// # Panics
+    ///
+    /// Outside 1..=[`CircuitBreaker::MAX_WINDOW_CALLS`] (a compile error in
+    /// `const` context, and so for the attribute's `window = N`).
     pub const fn window_calls(mut self, calls: u32) -> Self {
+        assert!(
+            calls >= 1 && calls <= MAX_COUNT,
+            "circuit breaker: a count window holds 1 to 1024 calls; for more, use a time window \
+             (`window = \"60s\"`, `window_duration`)"
+        );
         self.window = WindowSpec::Calls(calls);
         self
     }
@@ -671,7 +689,16 @@ impl CircuitBreakerBuilder {
     }
 
     /// Probe calls admitted at once while half-open; all must succeed to close.
+    ///
+    /// # Panics
+    ///
+    /// Outside 1..=[`CircuitBreaker::MAX_HALF_OPEN_PROBES`] (a compile error
+    /// in `const` context, and so for the attribute's `half_open_probes = N`).
     pub const fn half_open_probes(mut self, probes: u32) -> Self {
+        assert!(
+            probes >= 1 && probes <= MAX_PROBES,
+            "circuit breaker: `half_open_probes` must be between 1 and 65535"
+        );
         self.half_open_probes = probes;
         self
     }
