@@ -28,6 +28,14 @@
 //!   a bulkhead releases the slot while unwinding (`tests/circuit_breaker.rs`:
 //!   `a_panic_counts_as_a_failure_and_propagates`, `a_panicking_probe_reopens`;
 //!   `tests/bulkhead.rs`: `slot_is_released_on_panic`).
+//! - That holds however the future is polled: a panic caught by
+//!   `catch_unwind` around the breaker's own future is recorded where it
+//!   unwinds through the breaker (a guard in its `poll`), not when the future
+//!   is dropped later (`runtime/src/circuit_breaker/tests/panic.rs`:
+//!   `a_caught_panic_counts_as_a_failure_while_closed`,
+//!   `a_caught_panic_in_a_probe_reopens`,
+//!   `a_future_dropped_after_a_caught_panic_records_it_once`;
+//!   `tests/caught_panic.rs`).
 //!
 //! ## Overload
 //!
@@ -55,10 +63,33 @@
 //!   `loom_bulkhead_never_runs_more_than_max_concurrent`,
 //!   `loom_slot_released_while_joining_the_queue_is_never_lost`,
 //!   `loom_waiter_that_gives_up_never_keeps_a_slot`,
-//!   `loom_slot_passed_on_by_a_waiter_that_gives_up_reaches_the_next`; and
+//!   `loom_slot_passed_on_by_a_waiter_that_gives_up_reaches_the_next`,
+//!   `loom_waiter_leaving_the_middle_of_the_line_keeps_the_rest_in_order`,
+//!   `loom_waiters_leaving_newest_first_as_the_slot_moves`,
+//!   `loom_head_of_the_line_leaving_as_it_is_served_passes_the_slot_on`; and
 //!   both state machines are checked step by step against sequential
 //!   reference models with proptest (`breaker_matches_the_reference_model`,
 //!   `bulkhead_matches_the_reference_model`).
+//! - Leaving a bulkhead's queue (a waiter dropped or out of `max_wait`) costs
+//!   O(1) wherever the waiter stands, so a crowd giving up is not quadratic
+//!   (`waiters_leave_the_line_in_constant_work_wherever_they_stand` counts the
+//!   entries touched; `benches/bulkhead_queue.rs` times it).
+//!
+//! ## Manual control
+//!
+//! - An operator's `force_open()`, `force_closed()` and `reset()` outrank
+//!   every racing transition: once `force_open()` returns no call runs until
+//!   the operator releases it, whatever failing calls were in flight (the hold
+//!   lives in the breaker's state word; `runtime/src/circuit_breaker/tests/force.rs`:
+//!   `force_open_outranks_failing_calls_racing_it`,
+//!   `force_closed_outranks_failing_calls_racing_it`; loom:
+//!   `loom_force_outranks_a_racing_closed_failure_and_admission`,
+//!   `loom_force_open_outranks_a_racing_probe_result`,
+//!   `loom_force_closed_outranks_a_racing_reopen_and_admission`,
+//!   `loom_a_forced_state_ends_only_by_a_command`).
+//! - Name-based controls (`health::breaker(name)`) reach every breaker of that
+//!   name, and two policies built under one name are reported
+//!   (`tests/health_duplicates.rs`).
 //!
 //! ## Slow and hung calls
 //!
@@ -70,7 +101,13 @@
 //!   under `#[retry]` each attempt gets its own deadline, above it one deadline
 //!   covers all attempts (`tests/stacking.rs`).
 //! - A timeout acts at the body's `.await` points: code that blocks the thread
-//!   without awaiting cannot be interrupted (as with every async timeout).
+//!   without awaiting cannot be interrupted (as with every async timeout). A
+//!   body that always has work ready (draining a long channel backlog, looping
+//!   on `consume_budget`) is still cut off at the deadline, even once it has
+//!   spent tokio's cooperative budget
+//!   (`a_body_spending_the_whole_coop_budget_is_cut_off_at_the_deadline`;
+//!   `tests/timeout.rs`: `a_body_looping_on_the_coop_budget_times_out_at_the_deadline`,
+//!   `draining_a_channel_backlog_times_out_at_the_deadline`).
 //! - `max_elapsed` never cuts a running attempt short; it only stops retries
 //!   whose delay would end past it (`max_elapsed_does_not_cut_a_running_attempt_short`).
 //! - A hung call inside a breaker holds its admission until it ends or is
@@ -97,6 +134,27 @@
 //!   overflows (`backoff_saturates_at_max_for_many_retries_without_panicking`),
 //!   and a timeout whose deadline is past the clock's range is no limit
 //!   (`an_unrepresentable_deadline_is_no_limit`).
+//! - Old calls never come back into a time window, whatever the idle time
+//!   (`runtime/src/circuit_breaker/tests/window_wrap.rs`:
+//!   `a_10us_window_idle_for_the_old_wrap_distance_stays_empty`,
+//!   `a_1s_window_idle_for_97_days_stays_empty`, the reference models
+//!   `time_window_matches_the_reference_model` and
+//!   `breaker_on_a_time_window_matches_the_reference_model`, and three loom
+//!   models of buckets moving to new rounds).
+//!
+//! ## Types and composition
+//!
+//! - If the un-annotated future is `Send`, the annotated one is, also when `T`
+//!   or `E` is not `Send` (an `Rc` in `T`, a `Box<dyn Error>`): no layer keeps
+//!   the outcome across an `.await` (`tests/send.rs`).
+//! - A rejection keeps its kind through every layer, a declining `#[fallback]`
+//!   included (`tests/fallback.rs`:
+//!   `circuit_open_through_a_declining_fallback_is_not_retried`,
+//!   `a_timeout_through_a_declining_fallback_is_retried`,
+//!   `an_outer_breaker_counts_timeouts_through_a_declining_fallback`).
+//! - Written order holds for any path and next to other crates' attributes
+//!   (`tests/paths.rs`, `tests/other_attributes.rs`); the same attribute under
+//!   two paths is an error (`tests/ui/stack-same-attribute-under-two-paths.rs`).
 //!
 //! ## All of it at once, over a real network
 //!

@@ -13,7 +13,7 @@
 //! | target | level | message | fields |
 //! |---|---|---|---|
 //! | `steadfast::retry` | DEBUG | `retrying after a failed attempt` | `policy`, `attempt` (the one that failed, from 1), `delay` (before the next), `error` |
-//! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted`), `error` |
+//! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted`, `hint_too_long`), `error` |
 //! | `steadfast::timeout` | DEBUG | `call timed out` | `policy`, `after` |
 //! | `steadfast::circuit_breaker` | WARN | `circuit breaker opened` | `policy`, `from`, `to` |
 //! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open`, `circuit breaker closed` | `policy`, `from`, `to` |
@@ -42,7 +42,7 @@
 //!
 //! | name | type | labels | recorded |
 //! |---|---|---|---|
-//! | `steadfast_retry_calls_total` | counter | `policy`, `retried`, `result` (`success`, `not_retryable`, `attempts_exhausted`, `budget_exhausted`) | once per call |
+//! | `steadfast_retry_calls_total` | counter | `policy`, `retried`, `result` (`success`, `not_retryable`, `attempts_exhausted`, `budget_exhausted`, `hint_too_long`) | once per call |
 //! | `steadfast_retry_retries_total` | counter | `policy` | per retry |
 //! | `steadfast_timeout_calls_total` | counter | `policy`, `timed_out` | per call (per attempt under `#[retry]`) |
 //! | `steadfast_timeout_duration_seconds` | histogram | `policy` | per call that waited |

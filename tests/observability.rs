@@ -291,10 +291,15 @@ async fn watched(ok: bool) -> Result<(), Rejected> {
 
 #[tokio::test(start_paused = true)]
 async fn health_lists_used_breakers_and_bulkheads_with_their_state() {
-    assert!(
-        health().breakers.iter().all(|b| b.name != "health-breaker"),
-        "not used yet"
-    );
+    // Listed from startup, before its first call.
+    let before = health();
+    let unused = before
+        .breakers
+        .iter()
+        .find(|b| b.name == "health-breaker")
+        .expect("listed before its first call");
+    assert_eq!((unused.window_calls, unused.transitions), (0, 0));
+    assert!(before.bulkheads.iter().any(|b| b.name == "health-bulkhead"));
     let (_, _) = tokio::join!(watched(true), watched(false));
     let snapshot = health();
     let breaker = snapshot

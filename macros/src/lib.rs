@@ -77,6 +77,7 @@ use kind::Kind;
 /// | `max_elapsed = d` | time budget from the call's start | none |
 /// | `when = f` | `fn(&E) -> bool`: which errors are retried | every error |
 /// | `delay_from = f` | `fn(&E) -> Option<Duration>`: a server's hint for the delay | none |
+/// | `max_hint = d` | the longest `delay_from` hint honoured; a longer one ends the retries (needs `delay_from`) | `"60s"` |
 /// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
 ///
 /// Durations (`d`) are string literals checked at compile time (`"250ms"`,
@@ -280,10 +281,15 @@ use kind::Kind;
 ///
 /// A path to a `fn(&E) -> Option<Duration>`, or a closure, that reads a delay
 /// from the error, such as an HTTP `Retry-After` header. When it returns
-/// `Some(delay)`, that delay replaces the computed one for this retry, without
-/// jitter; it is still capped by the backoff's `max` (where it has one), still
-/// uses up an attempt, and is subject to `max_elapsed`. `None` falls back to
-/// the backoff. Only errors that `when` accepts are asked.
+/// `Some(delay)`, that delay replaces the computed one for this retry: it is
+/// waited as given, without jitter, and never shortened to the backoff's `max`
+/// (retrying before the server asked is pointless); it still uses up an
+/// attempt. A hint longer than `max_hint` (60 s unless set), or one that would
+/// end past `max_elapsed`, is not waited: the retries end at once and that
+/// error returns. `None` falls back to the backoff. Only errors that `when`
+/// accepts are asked. With the `http` feature, `steadfast::http::retry_after_hint`
+/// reads `Retry-After` (delta-seconds or an HTTP date) for any error type that
+/// implements `steadfast::http::HttpError`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -685,7 +691,7 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `open_for = d` | time open before half-open | `"5s"` |
 /// | `half_open_probes = N` | probes admitted at once while half-open; all must succeed | `1` |
 /// | `failure_if = f` | `fn(&E) -> bool`: which errors count as failures | every error |
-/// | `shared = STATIC`, `name = "…"` | use a breaker declared as a `static`; the name in rejections | one per function, named `module::fn` |
+/// | `shared = STATIC`, `name = "…"` | use a breaker declared as a `static`; the name in rejections | one per function, named `module::Type::fn` for methods, `module::fn` otherwise |
 /// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
 ///
 /// # State scope
@@ -830,7 +836,7 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `max_concurrent = N` | calls running at once (N ≥ 1) | `10` |
 /// | `max_queue = N` | calls waiting for a slot; `0` = never wait | `10` |
 /// | `max_wait = d` | how long a call may wait for a slot | unbounded |
-/// | `shared = STATIC`, `name = "…"` | use a bulkhead declared as a `static`; the name in rejections | one per function, named `module::fn` |
+/// | `shared = STATIC`, `name = "…"` | use a bulkhead declared as a `static`; the name in rejections | one per function, named `module::Type::fn` for methods, `module::fn` otherwise |
 /// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
 ///
 /// # State scope
