@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads criterion's results for `benches/peers.rs` (target/criterion) and
+"""Reads criterion's results for `benches/benches/peers.rs` (target/criterion) and
 prints the tables of BENCHMARKS.md: each group's medians with the ratio to
 the group's bare call, then every issue target with its ratio, met or missed.
 
@@ -69,7 +69,7 @@ def fmt(ns):
 def main():
     medians = load()
     if not medians:
-        sys.exit(f"no criterion results under {ROOT}: run `cargo bench --bench peers` first")
+        sys.exit(f"no criterion results under {ROOT}: run `cargo bench -p steadfast-benches --bench peers` first")
     for group, base in GROUPS:
         rows = [(f, m) for (g, f), m in medians.items() if g == group]
         if not rows:

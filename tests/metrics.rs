@@ -1,22 +1,165 @@
-//! Metric names and labels, pinned with `metrics-util`'s debugging recorder.
-//! Needs the `metrics` feature: `cargo test --features metrics --test metrics`
-//! (run by `.ci/run`).
+//! Metric names and labels, pinned with a recorder that keeps every value
+//! (`Memory`, below). Needs the `metrics` feature:
+//! `cargo test --features metrics --test metrics` (run by `.ci/run`).
 
 #![cfg(feature = "metrics")]
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics::{
+    Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
+    SharedString, Unit,
+};
 use steadfast::{Rejected, bulkhead, circuit_breaker, fallback, retry, timeout};
 
+/// A metric's name and its labels, sorted.
+type Id = (String, Vec<(String, String)>);
+
+/// One metric's value. Its `Debug` text is what the tests compare:
+/// `Counter(1)`, `Gauge(0.0)`, `Histogram([0.04, 0.1])`.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Counter(u64),
+    Gauge(f64),
+    Histogram(Vec<f64>),
+}
+
 /// One recorded value: name, sorted labels, value.
-type Recorded = (String, Vec<(String, String)>, DebugValue);
+type Recorded = (String, Vec<(String, String)>, Value);
+
+/// A recorder that keeps every metric registered through it, and its value:
+/// counters add up, gauges keep their last value, histograms every sample.
+/// (A few lines instead of `metrics-util`'s debugging recorder, whose
+/// dependencies the demo's first build would otherwise compile: every
+/// dev-dependency is built for examples too.)
+#[derive(Debug, Default)]
+struct Memory {
+    values: Arc<Mutex<BTreeMap<Id, Value>>>,
+}
+
+/// The handle of one metric in a [`Memory`].
+#[derive(Debug)]
+struct Handle {
+    values: Arc<Mutex<BTreeMap<Id, Value>>>,
+    id: Id,
+}
+
+impl Handle {
+    fn update(&self, f: impl FnOnce(&mut Value)) {
+        let mut values = self.values.lock().unwrap();
+        f(values.get_mut(&self.id).expect("registered"));
+    }
+}
+
+impl Memory {
+    /// Registers `key` with `initial` (keeping the value it has, if any) and
+    /// returns its handle.
+    fn register(&self, key: &Key, initial: Value) -> Arc<Handle> {
+        let mut labels: Vec<(String, String)> = key
+            .labels()
+            .map(|l| (l.key().to_string(), l.value().to_string()))
+            .collect();
+        labels.sort();
+        let id = (key.name().to_string(), labels);
+        self.values
+            .lock()
+            .unwrap()
+            .entry(id.clone())
+            .or_insert(initial);
+        Arc::new(Handle {
+            values: Arc::clone(&self.values),
+            id,
+        })
+    }
+
+    /// Every metric registered so far, with its value.
+    fn recorded(&self) -> Vec<Recorded> {
+        let values = self.values.lock().unwrap();
+        values
+            .iter()
+            .map(|((name, labels), value)| (name.clone(), labels.clone(), value.clone()))
+            .collect()
+    }
+}
+
+impl Recorder for Memory {
+    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(self.register(key, Value::Counter(0)))
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(self.register(key, Value::Gauge(0.0)))
+    }
+
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::from_arc(self.register(key, Value::Histogram(Vec::new())))
+    }
+}
+
+impl CounterFn for Handle {
+    fn increment(&self, n: u64) {
+        self.update(|value| {
+            if let Value::Counter(total) = value {
+                *total += n;
+            }
+        });
+    }
+
+    fn absolute(&self, n: u64) {
+        self.update(|value| {
+            if let Value::Counter(total) = value {
+                *total = (*total).max(n);
+            }
+        });
+    }
+}
+
+impl GaugeFn for Handle {
+    fn increment(&self, by: f64) {
+        self.update(|value| {
+            if let Value::Gauge(level) = value {
+                *level += by;
+            }
+        });
+    }
+
+    fn decrement(&self, by: f64) {
+        self.update(|value| {
+            if let Value::Gauge(level) = value {
+                *level -= by;
+            }
+        });
+    }
+
+    fn set(&self, to: f64) {
+        self.update(|value| {
+            if let Value::Gauge(level) = value {
+                *level = to;
+            }
+        });
+    }
+}
+
+impl HistogramFn for Handle {
+    fn record(&self, sample: f64) {
+        self.update(|value| {
+            if let Value::Histogram(samples) = value {
+                samples.push(sample);
+            }
+        });
+    }
+}
 
 /// Runs `body` on a paused current-thread runtime with a recorder of its own,
 /// and returns every value recorded.
 fn record<F: std::future::Future>(body: impl FnOnce() -> F) -> Vec<Recorded> {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter: Snapshotter = recorder.snapshotter();
+    let recorder = Memory::default();
     metrics::with_local_recorder(&recorder, || {
         tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -25,20 +168,7 @@ fn record<F: std::future::Future>(body: impl FnOnce() -> F) -> Vec<Recorded> {
             .unwrap()
             .block_on(body());
     });
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let mut labels: Vec<_> = key
-                .key()
-                .labels()
-                .map(|l| (l.key().to_string(), l.value().to_string()))
-                .collect();
-            labels.sort();
-            (key.key().name().to_string(), labels, value)
-        })
-        .collect()
+    recorder.recorded()
 }
 
 /// The value recorded under `name` and exactly `labels`, as `Debug` text
@@ -152,10 +282,10 @@ fn timeout_metrics() {
         .iter()
         .find(|(n, _, _)| n == "steadfast_timeout_duration_seconds")
         .map(|(_, _, v)| v);
-    let Some(DebugValue::Histogram(durations)) = durations else {
+    let Some(Value::Histogram(durations)) = durations else {
         panic!("no duration histogram in {seen:?}")
     };
-    let mut durations: Vec<f64> = durations.iter().map(|d| d.into_inner()).collect();
+    let mut durations = durations.clone();
     durations.sort_by(f64::total_cmp);
     assert_eq!(durations, [0.04, 0.1]);
 }

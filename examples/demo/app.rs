@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, IsTerminal, Write as _};
+use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,8 +47,8 @@ impl Phase {
         match self {
             Phase::Healthy => "every endpoint answers (5-25 ms; /reserve 150-250 ms)".into(),
             Phase::Flaky => format!(
-                "/price and /reserve fail {:.0}% of requests (503, 500, 429 + Retry-After); \
-                 {:.0}% of answers take {} ms",
+                "/price, /reserve: {:.0}% fail (503, 500, 429 + Retry-After), \
+                 {:.0}% take {} ms",
                 faults.error_rate * 100.0,
                 faults.spike_rate * 100.0,
                 faults.latency.as_millis()
@@ -196,9 +196,14 @@ fn breakers() -> [(&'static str, &'static CircuitBreaker); 2] {
     [("price", &PRICE_BREAKER), ("stock", &STOCK_BREAKER)]
 }
 
+/// The widest line the plain view (`--plain`) writes, summary included: it
+/// reads in a log, a CI page or an 100-column terminal without wrapping.
+pub(crate) const PLAIN_WIDTH: usize = 100;
+
 /// Runs the demo: starts the server, runs the workload until the last phase
-/// ends, shows progress as `options.view` says, and returns the summary.
-pub(crate) async fn run(options: &Options) -> io::Result<Summary> {
+/// ends, shows progress and then the summary on `out` as `options.view` says,
+/// and returns the summary.
+pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Result<Summary> {
     // The attributes register their breakers and bulkheads for
     // `steadfast::health()` on first use; registering them now lists them
     // from the first frame, in this order.
@@ -225,13 +230,15 @@ pub(crate) async fn run(options: &Options) -> io::Result<Summary> {
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample(Arc::clone(&tracker), Arc::clone(&stop)));
 
-    let screen = Screen {
+    let mut screen = Screen {
         options,
         clock,
         server: &server,
         shop: &shop,
         front: &front,
         tracker: &tracker,
+        out,
+        phase_shown: None,
     };
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -243,18 +250,18 @@ pub(crate) async fn run(options: &Options) -> io::Result<Summary> {
                 None => break,
             },
             _ = ticker.tick() => {
-                screen.show(first);
+                screen.show(first, false);
                 first = false;
             }
         }
     }
     stop.store(true, Ordering::Relaxed);
     sampler.await.expect("the sampler panicked");
-    screen.show(first);
+    screen.show(first, true);
 
     let shop_stats = &shop.stats;
     let tracker = tracker.lock().unwrap();
-    Ok(Summary {
+    let summary = Summary {
         server: server.addr.to_string(),
         elapsed: clock.elapsed(),
         phases: clock.phases,
@@ -266,7 +273,12 @@ pub(crate) async fn run(options: &Options) -> io::Result<Summary> {
         breakers: tracker.breakers.clone(),
         health: steadfast::health(),
         requests: server.counts.tally(),
-    })
+    };
+    if options.view != View::Quiet {
+        let _ = writeln!(screen.out, "\n{}", summary.render());
+        let _ = screen.out.flush();
+    }
+    Ok(summary)
 }
 
 async fn price_worker(shop: Arc<Shop>, front: Arc<Front>, clock: Clock) {
@@ -487,11 +499,12 @@ impl Summary {
             .collect();
         let _ = writeln!(
             out,
-            "Summary: {} against http://{} ({})",
+            "Summary: {} against http://{}\nphases: {}",
             secs(self.elapsed),
             self.server,
             phases.join(" -> ")
         );
+        let _ = writeln!(out, "Totals over the whole run (cumulative):");
         let states: Vec<(&str, FnCounts, Option<State>)> = self
             .functions
             .iter()
@@ -507,10 +520,16 @@ impl Summary {
         let _ = writeln!(out, "{}", functions_table(&states));
         let _ = writeln!(out, "\nBreakers (sampled every {SAMPLE_EVERY:?}):");
         for track in &self.breakers {
-            let _ = writeln!(out, "  {}", breaker_story(track));
+            let _ = writeln!(out, "  {}", breaker_verdict(track));
+            out.push_str(&wrap(&commas(events(track)), "    ", PLAIN_WIDTH));
         }
         let _ = writeln!(out, "\nHealth at the end:\n{}", health_table(&self.health));
-        let _ = write!(out, "\nServer: {}", requests_line(&self.requests));
+        let _ = write!(
+            out,
+            "\nServer, over the whole run:\n{}",
+            wrap(&requests_pieces(&self.requests), "  ", PLAIN_WIDTH)
+        );
+        out.truncate(out.trim_end().len());
         out
     }
 }
@@ -523,10 +542,15 @@ struct Screen<'a> {
     shop: &'a Shop,
     front: &'a Front,
     tracker: &'a Mutex<Tracker>,
+    /// Where the view writes (stdout, or the test's buffer).
+    out: &'a mut dyn io::Write,
+    /// The phase the plain view last announced.
+    phase_shown: Option<Phase>,
 }
 
 impl Screen<'_> {
-    fn show(&self, first: bool) {
+    /// Draws the view: `first` at the start, `last` once every worker is done.
+    fn show(&mut self, first: bool, last: bool) {
         let text = match self.options.view {
             View::Quiet => return,
             View::Live => {
@@ -540,12 +564,14 @@ impl Screen<'_> {
                 text.push_str("\x1b[J");
                 text
             }
-            View::Lines if first => format!("{}\n{}\n", self.intro(), self.line()),
-            View::Lines => self.line() + "\n",
+            View::Lines => {
+                let mut text = if first { self.intro() } else { String::new() };
+                self.lines(&mut text, last);
+                text
+            }
         };
-        let mut stdout = io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
     }
 
     fn rows(&self) -> Vec<(&'static str, FnCounts, Option<State>)> {
@@ -617,43 +643,106 @@ impl Screen<'_> {
         out
     }
 
-    /// What the lines of the plain view mean.
+    /// What the plain view's columns mean, written once at the start.
     fn intro(&self) -> String {
         let phases: Vec<String> = Phase::ALL
             .iter()
             .map(|&phase| format!("{} {}", phase.name(), secs(self.clock.phases.length(phase))))
             .collect();
         format!(
-            "steadfast demo against http://{} ({}); each second, per function: calls, \
-             then how they ended (ok, fallback, failed), retries, and rejections \
-             (timeout, circuit open, bulkhead full)",
+            "steadfast demo: a shop client calling http://{} over HTTP\n\
+             phases: {}\n\
+             Every second, one row per function. The counters are CUMULATIVE: totals since\n\
+             the start of the run, not per second. calls = calls made; ok, fallback, failed =\n\
+             how they ended; \"-\" = a policy the function does not carry.\n\
+             {LEGEND}{STACKS}",
             self.server.addr,
-            phases.join(", ")
+            phases.join(" -> ")
         )
     }
 
-    /// The plain view: one line per second.
-    fn line(&self) -> String {
+    /// The plain view's rows for this second (or, `last`, for the end of the
+    /// run): the phase and the column headings when the phase has changed,
+    /// then one row per function.
+    fn lines(&mut self, text: &mut String, last: bool) {
         let (elapsed, phase) = self.now();
-        let functions: Vec<String> = self
-            .rows()
-            .into_iter()
-            .map(|(name, counts, breaker)| {
-                let cells: Vec<String> = cells(name, &counts, breaker)
-                    .into_iter()
-                    .skip(1)
-                    .filter_map(|(column, value)| Some(format!("{column} {}", value?)))
-                    .collect();
-                format!("{name} {}: {}", counts.calls, cells.join(", "))
-            })
-            .collect();
-        format!(
-            "{:>5} {:<10} | {}",
-            secs(elapsed),
-            phase.name(),
-            functions.join(" | ")
-        )
+        if self.phase_shown != Some(phase) {
+            self.phase_shown = Some(phase);
+            let start = self.clock.phases.start(phase);
+            let _ = writeln!(
+                text,
+                "\n{:>6}  phase {}: {}",
+                secs(start),
+                phase.name(),
+                phase.behaviour(&self.options.faults)
+            );
+            let _ = writeln!(
+                text,
+                "{:8}{:8}{:-^60}",
+                "", "", " cumulative totals since the start "
+            );
+            let mut heading = format!("{:>6}  {:<8}", "time", "fn");
+            for (i, (column, _)) in cells("", &FnCounts::default(), None).iter().enumerate() {
+                push_cell(&mut heading, i, column);
+            }
+            text.push_str(heading.trim_end());
+            text.push('\n');
+        }
+        let time = if last { "end".into() } else { secs(elapsed) };
+        for (name, counts, breaker) in self.rows() {
+            let mut row = format!("{time:>6}  {name:<8}");
+            for (i, (_, value)) in cells(name, &counts, breaker).iter().enumerate() {
+                push_cell(&mut row, i, value.as_deref().unwrap_or("-"));
+            }
+            text.push_str(row.trim_end());
+            text.push('\n');
+        }
     }
+}
+
+/// The widths of the plain view's columns after `time` and `fn`: right-aligned
+/// counters (room for 6 digits), then the breaker's state after two spaces.
+const PLAIN_COLUMNS: [usize; 9] = [7, 7, 9, 7, 8, 8, 7, 7, 11];
+
+/// Appends column `i` of a plain-view row.
+fn push_cell(row: &mut String, i: usize, value: &str) {
+    let width = PLAIN_COLUMNS[i];
+    if i + 1 == PLAIN_COLUMNS.len() {
+        let _ = write!(row, "  {value:<0$}", width - 2);
+    } else {
+        let _ = write!(row, "{value:>width$}");
+    }
+}
+
+/// `pieces` joined with spaces over as many lines as `width` needs (a piece
+/// is never split), each line starting with `indent` and ending in `\n`.
+fn wrap(pieces: &[String], indent: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from(indent);
+    for piece in pieces {
+        let fresh = line.len() == indent.len();
+        if !fresh && line.chars().count() + 1 + piece.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(indent);
+        } else if !fresh {
+            line.push(' ');
+        }
+        line.push_str(piece);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// `items` with a comma after each but the last, as pieces for [`wrap`].
+fn commas(items: Vec<String>) -> Vec<String> {
+    let last = items.len().saturating_sub(1);
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| if i < last { item + "," } else { item })
+        .collect()
 }
 
 /// What the rejection columns count.
@@ -777,8 +866,9 @@ fn events(track: &BreakerTrack) -> Vec<String> {
     events
 }
 
-/// A breaker's run in one line, and whether it did what the demo is about.
-fn breaker_story(track: &BreakerTrack) -> String {
+/// Whether a breaker did what the demo is about (its events follow on the
+/// next lines of the summary).
+fn breaker_verdict(track: &BreakerTrack) -> String {
     let verdict = match (
         track.was_open_during(Phase::Down),
         track.closed_during(Phase::Recovering),
@@ -787,7 +877,7 @@ fn breaker_story(track: &BreakerTrack) -> String {
         (true, false) => "opened while down, NOT closed after recovery",
         (false, _) => "NOT open while down",
     };
-    format!("{:<12} {verdict}: {}", track.name, events(track).join(", "))
+    format!("{:<12} {verdict}:", track.name)
 }
 
 fn breaker_line(b: &BreakerHealth) -> String {
@@ -807,12 +897,21 @@ fn bulkhead_line(b: &BulkheadHealth) -> String {
     )
 }
 
+/// The server's tally, as pieces for [`wrap`].
+fn requests_pieces(r: &ServerTally) -> Vec<String> {
+    let mut pieces = vec![format!("{} requests:", r.requests)];
+    pieces.extend(commas(vec![
+        format!("{} answered ({} slowly)", r.ok, r.slow),
+        format!("{} failed (5xx)", r.failed),
+        format!("{} throttled (429)", r.throttled),
+        format!("{} not found", r.not_found),
+        format!("{} hung", r.hung),
+    ]));
+    pieces
+}
+
 fn requests_line(r: &ServerTally) -> String {
-    format!(
-        "{} requests: {} answered ({} slowly), {} failed (5xx), {} throttled (429), \
-         {} not found, {} hung",
-        r.requests, r.ok, r.slow, r.failed, r.throttled, r.not_found, r.hung
-    )
+    requests_pieces(r).join(" ")
 }
 
 fn state_name(state: State) -> &'static str {

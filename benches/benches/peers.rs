@@ -6,7 +6,7 @@
 //! fallback) and a bare call in every group, so each row reads as a ratio.
 //!
 //! Run with `scripts/bench.sh` (all of it, with the summary table) or
-//! `cargo bench --bench peers [filter]`.
+//! `cargo bench -p steadfast-benches --bench peers [filter]`.
 
 use std::future::Future;
 use std::hint::black_box;

@@ -8,6 +8,7 @@
 //!   attributes.
 //! - `#[tokio::test]` written below the stack (it always wraps the whole call).
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
