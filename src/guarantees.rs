@@ -153,7 +153,7 @@
 //!   `a_timeout_through_a_declining_fallback_is_retried`,
 //!   `an_outer_breaker_counts_timeouts_through_a_declining_fallback`).
 //! - Written order holds for any path and next to other crates' attributes
-//!   (`tests/paths.rs`, `tests/other_attributes.rs`); the same attribute under
+//!   (`tests/paths.rs`, `compat/tests/other_attributes.rs`); the same attribute under
 //!   two paths is an error (`tests/ui/stack-same-attribute-under-two-paths.rs`).
 //!
 //! ## All of it at once, over a real network

@@ -176,7 +176,7 @@
 //!   `cfg_attr` and tool (`clippy::…`, `rustfmt::…`) attributes** stay on the
 //!   function wherever they are written.
 //!
-//! These are pinned by `tests/paths.rs`, `tests/other_attributes.rs`,
+//! These are pinned by `tests/paths.rs`, `compat/tests/other_attributes.rs`,
 //! `tests/hygiene.rs` and `tests/lints.rs`.
 //!
 //! # Errors and `Rejected`
