@@ -237,14 +237,27 @@
 //! }
 //! ```
 //!
+//! Breakers keep their state for the whole process, and the tests of one
+//! binary share it. To start every breaker afresh (closed, empty window, not
+//! forced) between tests, call [`health::reset_all()`](health::reset_all);
+//! it reaches every annotated policy (they are registered from startup) and
+//! every `static` one already used. It does not end calls still running in a
+//! bulkhead. Tests that run in parallel threads of one binary share the
+//! policies too: give each test its own function (or its own `name`), or run
+//! such tests one at a time.
+//!
 //! # State scope
 //!
-//! Each attribute's configuration is a `static` inside the function, built at
-//! compile time. The state of a retry or timeout (attempts made, when it
+//! Each attribute's configuration is built at compile time (a `static`, or a
+//! promoted constant that may use `Self` and the function's generics: a
+//! duration such as `#[timeout(Self::LIMIT)]` works). The state of a retry or timeout (attempts made, when it
 //! started, its deadline) lives in that call's own future, so calls never
 //! affect one another. A circuit breaker and a bulkhead keep state across calls:
 //! one per function item, shared by every caller, every instance (`&self`) and
-//! every generic instantiation of the function. To share one between several
+//! every generic instantiation of the function (a breaker or bulkhead whose
+//! duration is an expression is built on the function's first call, so a
+//! duration that depends on the generics takes the first instantiation's
+//! value). To share one between several
 //! functions, or to keep it per dependency, declare it as a `static` with its
 //! `const` builder and name it with `shared = STATIC`:
 //!

@@ -118,3 +118,32 @@ async fn three_layers_under_two_paths() {
     assert_eq!(THREE.calls(), 3, "each attempt timed out on its own");
     assert_eq!(start.elapsed(), ms(30));
 }
+
+static CFG_ATTR_BELOW: Probe = Probe::new();
+
+// A toolkit attribute behind `cfg_attr` keeps its written place.
+#[sf::retry(attempts = 3, backoff = none)]
+#[cfg_attr(all(), sf::timeout("10ms"))]
+async fn cfg_attr_below() -> Result<u32, TestError> {
+    hangs_twice(&CFG_ATTR_BELOW).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cfg_attr_below_keeps_written_order() {
+    assert_eq!(cfg_attr_below().await, Ok(3), "a timeout per attempt");
+    assert_eq!(CFG_ATTR_BELOW.calls(), 3);
+}
+
+static CFG_ATTR_ABOVE: Probe = Probe::new();
+
+#[cfg_attr(all(), steadfast::retry(attempts = 3, backoff = none))]
+#[steadfast::timeout("10ms")]
+async fn cfg_attr_above() -> Result<u32, TestError> {
+    hangs_twice(&CFG_ATTR_ABOVE).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cfg_attr_above_keeps_written_order() {
+    assert_eq!(cfg_attr_above().await, Ok(3), "a timeout per attempt");
+    assert_eq!(CFG_ATTR_ABOVE.calls(), 3);
+}
