@@ -9,7 +9,6 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::Rejected;
-use crate::circuit_breaker::State;
 
 /// How an error appears in events.
 pub(crate) struct ErrorField<'a>(
@@ -57,8 +56,9 @@ pub(crate) fn timed_out(policy: &str, after: Duration) {
     tracing::debug!(target: "steadfast::timeout", policy, after = ?after, "call timed out");
 }
 
-pub(crate) fn breaker_transition(policy: &str, from: State, to: State) {
-    let (from, to) = (from.as_str(), to.as_str());
+/// `from` and `to` are the states' names (`State::as_str`): this module
+/// knows no policy's types, so that every policy can report through it.
+pub(crate) fn breaker_transition(policy: &str, from: &'static str, to: &'static str) {
     match to {
         "open" => {
             tracing::warn!(target: "steadfast::circuit_breaker", policy, from, to, "circuit breaker opened")

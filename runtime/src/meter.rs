@@ -8,8 +8,6 @@
 mod enabled {
     use core::time::Duration;
 
-    use crate::circuit_breaker::State;
-
     fn yes_no(value: bool) -> &'static str {
         if value { "true" } else { "false" }
     }
@@ -36,12 +34,14 @@ mod enabled {
         metrics::counter!("steadfast_circuit_breaker_calls_total", "policy" => policy, "result" => result).increment(1);
     }
 
-    pub(crate) fn breaker_state(policy: &'static str, to: State) {
-        for state in [State::Closed, State::Open, State::HalfOpen] {
+    /// `to` is the new state's name and `all` every state's (`State::as_str`):
+    /// this module knows no policy's types.
+    pub(crate) fn breaker_state(policy: &'static str, to: &'static str, all: [&'static str; 3]) {
+        for state in all {
             let value = if state == to { 1.0 } else { 0.0 };
-            metrics::gauge!("steadfast_circuit_breaker_state", "policy" => policy, "state" => state.as_str()).set(value);
+            metrics::gauge!("steadfast_circuit_breaker_state", "policy" => policy, "state" => state).set(value);
         }
-        if to == State::Open {
+        if to == "open" {
             metrics::counter!("steadfast_circuit_breaker_opened_total", "policy" => policy)
                 .increment(1);
         }
@@ -68,8 +68,6 @@ mod enabled {
 mod enabled {
     use core::time::Duration;
 
-    use crate::circuit_breaker::State;
-
     #[inline(always)]
     pub(crate) fn retry_call(_: &'static str, _: bool, _: &'static str) {}
     #[inline(always)]
@@ -79,7 +77,7 @@ mod enabled {
     #[inline(always)]
     pub(crate) fn breaker_call(_: &'static str, _: &'static str) {}
     #[inline(always)]
-    pub(crate) fn breaker_state(_: &'static str, _: State) {}
+    pub(crate) fn breaker_state(_: &'static str, _: &'static str, _: [&'static str; 3]) {}
     #[inline(always)]
     pub(crate) fn bulkhead_call(_: &'static str, _: bool) {}
     #[inline(always)]

@@ -424,8 +424,9 @@ impl CircuitBreaker {
         // Stored plus one: zero means "never changed".
         self.changed_at
             .store(self.now().saturating_add(1), Ordering::Relaxed);
-        crate::events::breaker_transition(self.name(), from, to);
-        crate::meter::breaker_state(self.name(), to);
+        crate::events::breaker_transition(self.name(), from.as_str(), to.as_str());
+        let all = [State::Closed, State::Open, State::HalfOpen].map(State::as_str);
+        crate::meter::breaker_state(self.name(), to.as_str(), all);
     }
 
     /// A rejection, reported.
