@@ -18,19 +18,20 @@ pub(crate) fn check_async(
     if item_fn.sig.asyncness.is_some() {
         return Ok(());
     }
-    // `#[tokio::test]` written above the stack expanded first and left a
-    // synchronous `#[test]` function.
+    // `#[tokio::test]` / `#[tokio::main]` written above the stack expanded
+    // first and left a synchronous function that runs its old body on a
+    // runtime (`block_on`), marked `#[test]` for a test.
     let test_above = others.iter().any(|attr| {
         attr.path()
             .segments
             .last()
             .is_some_and(|last| last.ident == "test")
-    });
+    }) || mentions(item_fn.body.stream(), "block_on");
     let message = if test_above {
         format!(
-            "`{top}` only supports `async fn`, and `#[tokio::test]` written above it has already \
-             made this function synchronous; write `#[tokio::test]` below the steadfast \
-             attributes (a test entry point always wraps the whole call)"
+            "`{top}` only supports `async fn`, and an entry point written above it \
+             (`#[tokio::main]`, `#[tokio::test]`) has already made this function synchronous; \
+             write the entry point below the steadfast attributes (it always wraps the whole call)"
         )
     } else {
         format!("`{top}` only supports `async fn`; make this function `async`")
@@ -193,4 +194,13 @@ fn run_time_ident(tokens: TokenStream, params: &[String]) -> Option<proc_macro2:
         }
     }
     None
+}
+
+/// Whether `name` appears as an identifier anywhere in `tokens`.
+fn mentions(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == name,
+        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), name),
+        _ => false,
+    })
 }
