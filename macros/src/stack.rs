@@ -428,3 +428,154 @@ fn crate_path_in(tokens: TokenStream, crates: &mut Vec<Path>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A reference model of the compiler's expansion order: attributes expand
+    //! top first, each on the item the previous ones left. Whatever mix of
+    //! recognised paths, unrecognised paths to our attributes and other
+    //! crates' attributes is written, the layers must nest in written order.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One written attribute.
+    #[derive(Debug, Clone)]
+    enum Written {
+        /// One of ours, `kind` by index, through a recognised path or not.
+        Ours { kind: usize, recognised: bool },
+        /// Another crate's attribute macro.
+        Foreign(usize),
+        /// An attribute without an expansion of its own.
+        Inert,
+    }
+
+    fn attribute(written: &Written) -> Attribute {
+        let text = match written {
+            Written::Ours { kind, recognised } => {
+                let name = Kind::ALL[*kind].name();
+                if *recognised {
+                    format!("#[steadfast::{name}(crate = \"::steadfast\")]")
+                } else {
+                    format!("#[sf::{name}]")
+                }
+            }
+            Written::Foreign(id) => format!("#[other::foreign{id}]"),
+            Written::Inert => "#[doc = \"inert\"]".to_string(),
+        };
+        let item: syn::ItemFn = syn::parse_str(&format!("{text} fn f() {{}}")).expect("parses");
+        item.attrs.into_iter().next().expect("one attribute")
+    }
+
+    /// The label a layer leaves in the body, outermost first.
+    fn label_of(written: &Written) -> Option<String> {
+        match written {
+            Written::Ours { kind, .. } => Some(Kind::ALL[*kind].name().to_string()),
+            Written::Foreign(id) => Some(format!("foreign{id}")),
+            Written::Inert => None,
+        }
+    }
+
+    /// Runs the expansion the compiler would: returns the layers, outermost
+    /// first.
+    fn expand_all(written: &[Written]) -> Vec<String> {
+        let mut attrs: Vec<Attribute> = written.iter().map(attribute).collect();
+        // Innermost last: each expansion wraps what is there.
+        let mut body: Vec<String> = Vec::new();
+        for _ in 0..100 {
+            let Some(at) = attrs.iter().position(|attr| {
+                let last = attr.path().segments.last().unwrap().ident.to_string();
+                last != "doc"
+            }) else {
+                return body;
+            };
+            let invoked = attrs.remove(at);
+            let below = attrs.split_off(at);
+            let last = invoked.path().segments.last().unwrap().ident.to_string();
+            let args = match &invoked.meta {
+                Meta::List(list) => list.tokens.clone(),
+                _ => TokenStream::new(),
+            };
+            let (layers, rest): (Vec<String>, Vec<Attribute>) = if last == DEFERRED {
+                let layers = parse_marker(args);
+                (layers.iter().map(|l| l.kind.name().to_string()).collect(), below)
+            } else if let Some(kind) = Kind::from_name(&last) {
+                match collect(kind, args, &below) {
+                    Plan::Compose(stack) => (
+                        stack.layers.iter().map(|l| l.kind.name().to_string()).collect(),
+                        stack.others,
+                    ),
+                    Plan::Defer { attrs: emitted, .. } => {
+                        let item: syn::ItemFn =
+                            syn::parse2(quote!(#emitted fn f() {})).expect("emitted attributes parse");
+                        attrs.extend(item.attrs);
+                        continue;
+                    }
+                }
+            } else {
+                (vec![last.clone()], below)
+            };
+            let mut wrapped = layers;
+            wrapped.extend(body);
+            body = wrapped;
+            attrs.extend(rest);
+        }
+        panic!("the expansion does not end: {written:?}");
+    }
+
+    fn written_stack() -> impl Strategy<Value = Vec<Written>> {
+        (
+            proptest::sample::subsequence((0..Kind::ALL.len()).collect::<Vec<_>>(), 1..=5)
+                .prop_shuffle(),
+            proptest::collection::vec(any::<bool>(), 5),
+            proptest::collection::vec(0..3usize, 0..4),
+            0..3usize,
+        )
+            .prop_map(|(kinds, recognised, foreign, inert)| {
+                let mut all: Vec<Written> = kinds
+                    .iter()
+                    .zip(&recognised)
+                    .map(|(&kind, &recognised)| Written::Ours { kind, recognised })
+                    .collect();
+                all.extend(foreign.iter().enumerate().map(|(i, _)| Written::Foreign(i)));
+                all.extend((0..inert).map(|_| Written::Inert));
+                all
+            })
+            .prop_shuffle()
+            // The compiler invokes one of ours first only if it is on top of
+            // the macros; a foreign one on top is not ours to order.
+            .prop_filter("a toolkit attribute is the first macro", |all| {
+                matches!(
+                    all.iter().find(|w| !matches!(w, Written::Inert)),
+                    Some(Written::Ours { .. })
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn layers_nest_in_written_order_whatever_the_paths(written in written_stack()) {
+            let expected: Vec<String> = written.iter().filter_map(label_of).collect();
+            prop_assert_eq!(expand_all(&written), expected, "{:?}", written);
+        }
+    }
+
+    #[test]
+    fn the_same_attribute_under_two_paths_meets_itself() {
+        // `#[retry] #[sf::retry]`: the deferred one sees the first in its marker.
+        let below = vec![attribute(&Written::Ours {
+            kind: 0,
+            recognised: false,
+        })];
+        let Plan::Defer { attrs, .. } = collect(Kind::Retry, TokenStream::new(), &below) else {
+            panic!("an unrecognised path defers");
+        };
+        let item: syn::ItemFn = syn::parse2(quote!(#attrs fn f() {})).unwrap();
+        let Plan::Compose(stack) = collect(Kind::Retry, TokenStream::new(), &item.attrs[1..]) else {
+            panic!("the marker below composes");
+        };
+        assert!(check_duplicates(&stack.layers).is_err());
+    }
+}
