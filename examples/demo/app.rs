@@ -197,7 +197,7 @@ fn breakers() -> [(&'static str, &'static CircuitBreaker); 2] {
 }
 
 /// The widest line the plain view (`--plain`) writes, summary included: it
-/// reads in a log, a CI page or an 100-column terminal without wrapping.
+/// reads in a log, a CI page or a 100-column terminal without wrapping.
 pub(crate) const PLAIN_WIDTH: usize = 100;
 
 /// Runs the demo: starts the server, runs the workload until the last phase
