@@ -2,9 +2,9 @@
 //! name are reported with a `tracing` warning when the second joins, flagged
 //! in `health()`, and both are reached by the name-based controls.
 
-mod health_common;
+mod recorder;
 
-use health_common::Recorder;
+use recorder::Recorder;
 use steadfast::circuit_breaker::State;
 use steadfast::{Bulkhead, CircuitBreaker, Rejected, bulkhead, circuit_breaker, health};
 

@@ -3,13 +3,13 @@
 //! in its body name the policy `module::Type::method`, as the attributes'
 //! default names are meant to read.
 
-mod health_common;
+mod recorder;
 
 #[cfg(not(feature = "metrics"))]
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use health_common::Recorder;
+use recorder::Recorder;
 use steadfast::{Bulkhead, CircuitBreaker, Failure, Rejected, Retry, Timeout};
 
 /// The policies one method declares, all named after it.

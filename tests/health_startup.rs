@@ -10,11 +10,11 @@
 // The submissions must work in crates that forbid `unsafe`.
 #![forbid(unsafe_code)]
 
-mod health_common;
+mod recorder;
 
 use std::time::Duration;
 
-use health_common::Recorder;
+use recorder::Recorder;
 
 /// What `#[circuit_breaker(name = "startup-generic")]` would expand to in a
 /// generic `async fn`: the `static` and its submission inside the body.

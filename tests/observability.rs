@@ -2,85 +2,14 @@
 //! fields, and the health snapshot's contents, pinned so that a renamed field
 //! fails here.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+mod recorder;
+
 use std::time::Duration;
 
+use recorder::Recorder;
 use steadfast::circuit_breaker::State;
 use steadfast::{Rejected, bulkhead, circuit_breaker, fallback, health, retry, timeout};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
-
-/// One recorded event: target, level and fields (`message` included).
-#[derive(Debug, Clone)]
-struct Seen {
-    target: String,
-    level: Level,
-    fields: BTreeMap<String, String>,
-}
-
-impl Seen {
-    fn field(&self, name: &str) -> &str {
-        self.fields.get(name).map_or("<missing>", String::as_str)
-    }
-}
-
-/// A subscriber that keeps every event from a `steadfast::` target.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Seen>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-}
-
-impl Subscriber for Recorder {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.target().starts_with("steadfast::")
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = BTreeMap::new();
-        event.record(&mut Fields(&mut fields));
-        self.0.lock().unwrap().push(Seen {
-            target: event.metadata().target().to_string(),
-            level: *event.metadata().level(),
-            fields,
-        });
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
-
-impl Recorder {
-    fn install() -> (Self, tracing::subscriber::DefaultGuard) {
-        let recorder = Recorder::default();
-        let guard = tracing::subscriber::set_default(recorder.clone());
-        (recorder, guard)
-    }
-
-    fn events(&self, target: &str, message: &str) -> Vec<Seen> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.target == target && e.field("message") == message)
-            .cloned()
-            .collect()
-    }
-}
+use tracing::Level;
 
 #[derive(Debug, PartialEq)]
 struct Boom;
@@ -202,9 +131,7 @@ async fn breaker_events_show_every_transition_and_rejection() {
     tokio::time::advance(Duration::from_secs(1)).await;
     assert!(flaky(true).await.is_ok());
     let transitions: Vec<_> = recorder
-        .0
-        .lock()
-        .unwrap()
+        .all()
         .iter()
         .filter(|e| e.target == "steadfast::circuit_breaker" && e.fields.contains_key("to"))
         .map(|e| {

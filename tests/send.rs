@@ -39,6 +39,18 @@ impl Flaky {
     fn calls(&self) -> u32 {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// One attempt: waits once, then fails `fail_first` times with `err`,
+    /// then answers `ok`. The result is made after the `.await`, as a body
+    /// whose future is `Send` although its result is not would make it.
+    async fn attempt<T, E>(&self, ok: fn(u32) -> T, err: fn(u32) -> E) -> Result<T, E> {
+        let n = self.step().await;
+        if n <= self.fail_first {
+            Err(err(n))
+        } else {
+            Ok(ok(n))
+        }
+    }
 }
 
 fn local_error(n: u32) -> LocalError {
@@ -49,32 +61,17 @@ fn local_error(n: u32) -> LocalError {
 
 #[retry(attempts = 3, backoff = fixed("1ms"), jitter = none)]
 async fn retry_rc(f: Arc<Flaky>) -> Result<Rc<u32>, String> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(format!("attempt {n}"))
-    } else {
-        Ok(Rc::new(n))
-    }
+    f.attempt(Rc::new, |n| format!("attempt {n}")).await
 }
 
 #[fallback(|_e| Ok(Rc::new(0)))]
 async fn fallback_rc(f: Arc<Flaky>) -> Result<Rc<u32>, String> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(format!("attempt {n}"))
-    } else {
-        Ok(Rc::new(n))
-    }
+    f.attempt(Rc::new, |n| format!("attempt {n}")).await
 }
 
 #[fallback(async |_e| Ok(Rc::new(0)))]
 async fn async_fallback_rc(f: Arc<Flaky>) -> Result<Rc<u32>, String> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(format!("attempt {n}"))
-    } else {
-        Ok(Rc::new(n))
-    }
+    f.attempt(Rc::new, |n| format!("attempt {n}")).await
 }
 
 #[timeout("1s")]
@@ -98,12 +95,7 @@ async fn bulkhead_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
 #[timeout("1s")]
 #[bulkhead(max_concurrent = 2, max_queue = 2)]
 async fn stack_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(std::io::Error::other("down"))
-    } else {
-        Ok(Rc::new(n))
-    }
+    f.attempt(Rc::new, |_| std::io::Error::other("down")).await
 }
 
 // A fallback in the middle of the stack.
@@ -111,34 +103,19 @@ async fn stack_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
 #[fallback(Err, when = |_e| false)]
 #[timeout("1s")]
 async fn middle_fallback_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(std::io::Error::other("down"))
-    } else {
-        Ok(Rc::new(n))
-    }
+    f.attempt(Rc::new, |_| std::io::Error::other("down")).await
 }
 
 // ------------------------------------- `E` is a `Box<dyn Error>`
 
 #[retry(attempts = 3, backoff = fixed("1ms"), jitter = none)]
 async fn retry_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(local_error(n))
-    } else {
-        Ok(n)
-    }
+    f.attempt(|n| n, local_error).await
 }
 
 #[fallback(|_e| Ok(0))]
 async fn fallback_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(local_error(n))
-    } else {
-        Ok(n)
-    }
+    f.attempt(|n| n, local_error).await
 }
 
 #[timeout("1s")]
@@ -148,12 +125,7 @@ async fn timeout_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
 
 #[circuit_breaker(window = 4)]
 async fn breaker_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(local_error(n))
-    } else {
-        Ok(n)
-    }
+    f.attempt(|n| n, local_error).await
 }
 
 #[bulkhead(max_concurrent = 2, max_queue = 2)]
@@ -167,24 +139,14 @@ async fn bulkhead_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
 #[timeout("1s")]
 #[bulkhead(max_concurrent = 2, max_queue = 2)]
 async fn stack_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(local_error(n))
-    } else {
-        Ok(n)
-    }
+    f.attempt(|n| n, local_error).await
 }
 
 #[retry(attempts = 3, backoff = fixed("1ms"), jitter = none)]
 #[fallback(Err, when = |_e| false)]
 #[timeout("1s")]
 async fn middle_fallback_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
-    let n = f.step().await;
-    if n <= f.fail_first {
-        Err(local_error(n))
-    } else {
-        Ok(n)
-    }
+    f.attempt(|n| n, local_error).await
 }
 
 /// Spawns `future` (so it must be `Send`) and returns a `Send` summary of its

@@ -498,16 +498,23 @@ mod tests {
             };
             let (layers, rest): (Vec<String>, Vec<Attribute>) = if last == DEFERRED {
                 let layers = parse_marker(args);
-                (layers.iter().map(|l| l.kind.name().to_string()).collect(), below)
+                (
+                    layers.iter().map(|l| l.kind.name().to_string()).collect(),
+                    below,
+                )
             } else if let Some(kind) = Kind::from_name(&last) {
                 match collect(kind, args, &below) {
                     Plan::Compose(stack) => (
-                        stack.layers.iter().map(|l| l.kind.name().to_string()).collect(),
+                        stack
+                            .layers
+                            .iter()
+                            .map(|l| l.kind.name().to_string())
+                            .collect(),
                         stack.others,
                     ),
                     Plan::Defer { attrs: emitted, .. } => {
-                        let item: syn::ItemFn =
-                            syn::parse2(quote!(#emitted fn f() {})).expect("emitted attributes parse");
+                        let item: syn::ItemFn = syn::parse2(quote!(#emitted fn f() {}))
+                            .expect("emitted attributes parse");
                         attrs.extend(item.attrs);
                         continue;
                     }
@@ -573,7 +580,8 @@ mod tests {
             panic!("an unrecognised path defers");
         };
         let item: syn::ItemFn = syn::parse2(quote!(#attrs fn f() {})).unwrap();
-        let Plan::Compose(stack) = collect(Kind::Retry, TokenStream::new(), &item.attrs[1..]) else {
+        let Plan::Compose(stack) = collect(Kind::Retry, TokenStream::new(), &item.attrs[1..])
+        else {
             panic!("the marker below composes");
         };
         assert!(check_duplicates(&stack.layers).is_err());

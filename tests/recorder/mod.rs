@@ -1,5 +1,5 @@
-//! Helpers shared by the health tests: a `tracing` subscriber that keeps the
-//! events of the `steadfast::` targets.
+//! A `tracing` subscriber that keeps the events of the `steadfast::` targets,
+//! shared by the tests that check events (observability, health).
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
@@ -67,6 +67,11 @@ impl Recorder {
         let recorder = Recorder::default();
         let guard = tracing::subscriber::set_default(recorder.clone());
         (recorder, guard)
+    }
+
+    /// Every event recorded so far.
+    pub fn all(&self) -> Vec<Seen> {
+        self.0.lock().unwrap().clone()
     }
 
     /// The events with this target and message.
