@@ -362,15 +362,7 @@ mod tests {
     #[test]
     fn unknown_keys_list_the_valid_ones() {
         let out = run(Kind::Retry, "atempts = 3", GOOD_FN);
-        for key in [
-            "attempts",
-            "backoff",
-            "jitter",
-            "max_elapsed",
-            "when",
-            "delay_from",
-            "crate",
-        ] {
+        for key in crate::args::retry::KEYS.iter().chain(&["crate"]) {
             assert!(
                 out.contains(&format!("`{key}`")),
                 "{key} missing from {out}"
