@@ -35,7 +35,10 @@ pub(crate) fn timeout(
     located: &TokenStream,
 ) -> TokenStream {
     let after = &timeout.after;
-    quote!(&const { #p::Timeout::new(#after).named_located(#located) })
+    // A const expression is checked (non-zero) when it is evaluated: the call
+    // takes the expression's span, so that the error points at it.
+    let new = spanned_call(quote!(#p::Timeout::new), quote!(#after), [after]);
+    quote!(&const { #new.named_located(#located) })
 }
 
 /// `&'static Retry`.
@@ -47,7 +50,7 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -
     if let Some(backoff) = &retry.backoff {
         let backoff = match backoff {
             BackoffArg::None => quote!(#p::Backoff::none()),
-            BackoffArg::Fixed(d) => quote!(#p::Backoff::fixed(#d)),
+            BackoffArg::Fixed(d) => spanned_call(quote!(#p::Backoff::fixed), quote!(#d), [d]),
             BackoffArg::Exponential {
                 initial,
                 factor,
@@ -55,18 +58,28 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -
             } => {
                 let factor =
                     factor.map_or_else(|| quote!(#p::Backoff::DEFAULT_FACTOR), |f| quote!(#f));
-                let max = max.as_ref().map_or_else(
+                let max_tokens = max.as_ref().map_or_else(
                     || quote!(#p::Backoff::DEFAULT_MAX),
                     ToTokens::to_token_stream,
                 );
-                quote!(#p::Backoff::exponential(#initial, #factor, #max))
+                let args = quote!(#initial, #factor, #max_tokens);
+                spanned_call(
+                    quote!(#p::Backoff::exponential),
+                    args,
+                    [initial].into_iter().chain(max),
+                )
             }
             BackoffArg::Fibonacci { initial, max } => {
-                let max = max.as_ref().map_or_else(
+                let max_tokens = max.as_ref().map_or_else(
                     || quote!(#p::Backoff::DEFAULT_MAX),
                     ToTokens::to_token_stream,
                 );
-                quote!(#p::Backoff::fibonacci(#initial, #max))
+                let args = quote!(#initial, #max_tokens);
+                spanned_call(
+                    quote!(#p::Backoff::fibonacci),
+                    args,
+                    [initial].into_iter().chain(max),
+                )
             }
         };
         calls.extend(quote!(.backoff(#backoff)));
@@ -169,6 +182,25 @@ pub(crate) fn bulkhead(
     let computed = bulkhead.max_wait.as_ref().is_some_and(DurationArg::is_expr);
     let policy = chain(quote!(#p::Bulkhead::builder()), &calls);
     own_state(p, &quote!(Bulkhead), &quote!(bulkhead), &policy, computed)
+}
+
+/// `path(args)`, spanned on the first of `durations` that is an expression
+/// (a const the compiler checks when it evaluates the call: its error then
+/// points at the user's expression); unchanged when all are literals, which
+/// the macro has checked already.
+fn spanned_call<'a>(
+    path: TokenStream,
+    args: TokenStream,
+    durations: impl IntoIterator<Item = &'a DurationArg>,
+) -> TokenStream {
+    let Some(expr) = durations.into_iter().find_map(DurationArg::expr) else {
+        return quote!(#path(#args));
+    };
+    let span = syn::spanned::Spanned::span(expr);
+    let mut args = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    args.set_span(span);
+    let path = respan(path, span);
+    quote!(#path #args)
 }
 
 /// `.name("…")` when given, else `.name_located(…)`.
