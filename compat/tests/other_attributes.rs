@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::{Probe, TestError, ms};
+use steadfast as sf;
 use steadfast::{Rejected, bulkhead, circuit_breaker, fallback, retry, timeout};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -244,4 +245,28 @@ static FLAKY_TEST: Probe = Probe::new();
 #[tokio::test]
 async fn a_test_entry_point_below_the_stack_wraps_the_whole_call() -> Result<(), TestError> {
     third_time(&FLAKY_TEST).map(|_| ())
+}
+
+static ABOVE_AND_DEFERRED: Probe = Probe::new();
+
+// Instrumented from above while the stack below defers (an unrecognised path
+// to one of ours): every layer still goes inside the one span.
+#[instrument(err)]
+#[retry(attempts = 3, backoff = none)]
+#[sf::timeout("10ms")]
+async fn instrumented_above_a_deferred_stack() -> Result<u32, TestError> {
+    let n = ABOVE_AND_DEFERRED.hit();
+    if n < 3 {
+        tokio::time::sleep(ms(1000)).await;
+    }
+    Ok(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn instrument_above_a_deferred_stack_still_spans_the_whole_call() {
+    let (spans, _guard) = Spans::install();
+    assert_eq!(instrumented_above_a_deferred_stack().await, Ok(3));
+    assert_eq!(ABOVE_AND_DEFERRED.calls(), 3, "a timeout per attempt");
+    assert_eq!(spans.spans("instrumented_above_a_deferred_stack"), 1);
+    assert_eq!(spans.errors(), 0, "the timeouts are inside the span");
 }

@@ -43,6 +43,11 @@ use crate::kind::Kind;
 /// The name of the marker attribute (`::steadfast::__private::…`).
 pub(crate) const DEFERRED: &str = "__steadfast_deferred";
 
+/// The marker's flag: the body was already instrumented by a
+/// `#[tracing::instrument]` written above the stack, so every layer goes
+/// inside that span (see `expand::site`).
+const INSTRUMENTED_ABOVE: &str = "__instrumented_above";
+
 /// One toolkit attribute found on the function.
 pub(crate) struct Layer {
     pub(crate) kind: Kind,
@@ -63,8 +68,9 @@ pub(crate) struct Layer {
 pub(crate) struct Stack {
     pub(crate) layers: Vec<Layer>,
     pub(crate) others: Vec<Attribute>,
-    /// Whether the body is as written but for attributes written above the
-    /// stack (so an instrumented body was instrumented from above).
+    /// Whether an instrumented body was instrumented from above the stack
+    /// (the body as written, or a marker that says so), so the layers go
+    /// inside the span.
     pub(crate) as_written: bool,
 }
 
@@ -94,8 +100,14 @@ enum Role {
 }
 
 /// The attribute the compiler invoked (`invoked`, with `args`) and the
-/// attributes below it.
-pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> Plan {
+/// attributes below it; `instrumented_above`: the body is already
+/// instrumented by a `#[tracing::instrument]` written above.
+pub(crate) fn collect(
+    invoked: Kind,
+    args: TokenStream,
+    attrs: &[Attribute],
+    instrumented_above: bool,
+) -> Plan {
     let crates = crate_paths(&args, attrs);
     let invoked = Layer {
         kind: invoked,
@@ -110,7 +122,7 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
     // layers were written above the invoked one.
     let first_active = roles.iter().position(|role| !matches!(role, Role::Stays));
     if let Some(index) = first_active.filter(|&i| matches!(roles[i], Role::Deferred)) {
-        let mut layers = deferred_layers(&attrs[index]);
+        let (mut layers, instrumented_above) = deferred_layers(&attrs[index]);
         layers.push(invoked);
         let others = attrs
             .iter()
@@ -121,7 +133,7 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
         return Plan::Compose(Stack {
             layers,
             others,
-            as_written: false,
+            as_written: instrumented_above,
         });
     }
 
@@ -159,6 +171,7 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
         }
     }
     let marker_path = marker_path(&crates);
+    let marker = |layers: &[Layer]| marker(&marker_path, layers, instrumented_above);
     let mut emitted = TokenStream::new();
     for attr in stays {
         attr.to_tokens(&mut emitted);
@@ -167,11 +180,11 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
     // segment written above it right below it.
     let innermost = segments.pop().expect("one segment per foreign attribute");
     if !innermost.is_empty() {
-        emitted.extend(marker(&marker_path, &innermost));
+        emitted.extend(marker(&innermost));
     }
     for (attr, above) in foreign.iter().rev().zip(segments.iter().rev()) {
         attr.to_tokens(&mut emitted);
-        emitted.extend(marker(&marker_path, above));
+        emitted.extend(marker(above));
     }
     let layers = segments.into_iter().chain([innermost]).flatten().collect();
     Plan::Defer {
@@ -180,22 +193,28 @@ pub(crate) fn collect(invoked: Kind, args: TokenStream, attrs: &[Attribute]) -> 
     }
 }
 
-/// The layers a marker carries (see [`marker`] for the form).
-pub(crate) fn deferred_layers(attr: &Attribute) -> Vec<Layer> {
+/// The layers a marker carries (see [`marker`] for the form), and its flag.
+pub(crate) fn deferred_layers(attr: &Attribute) -> (Vec<Layer>, bool) {
     match &attr.meta {
         Meta::List(list) => parse_marker(list.tokens.clone()),
-        _ => Vec::new(),
+        _ => (Vec::new(), false),
     }
 }
 
-/// The marker's own arguments, when the compiler invokes it.
-pub(crate) fn parse_marker(tokens: TokenStream) -> Vec<Layer> {
+/// The marker's own arguments, when the compiler invokes it: its layers, and
+/// whether the body was instrumented from above.
+pub(crate) fn parse_marker(tokens: TokenStream) -> (Vec<Layer>, bool) {
     let mut layers = Vec::new();
+    let mut instrumented_above = false;
     let mut trees = tokens.into_iter().peekable();
     while let Some(tree) = trees.next() {
         let TokenTree::Ident(ident) = tree else {
             continue;
         };
+        if ident == INSTRUMENTED_ABOVE {
+            instrumented_above = true;
+            continue;
+        }
         let Some(kind) = Kind::from_name(&ident.to_string()) else {
             continue;
         };
@@ -223,11 +242,11 @@ pub(crate) fn parse_marker(tokens: TokenStream) -> Vec<Layer> {
             path,
         });
     }
-    layers
+    (layers, instrumented_above)
 }
 
-/// `#[path(kind [path] (args), …)]`.
-fn marker(path: &TokenStream, layers: &[Layer]) -> TokenStream {
+/// `#[path(kind [path] (args), …)]`, with the flag first when it is set.
+fn marker(path: &TokenStream, layers: &[Layer], instrumented_above: bool) -> TokenStream {
     let entries = layers.iter().map(|layer| {
         let kind = proc_macro2::Ident::new(layer.kind.name(), layer.span);
         let path = layer.path.as_ref().map(ToTokens::to_token_stream);
@@ -242,7 +261,11 @@ fn marker(path: &TokenStream, layers: &[Layer]) -> TokenStream {
         let args = Group::new(Delimiter::Parenthesis, args);
         quote!(#kind #path #args)
     });
-    quote!(#[#path(#(#entries),*)])
+    let flag = instrumented_above.then(|| {
+        let flag = proc_macro2::Ident::new(INSTRUMENTED_ABOVE, Span::call_site());
+        quote!(#flag,)
+    });
+    quote!(#[#path(#flag #(#entries),*)])
 }
 
 fn marker_path(crates: &[Path]) -> TokenStream {
@@ -497,13 +520,13 @@ mod tests {
                 _ => TokenStream::new(),
             };
             let (layers, rest): (Vec<String>, Vec<Attribute>) = if last == DEFERRED {
-                let layers = parse_marker(args);
+                let (layers, _) = parse_marker(args);
                 (
                     layers.iter().map(|l| l.kind.name().to_string()).collect(),
                     below,
                 )
             } else if let Some(kind) = Kind::from_name(&last) {
-                match collect(kind, args, &below) {
+                match collect(kind, args, &below, false) {
                     Plan::Compose(stack) => (
                         stack
                             .layers
@@ -576,11 +599,13 @@ mod tests {
             kind: 0,
             recognised: false,
         })];
-        let Plan::Defer { attrs, .. } = collect(Kind::Retry, TokenStream::new(), &below) else {
+        let Plan::Defer { attrs, .. } = collect(Kind::Retry, TokenStream::new(), &below, false)
+        else {
             panic!("an unrecognised path defers");
         };
         let item: syn::ItemFn = syn::parse2(quote!(#attrs fn f() {})).unwrap();
-        let Plan::Compose(stack) = collect(Kind::Retry, TokenStream::new(), &item.attrs[1..])
+        let Plan::Compose(stack) =
+            collect(Kind::Retry, TokenStream::new(), &item.attrs[1..], false)
         else {
             panic!("the marker below composes");
         };

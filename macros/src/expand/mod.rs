@@ -65,7 +65,8 @@ pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenSt
         Ok(item_fn) => item_fn,
         Err(error) => return not_a_function(kind, &item, &error),
     };
-    match stack::collect(kind, args, &item_fn.attrs) {
+    let instrumented_above = site::is_instrumented(&item_fn);
+    match stack::collect(kind, args, &item_fn.attrs, instrumented_above) {
         Plan::Compose(stack) => build(&item_fn, &stack),
         Plan::Defer { layers, attrs } => defer(&item_fn, &layers, attrs),
     }
@@ -73,7 +74,7 @@ pub(crate) fn entry(kind: Kind, args: TokenStream, item: TokenStream) -> TokenSt
 
 /// The expansion of a marker left by [`Plan::Defer`]: exactly its layers.
 pub(crate) fn deferred(args: TokenStream, item: TokenStream) -> TokenStream {
-    let layers = stack::parse_marker(args);
+    let (layers, instrumented_above) = stack::parse_marker(args);
     let Some(first) = layers.first() else {
         return item;
     };
@@ -85,7 +86,7 @@ pub(crate) fn deferred(args: TokenStream, item: TokenStream) -> TokenStream {
     let stack = Stack {
         layers,
         others,
-        as_written: false,
+        as_written: instrumented_above,
     };
     build(&item_fn, &stack)
 }

@@ -8,9 +8,11 @@
 //!   expands first and moves the body into `async move { … }` (inside a
 //!   wrapper when it has `err` or `ret`). Written above means outermost, so
 //!   our layers go inside that block: one span for the whole call, and `err`
-//!   / `ret` see the call's final outcome. Only an unchanged body is searched
-//!   (`look_inside`): after a deferral (see `stack`) an instrumented body was
-//!   written *below* us, and stays inside.
+//!   / `ret` see the call's final outcome. Only a body instrumented from
+//!   above is searched (`look_inside`): after a deferral (see `stack`) an
+//!   instrumented body was written *below* us and stays inside, unless the
+//!   first toolkit attribute found it instrumented already, which its
+//!   markers carry on.
 //! - `#[async_trait]` on the `impl` (or trait) expands first and turns each
 //!   `async fn` into a plain `fn` returning `Pin<Box<dyn Future>>` whose body
 //!   is `Box::pin(async move { let __ret: Ret = { <argument moves> BODY }; __ret })`.
@@ -62,6 +64,12 @@ pub(crate) fn locate(item_fn: &ItemFn, look_inside: bool) -> Site {
         return instrumented(&tokens).unwrap_or(plain);
     }
     plain
+}
+
+/// Whether `item_fn`'s body is `#[tracing::instrument]`'s expansion.
+pub(crate) fn is_instrumented(item_fn: &ItemFn) -> bool {
+    let tokens: Vec<TokenTree> = item_fn.body.stream().into_iter().collect();
+    item_fn.sig.asyncness.is_some() && instrumented(&tokens).is_some()
 }
 
 /// Whether `item_fn` is `async-trait`'s expansion of an `async fn`.
