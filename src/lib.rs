@@ -332,8 +332,8 @@ pub mod operating;
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,
-    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, retry,
-    timeout,
+    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, name,
+    retry, timeout,
 };
 
 #[cfg(feature = "http")]
@@ -351,6 +351,7 @@ pub mod __private {
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
         relift, returns, when,
     };
+    pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
     pub use steadfast_runtime::{register_breaker, register_bulkhead};

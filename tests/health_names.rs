@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use recorder::Recorder;
+use steadfast::name::Location;
 use steadfast::{Bulkhead, CircuitBreaker, Failure, Rejected, Retry, Timeout};
 
 /// The policies one method declares, all named after it.
@@ -27,20 +28,16 @@ macro_rules! located_policies {
         fn here() -> &'static str {
             core::any::type_name_of_val(&here)
         }
-        static BREAKER: CircuitBreaker = CircuitBreaker::builder()
-            .name_located(module_path!(), $function, here)
-            .build();
-        static BULKHEAD: Bulkhead = Bulkhead::builder()
-            .name_located(module_path!(), $function, here)
-            .build();
+        static AT: Location = Location::new(module_path!(), $function, here);
+        static BREAKER: CircuitBreaker = CircuitBreaker::builder().name_located(&AT).build();
+        static BULKHEAD: Bulkhead = Bulkhead::builder().name_located(&AT).build();
         static RETRY: Retry = Retry::builder()
-            .name_located(module_path!(), $function, here)
+            .name_located(&AT)
             .attempts(2)
             .backoff(steadfast::Backoff::fixed(Duration::from_millis(10)))
             .jitter(steadfast::Jitter::None)
             .build();
-        static TIMEOUT: Timeout =
-            Timeout::new(Duration::from_millis(50)).named_located(module_path!(), $function, here);
+        static TIMEOUT: Timeout = Timeout::new(Duration::from_millis(50)).named_located(&AT);
         Policies {
             breaker: &BREAKER,
             bulkhead: &BULKHEAD,
@@ -198,20 +195,11 @@ fn counted_here() -> &'static str {
 #[cfg(not(feature = "metrics"))]
 #[tokio::test(start_paused = true)]
 async fn successful_calls_never_read_a_located_name() {
-    static BREAKER: CircuitBreaker = CircuitBreaker::builder()
-        .name_located(module_path!(), "counted_here", counted_here)
-        .build();
-    static BULKHEAD: Bulkhead = Bulkhead::builder()
-        .name_located(module_path!(), "counted_here", counted_here)
-        .build();
-    static RETRY: Retry = Retry::builder()
-        .name_located(module_path!(), "counted_here", counted_here)
-        .build();
-    static TIMEOUT: Timeout = Timeout::new(Duration::from_secs(1)).named_located(
-        module_path!(),
-        "counted_here",
-        counted_here,
-    );
+    static AT: Location = Location::new(module_path!(), "counted_here", counted_here);
+    static BREAKER: CircuitBreaker = CircuitBreaker::builder().name_located(&AT).build();
+    static BULKHEAD: Bulkhead = Bulkhead::builder().name_located(&AT).build();
+    static RETRY: Retry = Retry::builder().name_located(&AT).build();
+    static TIMEOUT: Timeout = Timeout::new(Duration::from_secs(1)).named_located(&AT);
     for _ in 0..3 {
         let call = async {
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -46,15 +46,21 @@ impl Warehouse {
             fn __steadfast_here() -> &'static str {
                 ::core::any::type_name_of_val(&__steadfast_here)
             }
+            static __STEADFAST_LOCATION: ::steadfast::__private::Location =
+                ::steadfast::__private::Location::new(
+                    ::core::module_path!(),
+                    "reserve",
+                    __steadfast_here,
+                );
             static __STEADFAST_BULKHEAD: ::steadfast::__private::Bulkhead =
                 ::steadfast::__private::Bulkhead::builder()
-                    .name_located(::core::module_path!(), "reserve", __steadfast_here)
+                    .name_located(&__STEADFAST_LOCATION)
                     .max_concurrent(4)
                     .build();
             ::steadfast::__private::register_bulkhead!(__STEADFAST_BULKHEAD);
             static __STEADFAST_BREAKER: ::steadfast::__private::CircuitBreaker =
                 ::steadfast::__private::CircuitBreaker::builder()
-                    .name_located(::core::module_path!(), "reserve", __steadfast_here)
+                    .name_located(&__STEADFAST_LOCATION)
                     .open_for(Duration::from_secs(1))
                     .build();
             ::steadfast::__private::register_breaker!(__STEADFAST_BREAKER);

@@ -75,14 +75,9 @@ impl Timeout {
     /// `module` (`module_path!()`), worked out on first read from `here`, as
     /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
     #[must_use]
-    pub const fn named_located(
-        self,
-        module: &'static str,
-        function: &'static str,
-        here: fn() -> &'static str,
-    ) -> Self {
+    pub const fn named_located(self, location: &'static crate::name::Location) -> Self {
         Timeout {
-            name: PolicyName::located(module, function, here),
+            name: PolicyName::located(location),
             ..self
         }
     }

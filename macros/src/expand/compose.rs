@@ -52,8 +52,8 @@ struct Context<'a> {
     /// The default policy name, `module::fn` (for `#[fallback]`'s events).
     name: TokenStream,
     /// Where the function is, for the runtime to name the other policies
-    /// `module::Type::fn` (methods) or `module::fn`: the arguments of
-    /// `name_located`.
+    /// `module::Type::fn` (methods) or `module::fn`: the argument of
+    /// `name_located`, a `static Location` declared in the body.
     located: TokenStream,
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn compose(
         returns: Ident::new("__steadfast_returns", Span::mixed_site()),
         describe: Ident::new("__steadfast_describe", Span::mixed_site()),
         name: quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
-        located: quote!(::core::module_path!(), #fn_name, __steadfast_here),
+        located: quote!(&__STEADFAST_LOCATION),
     };
     let returns = &cx.returns;
     // `Returns<Ret>` carries the declared return type to every helper that
@@ -135,6 +135,9 @@ pub(crate) fn compose(
                 fn __steadfast_here() -> &'static str {
                     ::core::any::type_name_of_val(&__steadfast_here)
                 }
+                #[allow(dead_code)]
+                static __STEADFAST_LOCATION: #p::Location =
+                    #p::Location::new(::core::module_path!(), #fn_name, __steadfast_here);
             }
         });
     quote! {

@@ -26,7 +26,7 @@ use super::body::respan;
 
 /// `&'static Timeout`.
 ///
-/// `located` is the arguments of `name_located`: where the function is, so
+/// `located` is the argument of `name_located`: where the function is, so
 /// that the runtime names the policy `module::Type::fn` (methods) or
 /// `module::fn`.
 pub(crate) fn timeout(

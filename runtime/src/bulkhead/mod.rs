@@ -386,13 +386,8 @@ impl BulkheadBuilder {
     /// The name of a bulkhead declared in `function` of `module`
     /// (`module_path!()`), worked out on first read from `here`: as
     /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
-    pub const fn name_located(
-        mut self,
-        module: &'static str,
-        function: &'static str,
-        here: fn() -> &'static str,
-    ) -> Self {
-        self.name = PolicyName::located(module, function, here);
+    pub const fn name_located(mut self, location: &'static crate::name::Location) -> Self {
+        self.name = PolicyName::located(location);
         self
     }
 

@@ -600,6 +600,7 @@ impl CircuitBreakerBuilder {
     ///
     /// ```
     /// use steadfast::CircuitBreaker;
+    /// use steadfast::name::Location;
     ///
     /// struct Stock;
     ///
@@ -608,8 +609,9 @@ impl CircuitBreakerBuilder {
     ///         fn here() -> &'static str {
     ///             core::any::type_name_of_val(&here)
     ///         }
+    ///         static AT: Location = Location::new(module_path!(), "breaker", here);
     ///         static BREAKER: CircuitBreaker = CircuitBreaker::builder()
-    ///             .name_located(module_path!(), "breaker", here)
+    ///             .name_located(&AT)
     ///             .build();
     ///         &BREAKER
     ///     }
@@ -620,13 +622,8 @@ impl CircuitBreakerBuilder {
     ///     assert_eq!(Stock::breaker().name(), concat!(module_path!(), "::Stock::breaker"));
     /// }
     /// ```
-    pub const fn name_located(
-        mut self,
-        module: &'static str,
-        function: &'static str,
-        here: fn() -> &'static str,
-    ) -> Self {
-        self.name = PolicyName::located(module, function, here);
+    pub const fn name_located(mut self, location: &'static crate::name::Location) -> Self {
+        self.name = PolicyName::located(location);
         self
     }
 

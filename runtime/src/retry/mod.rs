@@ -230,13 +230,8 @@ impl RetryBuilder {
     /// The name of a retry declared in `function` of `module`
     /// (`module_path!()`), worked out on first read from `here`: as
     /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
-    pub const fn name_located(
-        mut self,
-        module: &'static str,
-        function: &'static str,
-        here: fn() -> &'static str,
-    ) -> Self {
-        self.retry.name = PolicyName::located(module, function, here);
+    pub const fn name_located(mut self, location: &'static crate::name::Location) -> Self {
+        self.retry.name = PolicyName::located(location);
         self
     }
 
