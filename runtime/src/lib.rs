@@ -34,4 +34,4 @@ pub use failure::{AsError, Failure, FromRejected, Lift, Rejection};
 pub use health::health;
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
-pub use timeout::{Timed, TimedWrap, Timeout};
+pub use timeout::{Limit, Timed, TimedWrap, Timeout};

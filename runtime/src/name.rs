@@ -66,8 +66,8 @@ pub struct PolicyName(Source);
 
 // Two words, like the `&'static str` it stands for: a located name is a
 // reference to its `Location` (in the niche of the string's pointer), so that
-// the futures that carry a name (`Timed`) stay as small as with a plain string
-// (`name_is_two_words`).
+// the builders and policies that hold a name stay as small as with a plain
+// string (`name_is_two_words`).
 #[derive(Clone, Copy)]
 enum Source {
     Fixed(&'static str),
@@ -345,9 +345,7 @@ fn strip_generics(segment: &str) -> &str {
 mod tests {
     #[test]
     fn name_is_two_words() {
-        // As small as the `&'static str` it replaced in `Timed`: a bigger
-        // name made a timed call that is ready at once 40% slower (moved
-        // with the future), measured in `benches/peers.rs`.
+        // As small as the `&'static str` it replaced.
         assert_eq!(
             core::mem::size_of::<PolicyName>(),
             core::mem::size_of::<&'static str>()

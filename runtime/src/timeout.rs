@@ -100,24 +100,63 @@ impl Timeout {
     ///
     /// The returned future resolves to [`Rejected::Timeout`] when the
     /// deadline passed first.
+    ///
+    /// The future holds a copy of the timeout, so it borrows nothing:
+    /// `tokio::spawn(Timeout::new(limit).run(call))` works.
     pub fn run<F: IntoFuture>(&self, future: F) -> Timed<F::IntoFuture> {
-        Timed {
-            inner: Some(future.into_future()),
-            sleep: None,
-            after: self.after,
-            name: self.name,
-            unbounded: false,
-        }
+        Timed::new(future.into_future(), *self)
     }
 
     /// [`run`](Timeout::run) for a call whose error already travels as a
-    /// [`Failure`]: the timeout joins the other rejections in it.
-    pub fn wrap<T, E, F>(&self, future: F) -> TimedWrap<F>
+    /// [`Failure`]: the timeout joins the other rejections in it. The future
+    /// refers to this `'static` timeout rather than copying it (one word
+    /// instead of four: what `#[timeout]` uses, where the timeout is a
+    /// constant, so that a call that is ready at once moves as little as
+    /// possible).
+    pub fn wrap<T, E, F>(&'static self, future: F) -> TimedWrap<F>
     where
         F: Future<Output = Result<T, Failure<E, Rejected>>>,
     {
         TimedWrap {
-            timed: self.run(future),
+            timed: Timed::new(future, self),
+        }
+    }
+}
+
+/// Where a [`Timed`] future finds its limit and name: its own copy of the
+/// [`Timeout`], or a reference to a `'static` one.
+pub trait Limit: sealed::Sealed {
+    /// The timeout.
+    fn timeout(&self) -> &Timeout;
+}
+
+impl Limit for Timeout {
+    #[inline]
+    fn timeout(&self) -> &Timeout {
+        self
+    }
+}
+
+impl Limit for &'static Timeout {
+    #[inline]
+    fn timeout(&self) -> &Timeout {
+        self
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Timeout {}
+    impl Sealed for &'static super::Timeout {}
+}
+
+impl<F, L> Timed<F, L> {
+    const fn new(inner: F, limit: L) -> Self {
+        Timed {
+            inner: Some(inner),
+            sleep: None,
+            limit,
+            unbounded: false,
         }
     }
 }
@@ -126,25 +165,25 @@ pin_project! {
     /// The future of [`Timeout::run`]: the inner future, and the timer it arms
     /// when it first has to wait.
     ///
-    /// Its size is the inner future's plus a tokio `Sleep`; nothing is
+    /// Its size is the inner future's plus a tokio `Sleep` and the
+    /// [`Timeout`] (a copy, or a reference for [`Timeout::wrap`]); nothing is
     /// allocated.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless `.await`ed or polled"]
-    pub struct Timed<F> {
+    pub struct Timed<F, L = Timeout> {
         // `None` once cancelled: dropped at the deadline, not when `Timed` is.
         #[pin]
         inner: Option<F>,
         #[pin]
         sleep: Option<Sleep>,
-        after: Duration,
-        // Read only when the call times out (or for metrics).
-        name: PolicyName,
+        // Its limit and name: see `Limit`.
+        limit: L,
         // The deadline is not representable: no limit at all.
         unbounded: bool,
     }
 }
 
-impl<F: Future> Future for Timed<F> {
+impl<F: Future, L: Limit> Future for Timed<F, L> {
     type Output = Result<F::Output, Rejected>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -162,16 +201,18 @@ impl<F: Future> Future for Timed<F> {
             if crate::meter::ENABLED {
                 // The time waited (a clock read only when metrics want it).
                 let waited = this.sleep.as_ref().as_pin_ref().map(|sleep| {
-                    this.after
+                    this.limit
+                        .timeout()
+                        .after
                         .saturating_sub(sleep.deadline().saturating_duration_since(Instant::now()))
                 });
-                crate::meter::timeout_call(this.name.get(), false, waited);
+                crate::meter::timeout_call(this.limit.timeout().name(), false, waited);
             }
             return Poll::Ready(Ok(output));
         }
         if this.sleep.is_none() {
             // The first wait: the only clock read of a call that finishes in time.
-            match Instant::now().checked_add(*this.after) {
+            match Instant::now().checked_add(this.limit.timeout().after) {
                 Some(deadline) => this.sleep.set(Some(tokio::time::sleep_until(deadline))),
                 None => *this.unbounded = true,
             }
@@ -184,9 +225,11 @@ impl<F: Future> Future for Timed<F> {
             Some(Poll::Ready(())) => {
                 // Cancelled now, whatever its owner does with this future next.
                 this.inner.set(None);
-                crate::events::timed_out(this.name.get(), *this.after);
-                crate::meter::timeout_call(this.name.get(), true, Some(*this.after));
-                Poll::Ready(Err(Rejected::timeout(*this.after)))
+                let timeout = this.limit.timeout();
+                let (name, after) = (timeout.name(), timeout.after);
+                crate::events::timed_out(name, after);
+                crate::meter::timeout_call(name, true, Some(after));
+                Poll::Ready(Err(Rejected::timeout(after)))
             }
             _ => Poll::Pending,
         }
@@ -221,7 +264,7 @@ pin_project! {
     #[must_use = "futures do nothing unless `.await`ed or polled"]
     pub struct TimedWrap<F> {
         #[pin]
-        timed: Timed<F>,
+        timed: Timed<F, &'static Timeout>,
     }
 }
 
@@ -298,7 +341,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn wrap_turns_the_deadline_into_a_failure() {
-        let t = Timeout::new(MS * 5);
+        static T: Timeout = Timeout::new(Duration::from_millis(5));
+        let t = &T;
         let out: Result<(), Failure<u8>> = t
             .wrap(async {
                 tokio::time::sleep(MS * 10).await;
