@@ -22,15 +22,15 @@
 //! the type (or, for a function nested in another, the outer function).
 //!
 //! The result is built once per declaration site and kept for the life of the
-//! process (one leaked `String` per site, in a table keyed by `here`'s path),
-//! so that it can be a `&'static str` like a given name. Reading it never
+//! process (one leaked `String`, held by the site's `Location`), so that it
+//! can be a `&'static str` like a given name; later reads are one acquire
+//! load. Reading it never
 //! happens on a call's success path: only for rejections, events, metrics
 //! and [`health`](crate::health()).
 
 use core::fmt;
 use core::hash::{Hash, Hasher};
-use std::collections::BTreeMap;
-use std::sync::{OnceLock, PoisonError, RwLock};
+use std::sync::OnceLock;
 
 /// A policy's name as its builder holds it: a given `&'static str`, or a
 /// location to compute it from on first use. `Copy`, and built in `const`
@@ -75,12 +75,13 @@ enum Source {
 }
 
 /// Where a policy is declared, for [`PolicyName::located`]: a `static` next
-/// to the policy (`static AT: Location = Location::new(module_path!(), "get", here);`).
-#[derive(Clone, Copy)]
+/// to the policy (`static AT: Location = Location::new(module_path!(), "get", here);`),
+/// which also keeps the name once it is worked out.
 pub struct Location {
     module: &'static str,
     function: &'static str,
     here: fn() -> &'static str,
+    resolved: OnceLock<&'static str>,
 }
 
 impl Location {
@@ -97,6 +98,7 @@ impl Location {
             module,
             function,
             here,
+            resolved: OnceLock::new(),
         }
     }
 }
@@ -132,14 +134,14 @@ impl PolicyName {
     }
 
     /// The name. A located name is worked out on its first read anywhere in
-    /// the process and kept; later reads look it up (a shared lock), so a
-    /// policy that keeps its own copy ([`CircuitBreaker`](crate::CircuitBreaker),
-    /// [`Bulkhead`](crate::Bulkhead)) caches the result.
+    /// the process and kept by its [`Location`]; later reads are one acquire
+    /// load.
     #[must_use]
+    #[inline]
     pub fn get(&self) -> &'static str {
         match self.0 {
             Source::Fixed(name) => name,
-            Source::Located(location) => location.interned(),
+            Source::Located(location) => location.name(),
         }
     }
 }
@@ -181,58 +183,17 @@ impl Hash for PolicyName {
     }
 }
 
-/// Resolved located names, keyed by the location: one leaked string each.
-type Table = BTreeMap<(&'static str, &'static str, &'static str), &'static str>;
-
-static RESOLVED: RwLock<Table> = RwLock::new(BTreeMap::new());
-
 impl Location {
     /// What identifies the location: `here`'s path, the module, the function.
     fn key(&self) -> (&'static str, &'static str, &'static str) {
         ((self.here)(), self.module, self.function)
     }
 
-    /// The resolved name, computed once per location in the process.
-    #[cold]
-    fn interned(&self) -> &'static str {
-        let key = self.key();
-        if let Some(name) = RESOLVED
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return name;
-        }
-        let mut table = RESOLVED.write().unwrap_or_else(PoisonError::into_inner);
-        table
-            .entry(key)
-            .or_insert_with(|| resolve(self.module, self.function, key.0).leak())
-    }
-}
-
-/// A name read often (a breaker's or bulkhead's, on every rejection): the
-/// [`PolicyName`] and, once read, its resolved text, so that later reads are
-/// one atomic load.
-#[derive(Debug)]
-pub(crate) struct NameCell {
-    name: PolicyName,
-    resolved: OnceLock<&'static str>,
-}
-
-impl NameCell {
-    pub(crate) const fn new(name: PolicyName) -> Self {
-        NameCell {
-            name,
-            resolved: OnceLock::new(),
-        }
-    }
-
+    /// The resolved name, computed on the first read.
     #[inline]
-    pub(crate) fn get(&self) -> &'static str {
-        match self.name.0 {
-            Source::Fixed(name) => name,
-            Source::Located(_) => self.resolved.get_or_init(|| self.name.get()),
-        }
+    fn name(&self) -> &'static str {
+        self.resolved
+            .get_or_init(|| resolve(self.module, self.function, (self.here)()).leak())
     }
 }
 
@@ -498,8 +459,8 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, PolicyName::fixed(a.get()));
         assert_eq!(PolicyName::fixed("x"), PolicyName::fixed("x"));
-        let cell = NameCell::new(a);
-        assert!(core::ptr::eq(cell.get(), a.get()));
-        assert_eq!(NameCell::new(PolicyName::fixed("x")).get(), "x");
+        let again = PolicyName::located(&AT);
+        assert!(core::ptr::eq(again.get(), a.get()), "kept by the location");
+        assert_eq!(PolicyName::fixed("x").get(), "x");
     }
 }

@@ -46,7 +46,7 @@ use std::sync::Mutex;
 
 pub use call::Slotted;
 
-use crate::name::{NameCell, PolicyName};
+use crate::name::PolicyName;
 use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
 use crate::{Failure, Lift, Rejected};
 use queue::{Queue, Ticket};
@@ -77,7 +77,7 @@ use slots::{Join, Slots, running, waiting};
 #[derive(Debug)]
 pub struct Bulkhead {
     /// Its name, resolved on first read.
-    name: NameCell,
+    name: PolicyName,
     max_concurrent: u32,
     max_queue: u32,
     max_wait: Option<Duration>,
@@ -433,7 +433,7 @@ impl BulkheadBuilder {
             "bulkhead: `max_queue` must be at most 1000000"
         );
         Bulkhead {
-            name: NameCell::new(self.name),
+            name: self.name,
             max_concurrent: self.max_concurrent,
             max_queue: self.max_queue,
             max_wait: self.max_wait,

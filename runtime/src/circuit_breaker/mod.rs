@@ -57,7 +57,7 @@ pub use call::Guarded;
 pub use permit::Permit;
 pub use state::State;
 
-use crate::name::{NameCell, PolicyName};
+use crate::name::PolicyName;
 use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
 use crate::{Failure, Lift, Rejected};
 use state::{Admission, MAX_PROBES, Word};
@@ -88,7 +88,7 @@ use window::{BUCKETS, MAX_COUNT, Tally, Window};
 #[derive(Debug)]
 pub struct CircuitBreaker {
     /// Its name, resolved on first read.
-    name: NameCell,
+    name: PolicyName,
     config: Config,
     word: AtomicU64,
     window: Window,
@@ -762,7 +762,7 @@ impl CircuitBreakerBuilder {
             "circuit breaker: `half_open_probes` must be between 1 and 65535"
         );
         CircuitBreaker {
-            name: NameCell::new(self.name),
+            name: self.name,
             config: Config {
                 failure_ratio_ppm,
                 min_calls,
