@@ -166,7 +166,7 @@ impl<'e, E> DescribeOther<'e> for &Describe<'e, E> {
 /// Nothing of `T` or `E` is then kept across that `.await`.
 #[inline]
 pub fn fallback<T, E, R, W, H, O, M>(
-    policy: &'static str,
+    location: &'static crate::name::Location,
     describe: Describer<E>,
     result: Result<T, Failure<E, R>>,
     when: W,
@@ -178,12 +178,17 @@ where
     H: FnOnce(E) -> O,
     O: HandlerOutput<T, E, M>,
 {
+    // Named like the function's other policies (`module::Type::fn` for a
+    // method); worked out only here, on the error path.
+    let policy = crate::name::PolicyName::located(location);
     let applies = |error: &E, when: W| {
         let applies = when(error);
-        crate::meter::fallback_call(policy, applies);
+        if crate::meter::ENABLED {
+            crate::meter::fallback_call(policy.get(), applies);
+        }
         if applies {
             let field = crate::events::ErrorField(describe(error), core::any::type_name::<E>());
-            crate::events::fallback_applied(policy, &field);
+            crate::events::fallback_applied(policy.get(), &field);
         }
         applies
     };

@@ -49,8 +49,6 @@ struct Context<'a> {
     returns: Ident,
     /// The error's `Display` for events (declared when a layer needs it).
     describe: Ident,
-    /// The default policy name, `module::fn` (for `#[fallback]`'s events).
-    name: TokenStream,
     /// Where the function is, for the runtime to name the other policies
     /// `module::Type::fn` (methods) or `module::fn`: the argument of
     /// `name_located`, a `static Location` declared in the body.
@@ -71,7 +69,6 @@ pub(crate) fn compose(
         p,
         returns: Ident::new("__steadfast_returns", Span::mixed_site()),
         describe: Ident::new("__steadfast_describe", Span::mixed_site()),
-        name: quote!(::core::concat!(::core::module_path!(), "::", #fn_name)),
         located: quote!(&__STEADFAST_LOCATION),
     };
     let returns = &cx.returns;
@@ -126,20 +123,17 @@ pub(crate) fn compose(
     );
     // `type_name_of_val` of a fn item declared in the body shows the path to
     // the function, `impl` type included, which a macro on a method cannot see.
-    let here = parsed
-        .iter()
-        .any(|args| !matches!(args.policy, Policy::Fallback(_)))
-        .then(|| {
-            quote! {
-                #[allow(dead_code)]
-                fn __steadfast_here() -> &'static str {
-                    ::core::any::type_name_of_val(&__steadfast_here)
-                }
-                #[allow(dead_code)]
-                static __STEADFAST_LOCATION: #p::Location =
-                    #p::Location::new(::core::module_path!(), #fn_name, __steadfast_here);
-            }
-        });
+    // Every policy of the function is named from it (a `shared = …` one
+    // has its own name, hence `dead_code`).
+    let here = quote! {
+        #[allow(dead_code)]
+        fn __steadfast_here() -> &'static str {
+            ::core::any::type_name_of_val(&__steadfast_here)
+        }
+        #[allow(dead_code)]
+        static __STEADFAST_LOCATION: #p::Location =
+            #p::Location::new(::core::module_path!(), #fn_name, __steadfast_here);
+    };
     quote! {
         #here
         #returns_decl
@@ -220,13 +214,13 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let label = Lifetime::new("'__steadfast_fallback", Span::mixed_site());
             let [result, pending] = ["__steadfast_result", "__steadfast_pending"]
                 .map(|name| Ident::new(name, Span::mixed_site()));
-            let (name, describe) = (&cx.name, &cx.describe);
+            let (located, describe) = (&cx.located, &cx.describe);
             // A success, an error `when` declines (a rejection keeps its
             // kind) and a synchronous handler's answer leave the block at
             // once; only an asynchronous handler's future is awaited.
             let stmts = quote! {
                 #label: {
-                    let #pending = match #recover(#name, #describe, (#future).await, #when, #handler) {
+                    let #pending = match #recover(#located, #describe, (#future).await, #when, #handler) {
                         #p::Handled::Ready(#result) => break #label #result,
                         #p::Handled::Pending(#pending) => #pending,
                     };
