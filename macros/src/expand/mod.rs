@@ -140,7 +140,7 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     let site = site::locate(item_fn, stack.as_written);
     let mut errors = Errors::default();
     errors.push(stack::check_duplicates(&stack.layers));
-    if !site::is_async_trait(item_fn) {
+    if !site.is_async_trait() {
         errors.push(validate::check_async(item_fn, top, &stack.others));
     }
     let ret = match &site.ret {

@@ -36,6 +36,12 @@ pub(crate) struct Site {
 }
 
 impl Site {
+    /// Whether the function is `async-trait`'s expansion of an `async fn`
+    /// (the only site whose return type is not the signature's).
+    pub(crate) fn is_async_trait(&self) -> bool {
+        self.ret.is_some()
+    }
+
     /// The function's block with the composed statements in place of the
     /// user's body.
     pub(crate) fn rebuild(&self, item_fn: &ItemFn, composed: TokenStream) -> TokenStream {
@@ -70,12 +76,6 @@ pub(crate) fn locate(item_fn: &ItemFn, look_inside: bool) -> Site {
 pub(crate) fn is_instrumented(item_fn: &ItemFn) -> bool {
     let tokens: Vec<TokenTree> = item_fn.body.stream().into_iter().collect();
     item_fn.sig.asyncness.is_some() && instrumented(&tokens).is_some()
-}
-
-/// Whether `item_fn` is `async-trait`'s expansion of an `async fn`.
-pub(crate) fn is_async_trait(item_fn: &ItemFn) -> bool {
-    let tokens: Vec<TokenTree> = item_fn.body.stream().into_iter().collect();
-    item_fn.sig.asyncness.is_none() && async_trait(&tokens, item_fn.sig.inputs.len()).is_some()
 }
 
 /// `let __tracing_instrument_future = async move { … };`

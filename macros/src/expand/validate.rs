@@ -113,16 +113,17 @@ pub(crate) fn durations_known_at_compile_time(
     item_fn: &ItemFn,
     parsed: &[Args],
 ) -> syn::Result<()> {
+    // `self` (a receiver, or in a closure) and the named arguments.
     let params: Vec<String> = item_fn
         .sig
         .inputs
         .iter()
         .filter_map(|input| match input {
-            FnArg::Receiver(_) => Some("self".to_string()),
             FnArg::Typed(typed) => match &*typed.pat {
                 Pat::Ident(ident) => Some(ident.ident.to_string()),
                 _ => None,
             },
+            FnArg::Receiver(_) => None,
         })
         .chain(["self".to_string()])
         .collect();
@@ -182,13 +183,9 @@ fn run_time_ident(tokens: TokenStream, params: &[String]) -> Option<proc_macro2:
                 }
                 after_path_sep = false;
             }
+            // `a::b`, `a.b`: `b` is a path segment or a field, not a variable.
             proc_macro2::TokenTree::Punct(punct) => {
-                after_path_sep =
-                    punct.as_char() == ':' || (after_path_sep && punct.as_char() == '.');
-                if punct.as_char() == '.' {
-                    // `a.b`: `b` is a field, not a variable.
-                    after_path_sep = true;
-                }
+                after_path_sep = matches!(punct.as_char(), ':' | '.');
             }
             proc_macro2::TokenTree::Literal(_) => after_path_sep = false,
         }
