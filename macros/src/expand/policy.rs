@@ -109,7 +109,7 @@ pub(crate) fn breaker(
     located: &TokenStream,
 ) -> TokenStream {
     if let Some(shared) = &breaker.shared {
-        return shared_state(p, &quote!(CircuitBreaker), shared, &quote!(breaker));
+        return shared_state(p, &quote!(CircuitBreaker), shared, "breaker");
     }
     let mut calls = named(breaker.name.as_ref(), located);
     if let Some(ratio) = breaker.failure_ratio {
@@ -151,13 +151,7 @@ pub(crate) fn breaker(
     .flatten()
     .any(DurationArg::is_expr);
     let policy = chain(quote!(#p::CircuitBreaker::builder()), &calls);
-    own_state(
-        p,
-        &quote!(CircuitBreaker),
-        &quote!(breaker),
-        &policy,
-        computed,
-    )
+    own_state(p, &quote!(CircuitBreaker), "breaker", &policy, computed)
 }
 
 /// `&'static Bulkhead`, registered for `health()`.
@@ -167,7 +161,7 @@ pub(crate) fn bulkhead(
     located: &TokenStream,
 ) -> TokenStream {
     if let Some(shared) = &bulkhead.shared {
-        return shared_state(p, &quote!(Bulkhead), shared, &quote!(bulkhead));
+        return shared_state(p, &quote!(Bulkhead), shared, "bulkhead");
     }
     let mut calls = named(bulkhead.name.as_ref(), located);
     if let Some(n) = bulkhead.max_concurrent {
@@ -181,7 +175,7 @@ pub(crate) fn bulkhead(
     }
     let computed = bulkhead.max_wait.as_ref().is_some_and(DurationArg::is_expr);
     let policy = chain(quote!(#p::Bulkhead::builder()), &calls);
-    own_state(p, &quote!(Bulkhead), &quote!(bulkhead), &policy, computed)
+    own_state(p, &quote!(Bulkhead), "bulkhead", &policy, computed)
 }
 
 /// `path(args)`, spanned on the first of `durations` that is an expression
@@ -231,15 +225,26 @@ fn builder_ident() -> Ident {
     Ident::new("__steadfast_builder", Span::call_site())
 }
 
+/// The helpers that register a policy of `kind` (`breaker`, `bulkhead`) for
+/// `health()`: on each call (`P::breaker`, one relaxed load after the first),
+/// and from startup (`P::register_breaker!`).
+fn registration(kind: &str) -> (Ident, Ident) {
+    (
+        Ident::new(kind, Span::call_site()),
+        Ident::new(&format!("register_{kind}"), Span::call_site()),
+    )
+}
+
 /// The function's own state: a `static`, or a `OnceLock` filled on the first
 /// call when the configuration has computed durations (see the module docs).
 fn own_state(
     p: &TokenStream,
     ty: &TokenStream,
-    register: &TokenStream,
+    kind: &str,
     policy: &TokenStream,
     computed: bool,
 ) -> TokenStream {
+    let (register, startup) = registration(kind);
     let state = Ident::new("__STEADFAST_STATE", Span::mixed_site());
     if computed {
         quote! {{
@@ -248,7 +253,6 @@ fn own_state(
         }}
     } else {
         // Listed in `health()` from the start of the process.
-        let startup = Ident::new(&format!("register_{register}"), Span::call_site());
         quote! {{
             static #state: #p::#ty = #policy;
             #p::#startup!(#state);
@@ -261,12 +265,8 @@ fn own_state(
 /// `static` of its own, so that a `const` (whose every use is a fresh copy,
 /// and so a fresh breaker) is refused where the user wrote it (E0492, "the
 /// value can be extracted to a separate `static` item").
-fn shared_state(
-    p: &TokenStream,
-    ty: &TokenStream,
-    shared: &syn::Path,
-    register: &TokenStream,
-) -> TokenStream {
+fn shared_state(p: &TokenStream, ty: &TokenStream, shared: &syn::Path, kind: &str) -> TokenStream {
+    let (register, _) = registration(kind);
     let span = syn::spanned::Spanned::span(shared);
     let reference = respan(quote!(&#shared), span);
     let state = Ident::new("__STEADFAST_SHARED", Span::mixed_site());
