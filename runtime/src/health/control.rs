@@ -28,7 +28,7 @@ use crate::{Bulkhead, CircuitBreaker};
 #[must_use]
 pub fn breaker(name: &str) -> Option<Breakers> {
     let found = named::<CircuitBreaker>(name);
-    (!found.is_empty()).then_some(Breakers(found))
+    (!found.is_empty()).then_some(Named(found))
 }
 
 /// Every registered bulkhead called `name` (one, unless two were registered
@@ -36,7 +36,7 @@ pub fn breaker(name: &str) -> Option<Breakers> {
 #[must_use]
 pub fn bulkhead(name: &str) -> Option<Bulkheads> {
     let found = named::<Bulkhead>(name);
-    (!found.is_empty()).then_some(Bulkheads(found))
+    (!found.is_empty()).then_some(Named(found))
 }
 
 fn named<T: Member>(name: &str) -> Vec<&'static T> {
@@ -45,12 +45,36 @@ fn named<T: Member>(name: &str) -> Vec<&'static T> {
     members
 }
 
-/// The registered circuit breakers that carry one name, from [`breaker`]: at
-/// least one. The controls act on each of them.
+/// The registered policies of one kind that carry one name, from [`breaker`]
+/// or [`bulkhead`]: at least one.
 #[derive(Debug, Clone)]
-pub struct Breakers(Vec<&'static CircuitBreaker>);
+pub struct Named<T: 'static>(Vec<&'static T>);
 
-impl Breakers {
+/// The registered circuit breakers that carry one name, from [`breaker`]. The
+/// controls act on each of them.
+pub type Breakers = Named<CircuitBreaker>;
+
+/// The registered bulkheads that carry one name, from [`bulkhead`].
+pub type Bulkheads = Named<Bulkhead>;
+
+impl<T> Named<T> {
+    /// The policy, if exactly one carries the name (`None` for a duplicated
+    /// name).
+    #[must_use]
+    pub fn only(&self) -> Option<&'static T> {
+        match self.0[..] {
+            [only] => Some(only),
+            _ => None,
+        }
+    }
+
+    /// Each policy, in registration order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'static T> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl Named<CircuitBreaker> {
     /// [`CircuitBreaker::force_open`] on each.
     pub fn force_open(&self) {
         self.0.iter().for_each(|b| b.force_open());
@@ -65,57 +89,11 @@ impl Breakers {
     pub fn reset(&self) {
         self.0.iter().for_each(|b| b.reset());
     }
-
-    /// The breaker, if exactly one carries the name (`None` for a duplicated
-    /// name).
-    #[must_use]
-    pub fn only(&self) -> Option<&'static CircuitBreaker> {
-        match self.0[..] {
-            [only] => Some(only),
-            _ => None,
-        }
-    }
-
-    /// Each breaker, in registration order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'static CircuitBreaker> + '_ {
-        self.0.iter().copied()
-    }
 }
 
-impl<'a> IntoIterator for &'a Breakers {
-    type Item = &'static CircuitBreaker;
-    type IntoIter = core::iter::Copied<core::slice::Iter<'a, &'static CircuitBreaker>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().copied()
-    }
-}
-
-/// The registered bulkheads that carry one name, from [`bulkhead`]: at least
-/// one.
-#[derive(Debug, Clone)]
-pub struct Bulkheads(Vec<&'static Bulkhead>);
-
-impl Bulkheads {
-    /// The bulkhead, if exactly one carries the name (`None` for a duplicated
-    /// name).
-    #[must_use]
-    pub fn only(&self) -> Option<&'static Bulkhead> {
-        match self.0[..] {
-            [only] => Some(only),
-            _ => None,
-        }
-    }
-
-    /// Each bulkhead, in registration order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'static Bulkhead> + '_ {
-        self.0.iter().copied()
-    }
-}
-
-impl<'a> IntoIterator for &'a Bulkheads {
-    type Item = &'static Bulkhead;
-    type IntoIter = core::iter::Copied<core::slice::Iter<'a, &'static Bulkhead>>;
+impl<'a, T> IntoIterator for &'a Named<T> {
+    type Item = &'static T;
+    type IntoIter = core::iter::Copied<core::slice::Iter<'a, &'static T>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().copied()

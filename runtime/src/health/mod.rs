@@ -31,7 +31,7 @@ mod control;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use control::{Breakers, Bulkheads, breaker, bulkhead, reset_all};
+pub use control::{Breakers, Bulkheads, Named, breaker, bulkhead, reset_all};
 
 use crate::circuit_breaker::State;
 use crate::registry::{self, Member};
