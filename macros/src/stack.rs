@@ -38,6 +38,7 @@ use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::{Attribute, Meta, Path};
 
+use crate::args;
 use crate::kind::Kind;
 
 /// The name of the marker attribute (`::steadfast::__private::…`).
@@ -433,7 +434,8 @@ fn crate_paths(args: &TokenStream, attrs: &[Attribute]) -> Vec<Path> {
     crates
 }
 
-/// `crate = "path"` among one attribute's arguments.
+/// `crate = "path"` among one attribute's arguments (read as the attribute's
+/// own parser reads it, [`args::crate_path`]).
 fn crate_path_in(tokens: TokenStream, crates: &mut Vec<Path>) {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     for window in trees.windows(3) {
@@ -444,8 +446,8 @@ fn crate_path_in(tokens: TokenStream, crates: &mut Vec<Path>) {
         ] = window
             && key == "crate"
             && eq.as_char() == '='
-            && let Ok(syn::Lit::Str(lit)) = syn::parse2::<syn::Lit>(lit.to_token_stream())
-            && let Ok(path) = lit.parse::<Path>()
+            && let Ok(value) = syn::parse2::<syn::Expr>(lit.to_token_stream())
+            && let Ok(path) = args::crate_path(&value)
         {
             crates.push(path);
         }

@@ -224,7 +224,8 @@ fn unknown_key(kind: Kind, key: &Ident, keys: &[&str]) -> syn::Error {
     )
 }
 
-fn crate_path(value: &Expr) -> syn::Result<Path> {
+/// `crate = "path"`'s value as a path.
+pub(crate) fn crate_path(value: &Expr) -> syn::Result<Path> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
