@@ -233,3 +233,28 @@ impl<T, E, F: Future<Output = Result<T, E>>> IntoFailure<T, E> for F {
         self.await.map_err(Failure::Error)
     }
 }
+
+struct Quotes;
+
+impl Quotes {
+    #[steadfast::fallback(|_e| Ok(0))]
+    #[steadfast::retry(attempts = 2, backoff = none)]
+    async fn price(&self) -> Result<u32, String> {
+        Err("down".to_string())
+    }
+}
+
+// The attributes on one method share its name: the fallback's events name
+// `module::Type::fn` like the retry's.
+#[tokio::test]
+async fn a_methods_fallback_and_retry_carry_its_type() {
+    let (recorder, _guard) = Recorder::install();
+    assert_eq!(Quotes.price().await, Ok(0));
+    let expected = concat!(module_path!(), "::Quotes::price");
+    let applied = recorder.events("steadfast::fallback", "fallback applied");
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0].field("policy"), expected);
+    let retried = recorder.events("steadfast::retry", "retrying after a failed attempt");
+    assert!(!retried.is_empty());
+    assert!(retried.iter().all(|e| e.field("policy") == expected));
+}
