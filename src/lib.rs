@@ -1,5 +1,5 @@
 //! Resilience attributes for `async fn`s: retries, circuit breakers, timeouts,
-//! bulkheads and fallbacks written on the function they protect.
+//! bulkheads, rate limits and fallbacks written on the function they protect.
 //!
 //! A call to another service can fail for a moment, hang, or be refused. The
 //! usual answer is a loop written around each call: a counter, a sleep, a
@@ -20,6 +20,8 @@
 //! - [`#[timeout]`](macro@timeout) cancels a call that takes too long;
 //! - [`#[bulkhead]`](macro@bulkhead) limits how many calls run at once, with a
 //!   bounded queue for the rest;
+//! - [`#[rate_limit]`](macro@rate_limit) admits at most `rate` calls per
+//!   period, with bursts, waiting for a turn up to `max_wait`;
 //! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer.
 //!
 //! # Example
@@ -250,36 +252,62 @@
 //!
 //! Each attribute's configuration is built at compile time (a `static`, or a
 //! promoted constant that may use `Self` and the function's generics: a
-//! duration such as `#[timeout(Self::LIMIT)]` works). The state of a retry or timeout (attempts made, when it
-//! started, its deadline) lives in that call's own future, so calls never
-//! affect one another. A circuit breaker and a bulkhead keep state across calls:
-//! one per function item, shared by every caller, every instance (`&self`) and
-//! every generic instantiation of the function (a breaker or bulkhead whose
-//! duration is an expression is built on the function's first call, so a
-//! duration that depends on the generics takes the first instantiation's
-//! value). To share one between several
-//! functions, or to keep it per dependency, declare it as a `static` with its
-//! `const` builder and name it with `shared = STATIC`:
+//! duration such as `#[timeout(Self::LIMIT)]` works). The state of a retry or
+//! timeout (attempts made, when it started, its deadline) lives in that call's
+//! own future, so calls never affect one another. A circuit breaker, a
+//! bulkhead and a rate limiter keep state across calls, in one of three
+//! scopes:
+//!
+//! - **per function** (the default): one state per function item, shared by
+//!   every caller, every instance (`&self`) and every generic instantiation
+//!   (one whose duration is an expression is built on the function's first
+//!   call, so a duration that depends on the generics takes the first
+//!   instantiation's value);
+//! - **`shared = EXPR`**: the policy `EXPR` names, evaluated on each call:
+//!   a `static` built with the `const` builder (`shared = PAYMENTS`, to share
+//!   one between functions), a field (`shared = self.breaker`, one per
+//!   instance), a policy built at startup from configuration
+//!   (`shared = &*FROM_CONFIG`, a `LazyLock`), or a lookup in a registry of
+//!   your own (`shared = pools.get(name)`);
+//! - **`key = EXPR`**: one state per distinct key value (`key = host`,
+//!   `key = req.tenant`), at most `max_keys` (default 1024) kept; when a new
+//!   key finds the map full, the state idle longest with no call in flight is
+//!   evicted, closed breakers before open ones. See [`keyed`] for the rules.
 //!
 //! ```
-//! use steadfast::{Bulkhead, CircuitBreaker, bulkhead, circuit_breaker};
+//! use std::sync::LazyLock;
+//! use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, bulkhead, circuit_breaker, rate_limit};
 //!
 //! static PAYMENTS: CircuitBreaker = CircuitBreaker::builder().name("payments").build();
 //! static PAYMENTS_POOL: Bulkhead = Bulkhead::builder().name("payments").max_concurrent(8).build();
+//! static QUOTA: LazyLock<RateLimiter> = LazyLock::new(|| {
+//!     // From configuration, at run time.
+//!     let rate = std::env::var("PAYMENTS_RATE").map_or(100, |r| r.parse().unwrap());
+//!     RateLimiter::builder().name("payments").rate(rate).build()
+//! });
 //!
+//! #[rate_limit(shared = &*QUOTA)]
 //! #[circuit_breaker(shared = PAYMENTS)]
 //! #[bulkhead(shared = PAYMENTS_POOL)]
 //! async fn charge(cents: u64) -> std::io::Result<u64> {
 //!     Ok(cents)
 //! }
 //!
+//! #[rate_limit(shared = &*QUOTA)]
 //! #[circuit_breaker(shared = PAYMENTS)]
 //! #[bulkhead(shared = PAYMENTS_POOL)]
 //! async fn refund(cents: u64) -> std::io::Result<u64> {
 //!     Ok(cents)
 //! }
+//!
+//! /// One breaker per host: one host's outage does not reject calls to others.
+//! #[circuit_breaker(key = host, open_for = "10s")]
+//! async fn fetch(host: &str, path: &str) -> std::io::Result<String> {
+//!     Ok(format!("https://{host}{path}"))
+//! }
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! # assert_eq!(charge(5).await.unwrap() + refund(5).await.unwrap(), 10);
+//! # assert_eq!(fetch("a", "/").await.unwrap(), "https://a/");
 //! # }
 //! ```
 //!
@@ -329,7 +357,7 @@
 pub mod guarantees;
 pub mod operating;
 
-pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
+pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,
     Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, name,

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::Duration;
 
-use steadfast::{bulkhead, circuit_breaker, fallback, retry, timeout};
+use steadfast::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
 
 /// Calls measured per case, after one warm-up call.
 const CALLS: u64 = 1000;
@@ -247,6 +247,39 @@ async fn five_suspends(x: u32) -> Result<u32, Error> {
     Ok(x)
 }
 
+/// A rate high enough that every measured call is admitted at once.
+#[rate_limit(rate = 1_000_000, per = "1s", max_wait = "1s")]
+async fn rate_limit_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[rate_limit(rate = 1_000_000, per = "1s")]
+async fn rate_limit_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+/// Keyed state: every measured call finds its key (one of 8, all stored by
+/// the warm-up calls).
+#[rate_limit(rate = 1_000_000, key = x % 8)]
+async fn keyed_rate_limit(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[circuit_breaker(window = 50, key = KEYS[x as usize % 8])]
+async fn keyed_breaker(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+/// `&str` keys, stored as `String`s: a lookup of a stored key borrows.
+const KEYS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
+#[bulkhead(max_concurrent = 4, key = KEYS[x as usize % 8])]
+async fn keyed_bulkhead(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
 /// The same body as `timeout_suspends`, without an attribute.
 async fn bare_suspends(x: u32) -> Result<u32, Error> {
     tick().await;
@@ -338,4 +371,56 @@ fn bulkhead_does_not_allocate_on_success() {
 #[test]
 fn all_five_stacked_do_not_allocate_on_success() {
     assert_no_allocations(five_ready, five_suspends);
+}
+
+#[test]
+fn rate_limit_does_not_allocate_on_an_admitted_call() {
+    assert_no_allocations(rate_limit_ready, rate_limit_suspends);
+}
+
+/// Keys 0 to 7 are stored by warm-up calls; the measured calls only find them.
+fn warmed<F, Fut>(call: F) -> impl FnMut(u32) -> Fut
+where
+    F: Fn(u32) -> Fut + Copy,
+    Fut: Future<Output = Result<u32, Error>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+    runtime.block_on(async {
+        for key in 0..8 {
+            ok(call(key).await);
+        }
+    });
+    move |x| call(x)
+}
+
+#[test]
+fn a_keyed_policy_does_not_allocate_when_the_key_is_stored() {
+    let mut rate = warmed(keyed_rate_limit);
+    assert_eq!(
+        allocations(|x| {
+            let call = rate(x);
+            async move { ok(call.await) }
+        }),
+        READY
+    );
+    let mut breaker = warmed(keyed_breaker);
+    assert_eq!(
+        allocations(|x| {
+            let call = breaker(x);
+            async move { ok(call.await) }
+        }),
+        SUSPENDED
+    );
+    let mut bulk = warmed(keyed_bulkhead);
+    assert_eq!(
+        allocations(|x| {
+            let call = bulk(x);
+            async move { ok(call.await) }
+        }),
+        READY
+    );
 }

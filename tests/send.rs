@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use steadfast::{bulkhead, circuit_breaker, fallback, retry, timeout};
+use steadfast::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
 
 /// An error that is neither `Send` nor `Sync`.
 type LocalError = Box<dyn Error>;
@@ -149,6 +149,18 @@ async fn middle_fallback_local_error(f: Arc<Flaky>) -> Result<u32, LocalError> {
     f.attempt(|n| n, local_error).await
 }
 
+#[rate_limit(rate = 100, max_wait = "1s")]
+async fn rate_limit_rc(f: Arc<Flaky>) -> Result<Rc<u32>, std::io::Error> {
+    Ok(Rc::new(f.step().await))
+}
+
+#[circuit_breaker(key = host, window = 4)]
+#[bulkhead(key = host.len(), max_concurrent = 2)]
+#[rate_limit(rate = 100, key = host)]
+async fn keyed_rc(f: Arc<Flaky>, host: &'static str) -> Result<Rc<u32>, std::io::Error> {
+    Ok(Rc::new(f.step().await))
+}
+
 /// Spawns `future` (so it must be `Send`) and returns a `Send` summary of its
 /// result.
 async fn spawned<F, T, E>(
@@ -200,6 +212,14 @@ async fn a_non_send_ok_type_keeps_the_future_send() {
     );
     assert_eq!(
         spawned(bulkhead_rc(Flaky::failing(0)), rc_summary).await,
+        Ok(1)
+    );
+    assert_eq!(
+        spawned(rate_limit_rc(Flaky::failing(0)), rc_summary).await,
+        Ok(1)
+    );
+    assert_eq!(
+        spawned(keyed_rc(Flaky::failing(0), "a.example"), rc_summary).await,
         Ok(1)
     );
     let f = Flaky::failing(2);

@@ -1,4 +1,4 @@
-//! The five attributes, by name.
+//! The toolkit's attributes, by name.
 
 use core::fmt;
 
@@ -10,15 +10,17 @@ pub(crate) enum Kind {
     Timeout,
     Bulkhead,
     Fallback,
+    RateLimit,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 5] = [
+    pub(crate) const ALL: [Kind; 6] = [
         Kind::Retry,
         Kind::CircuitBreaker,
         Kind::Timeout,
         Kind::Bulkhead,
         Kind::Fallback,
+        Kind::RateLimit,
     ];
 
     /// The attribute's name as written.
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Timeout => "timeout",
             Kind::Bulkhead => "bulkhead",
             Kind::Fallback => "fallback",
+            Kind::RateLimit => "rate_limit",
         }
     }
 
@@ -39,7 +42,10 @@ impl Kind {
     /// Whether the policy can refuse or abandon a call (and so needs
     /// `E: From<Rejected>`).
     pub(crate) fn rejects(self) -> bool {
-        matches!(self, Kind::CircuitBreaker | Kind::Timeout | Kind::Bulkhead)
+        matches!(
+            self,
+            Kind::CircuitBreaker | Kind::Timeout | Kind::Bulkhead | Kind::RateLimit
+        )
     }
 }
 

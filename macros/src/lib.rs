@@ -691,16 +691,39 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `open_for = d` | time open before half-open | `"5s"` |
 /// | `half_open_probes = N` | probes admitted at once while half-open; all must succeed | `1` |
 /// | `failure_if = f` | `fn(&E) -> bool`: which errors count as failures | every error |
-/// | `shared = STATIC`, `name = "…"` | use a breaker declared as a `static`; the name in rejections | one per function, named `module::Type::fn` for methods, `module::fn` otherwise |
+/// | `shared = EXPR` | use the breaker `EXPR` names, evaluated on each call: a `static`, `self.breaker`, `&*FROM_CONFIG` (see State scope) | one per function |
+/// | `key = EXPR`, `max_keys = N` | one breaker per distinct key value, at most N kept (see Keyed state) | off; `1024` |
+/// | `name = "…"` | the name in rejections, events, metrics and `health()` | `module::Type::fn` for methods, `module::fn` otherwise |
 /// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
 ///
 /// # State scope
 ///
-/// Without `shared`, the function has one breaker, in a `static` inside it: it
-/// is shared by every caller, every instance (`&self`) and every generic
-/// instantiation of the function. To share one breaker between functions, or to
-/// configure it in one place, declare it and name it with `shared` (the
-/// breaker's own settings then apply; only `failure_if` may be added):
+/// Without `shared` or `key`, the function has one breaker, in a `static`
+/// inside it: it is shared by every caller, every instance (`&self`) and every
+/// generic instantiation of the function.
+///
+/// `shared = EXPR` uses the breaker `EXPR` names instead. `EXPR` is evaluated
+/// on each call, in the function's body, so it may use `self` and the
+/// arguments; it is borrowed (a place such as `self.breaker` is not moved) and
+/// may be the breaker itself or anything that dereferences to it (`&T`,
+/// `Arc<T>`, `LazyLock<T>` through `&*`). The shared breaker's own settings
+/// apply: only `failure_if` may be added. A path (`shared = PAYMENTS`) must
+/// name a `static` (a `const` would be a fresh breaker at every use, and is
+/// refused); such a breaker is listed in `health()` from its first call, while
+/// one reached through any other expression is listed once it is registered
+/// (`CircuitBreaker::register` or `register_breaker!` for a `static`; a breaker
+/// owned by an instance is not listed, since it may be dropped).
+///
+/// - one breaker for several functions: a `static` built with
+///   `CircuitBreaker::builder()`, `shared = PAYMENTS`;
+/// - one per client instance: a field, `shared = self.breaker`;
+/// - one built at startup from configuration: a `LazyLock`, `shared =
+///   &*FROM_CONFIG`;
+/// - a lookup in a registry of your own: `shared = registry.breaker("db")`.
+///
+/// The expression's type is checked where it is written: anything that does
+/// not dereference to a `CircuitBreaker` is a compile error naming the
+/// expected type.
 ///
 /// ```
 /// use std::time::Duration;
@@ -726,13 +749,90 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # }
 /// ```
 ///
+/// ```
+/// use std::sync::LazyLock;
+/// use std::time::Duration;
+/// use steadfast::{CircuitBreaker, circuit_breaker};
+///
+/// struct Client {
+///     breaker: CircuitBreaker,
+/// }
+///
+/// impl Client {
+///     fn new() -> Self {
+///         Client { breaker: CircuitBreaker::builder().name("client").window_calls(10).build() }
+///     }
+///
+///     // One breaker per `Client`.
+///     #[circuit_breaker(shared = self.breaker)]
+///     async fn get(&self, id: u32) -> std::io::Result<u32> {
+///         Ok(id)
+///     }
+/// }
+///
+/// // Built once, at first use, from settings read at run time.
+/// static FROM_CONFIG: LazyLock<CircuitBreaker> = LazyLock::new(|| {
+///     let open_for = Duration::from_secs(std::env::var("OPEN_FOR_S").map_or(5, |s| s.parse().unwrap()));
+///     CircuitBreaker::builder().name("configured").open_for(open_for).build()
+/// });
+///
+/// #[circuit_breaker(shared = &*FROM_CONFIG)]
+/// async fn configured() -> std::io::Result<()> {
+///     Ok(())
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// # Client::new().get(1).await.unwrap(); configured().await.unwrap();
+/// # }
+/// ```
+///
+/// # Keyed state
+///
+/// `key = EXPR` keeps one breaker per distinct value of `EXPR` (a host, a
+/// tenant), each configured by the attribute's other keys: one host failing
+/// opens only its own breaker. `EXPR` is evaluated on each call from the
+/// arguments and borrowed, never moved; its value must be `Hash + Eq`, and it
+/// is stored owned (a `&str` key is stored as a `String`; looking up a key
+/// already stored allocates nothing). `max_keys = N` (default 1024) bounds the
+/// memory: when a new key finds the map full, the state idle longest with no
+/// call in flight is evicted (closed breakers before open ones, so that an
+/// open breaker is not forgotten while healthy keys remain) and the evicted
+/// key starts afresh when it comes back. See `steadfast::keyed` for the rule
+/// when every stored key has a call in flight. `health()` lists the keyed
+/// breaker with its key count and every key whose breaker is not closed.
+///
+/// ```
+/// use steadfast::circuit_breaker;
+///
+/// #[circuit_breaker(key = host, window = 4, open_for = "30s", max_keys = 100)]
+/// async fn fetch(host: &str, path: &str) -> std::io::Result<String> {
+///     if host == "down.example" {
+///         return Err(std::io::Error::other("503"));
+///     }
+///     Ok(format!("{host}{path}"))
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     for _ in 0..4 {
+///         let _ = fetch("down.example", "/").await;
+///     }
+///     // The failing host's breaker is open; the other host's is not.
+///     assert_eq!(
+///         fetch("down.example", "/").await.unwrap_err().kind(),
+///         std::io::ErrorKind::ResourceBusy
+///     );
+///     assert_eq!(fetch("up.example", "/").await.unwrap(), "up.example/");
+/// }
+/// ```
+///
 /// # What counts
 ///
 /// An `Ok` is a success; an `Err` is a failure unless `failure_if` says
 /// otherwise, in which case it is neither (it does not count toward the window,
 /// and a half-open probe that ends that way gives its slot back). Rejections
 /// from attributes stacked below (`#[timeout]`, `#[bulkhead]`) always count as
-/// failures. A panic counts as a failure and still propagates. A call that is
+/// failures, except `RateLimited` from a `#[rate_limit]` below, which counts as
+/// neither (a busy limiter says nothing about the dependency's health). A panic counts as a failure and still propagates. A call that is
 /// dropped before it finishes records nothing (and gives a probe slot back). A
 /// call that finishes after the breaker changed state (admitted while closed,
 /// finishing after it opened) does not move the new state. A slow probe
@@ -836,15 +936,22 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `max_concurrent = N` | calls running at once (N ≥ 1) | `10` |
 /// | `max_queue = N` | calls waiting for a slot; `0` = never wait | `10` |
 /// | `max_wait = d` | how long a call may wait for a slot | unbounded |
-/// | `shared = STATIC`, `name = "…"` | use a bulkhead declared as a `static`; the name in rejections | one per function, named `module::Type::fn` for methods, `module::fn` otherwise |
+/// | `shared = EXPR` | use the bulkhead `EXPR` names, evaluated on each call | one per function |
+/// | `key = EXPR`, `max_keys = N` | one bulkhead per distinct key value, at most N kept | off; `1024` |
+/// | `name = "…"` | the name in rejections, events, metrics and `health()` | `module::Type::fn` for methods, `module::fn` otherwise |
 /// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
 ///
 /// # State scope
 ///
 /// As for [`#[circuit_breaker]`](macro@circuit_breaker#state-scope): one
 /// bulkhead per function (shared by every caller, instance and generic
-/// instantiation), or a `static` built with `Bulkhead::builder()` and named
-/// with `shared = STATIC`, to limit several functions together.
+/// instantiation); `shared = EXPR` for the bulkhead `EXPR` names (a `static`
+/// built with `Bulkhead::builder()` to limit several functions together,
+/// `self.pool` for one per instance, `&*FROM_CONFIG`); or `key = EXPR` for one
+/// per key (`key = tenant`: each tenant gets `max_concurrent` slots of its
+/// own), at most `max_keys` kept, evicted as
+/// [for the breaker](macro@circuit_breaker#keyed-state). A key's bulkhead with
+/// calls running or waiting is never evicted.
 ///
 /// # Stacking
 ///
@@ -863,6 +970,118 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Bulkhead, args.into(), item.into()).into()
+}
+
+/// Admits at most `rate` calls per `per`, with bursts up to `burst`.
+///
+/// In any interval of length t, at most `burst + floor(rate × t / per)` calls
+/// are admitted (a token bucket, kept as GCRA on one atomic word: exact on
+/// tokio's paused clock). A new limiter starts full, so `burst` calls may pass
+/// back to back after a quiet period. A call over the limit whose turn comes
+/// within `max_wait` waits for it (waiting calls are admitted in arrival
+/// order, each at its turn); any other fails at once, without waiting first,
+/// with `steadfast::Rejected::RateLimited { name, retry_after }`, where
+/// `retry_after` is the time from the rejection to the next free turn (the
+/// moment a call would be admitted without waiting, counting the turns that
+/// waiting calls already hold). The function's `E` must implement
+/// `From<steadfast::Rejected>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Rejected, rate_limit};
+///
+/// #[rate_limit(rate = 2, per = "1s")]
+/// async fn send(n: u32) -> Result<u32, Rejected> {
+///     Ok(n)
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     // A full bucket: two calls pass back to back, the third is refused
+///     // and told when the next turn is.
+///     assert_eq!(send(1).await, Ok(1));
+///     assert_eq!(send(2).await, Ok(2));
+///     let Err(Rejected::RateLimited { retry_after, .. }) = send(3).await else { panic!() };
+///     assert_eq!(retry_after, Duration::from_millis(500));
+///     tokio::time::advance(retry_after).await;
+///     assert_eq!(send(4).await, Ok(4));
+/// }
+/// ```
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `rate = N` | calls admitted per `per` (N ≥ 1) | required |
+/// | `per = d` | the period of `rate` | `"1s"` |
+/// | `burst = N` | calls that may pass back to back after a quiet period (N ≥ 1) | `rate` |
+/// | `max_wait = d` | a call over the limit waits for its turn if it comes within `d`; otherwise it is rejected at once | `"0s"` (never wait) |
+/// | `shared = EXPR` | use the limiter `EXPR` names, evaluated on each call (see State scope) | one per function |
+/// | `key = EXPR`, `max_keys = N` | one limiter per distinct key value, at most N kept (see Keyed state) | off; `1024` |
+/// | `name = "…"` | the name in rejections, events, metrics and `health()` | `module::Type::fn` for methods, `module::fn` otherwise |
+/// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
+///
+/// # `rate` and `per`
+///
+/// The limiter admits one call every `per / rate` on average; `per / rate`
+/// need not be a whole number of nanoseconds (`rate = 3, per = "1s"` admits
+/// exactly 3 calls in any second after the burst is spent, never 4).
+///
+/// # `burst`
+///
+/// How many calls may pass at once after a quiet period: the bucket's size.
+/// `burst = 1` spaces calls at least `per / rate` apart; a larger burst absorbs
+/// spikes while keeping the long-run rate.
+///
+/// # `max_wait`
+///
+/// A call whose turn is at most `max_wait` away reserves that turn and sleeps
+/// until it, so that short spikes are smoothed instead of refused. A call
+/// that is dropped while it waits does not run, and its turn is lost (the
+/// limiter then admits one call fewer in that period: it stays within its
+/// bound, never above; see `steadfast::RateLimiter` for the exact rule).
+///
+/// # State scope
+///
+/// As for [`#[circuit_breaker]`](macro@circuit_breaker#state-scope): one
+/// limiter per function; `shared = EXPR` for the limiter `EXPR` names (a
+/// `static` built with `RateLimiter::builder()` for a quota several functions
+/// share, `self.quota` for one per client, `&*FROM_CONFIG`); or `key = EXPR`
+/// for one per key (`key = tenant`: every tenant gets `rate` of its own), at
+/// most `max_keys` kept, evicted as
+/// [for the breaker](macro@circuit_breaker#keyed-state). An evicted key starts
+/// again with a full bucket.
+///
+/// ```
+/// use steadfast::{Rejected, rate_limit};
+///
+/// #[rate_limit(rate = 1, per = "1m", key = tenant)]
+/// async fn export(tenant: &str) -> Result<(), Rejected> {
+///     Ok(())
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     assert!(export("acme").await.is_ok());
+///     assert!(export("acme").await.is_err(), "acme spent its minute");
+///     assert!(export("globex").await.is_ok(), "globex has a limit of its own");
+/// }
+/// ```
+///
+/// # Stacking
+///
+/// An outer `#[retry]` never retries `RateLimited` (waiting is what
+/// `max_wait` is for); an outer `#[circuit_breaker]` counts it as neither a
+/// success nor a failure, so a busy limiter never opens a breaker. Below
+/// `#[timeout]`, the time spent waiting for a turn counts toward the timeout,
+/// and a call cut off while it waits does not run.
+///
+/// # Cost
+///
+/// An admitted call costs one clock read and one compare-and-swap on the
+/// limiter's word: no lock, no allocation, no timer. Only a call that waits
+/// for its turn arms a timer.
+#[proc_macro_attribute]
+pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(Kind::RateLimit, args.into(), item.into()).into()
 }
 
 /// A marker that [`stack`]'s deferral leaves on a function: it composes

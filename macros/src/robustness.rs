@@ -93,6 +93,7 @@ fn keys() -> Vec<&'static str> {
         &args::retry::KEYS[..],
         &args::circuit_breaker::KEYS,
         &args::bulkhead::KEYS,
+        &args::rate_limit::KEYS,
         &["crate", "r#crate", "after", "nope"],
     ]
     .concat();

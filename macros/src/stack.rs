@@ -557,9 +557,12 @@ mod tests {
 
     fn written_stack() -> impl Strategy<Value = Vec<Written>> {
         (
-            proptest::sample::subsequence((0..Kind::ALL.len()).collect::<Vec<_>>(), 1..=5)
-                .prop_shuffle(),
-            proptest::collection::vec(any::<bool>(), 5),
+            proptest::sample::subsequence(
+                (0..Kind::ALL.len()).collect::<Vec<_>>(),
+                1..=Kind::ALL.len(),
+            )
+            .prop_shuffle(),
+            proptest::collection::vec(any::<bool>(), Kind::ALL.len()),
             proptest::collection::vec(0..3usize, 0..4),
             0..3usize,
         )

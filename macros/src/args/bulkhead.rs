@@ -2,11 +2,20 @@
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{Ident, LitStr, Path};
+use syn::{Ident, LitStr};
 
-use super::{DurationArg, Reader, Slot, int, name_arg, shared_arg, shared_conflicts};
+use super::scope::{Scope, ScopeReader};
+use super::{DurationArg, Reader, Slot, int, name_arg};
 
-pub(crate) const KEYS: [&str; 5] = ["max_concurrent", "max_queue", "max_wait", "shared", "name"];
+pub(crate) const KEYS: [&str; 7] = [
+    "max_concurrent",
+    "max_queue",
+    "max_wait",
+    "shared",
+    "key",
+    "max_keys",
+    "name",
+];
 
 pub(crate) struct BulkheadArgs {
     pub(crate) max_concurrent: Option<u32>,
@@ -14,7 +23,7 @@ pub(crate) struct BulkheadArgs {
     /// policy is built, and reported there.
     pub(crate) max_queue: Option<(u32, Span)>,
     pub(crate) max_wait: Option<DurationArg>,
-    pub(crate) shared: Option<Path>,
+    pub(crate) scope: Scope,
     pub(crate) name: Option<LitStr>,
 }
 
@@ -24,7 +33,7 @@ impl BulkheadArgs {
         let mut max_concurrent = Slot::new();
         let mut max_queue = Slot::new();
         let mut max_wait = Slot::new();
-        let mut shared = Slot::new();
+        let mut scope = ScopeReader::new();
         let mut name = Slot::new();
         let mut given: Vec<Ident> = Vec::new();
         reader.read_keyed(&KEYS, "#[bulkhead(max_concurrent = 8)]", |key, value| {
@@ -48,7 +57,7 @@ impl BulkheadArgs {
                         d.require_positive("`max_wait`")?;
                         max_wait.set(kind, key, d)?;
                     }
-                    "shared" => shared.set(kind, key, shared_arg(&value)?)?,
+                    _ if scope.set(kind, key, &value)? => {}
                     "name" => name.set(kind, key, name_arg(&value)?)?,
                     _ => return Ok(false),
                 }
@@ -60,10 +69,9 @@ impl BulkheadArgs {
             max_concurrent: max_concurrent.take(),
             max_queue: max_queue.take(),
             max_wait: max_wait.take(),
-            shared: shared.take(),
+            scope: scope.finish(&given, &[], "bulkhead")?,
             name: name.take(),
         };
-        shared_conflicts(args.shared.is_some(), &given, &[], "bulkhead")?;
         if let (Some((0, _)), Some(wait)) = (args.max_queue, &args.max_wait) {
             let span = match wait {
                 DurationArg::Literal(_, lit) => lit.span(),

@@ -2,13 +2,12 @@
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Path};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr};
 
-use super::{
-    DurationArg, Reader, Slot, callable, int, name_arg, ratio, shared_arg, shared_conflicts,
-};
+use super::scope::{Scope, ScopeReader};
+use super::{DurationArg, Reader, Slot, callable, int, name_arg, ratio};
 
-pub(crate) const KEYS: [&str; 11] = [
+pub(crate) const KEYS: [&str; 13] = [
     "failure_ratio",
     "window",
     "min_calls",
@@ -19,6 +18,8 @@ pub(crate) const KEYS: [&str; 11] = [
     "half_open_probes",
     "failure_if",
     "shared",
+    "key",
+    "max_keys",
     "name",
 ];
 
@@ -34,7 +35,7 @@ pub(crate) struct CircuitBreakerArgs {
     /// policy is built, and reported there.
     pub(crate) half_open_probes: Option<(u32, Span)>,
     pub(crate) failure_if: Option<Expr>,
-    pub(crate) shared: Option<Path>,
+    pub(crate) scope: Scope,
     pub(crate) name: Option<LitStr>,
 }
 
@@ -56,7 +57,7 @@ impl CircuitBreakerArgs {
         let mut open_for = Slot::new();
         let mut half_open_probes = Slot::new();
         let mut failure_if = Slot::new();
-        let mut shared = Slot::new();
+        let mut scope = ScopeReader::new();
         let mut name = Slot::new();
         // Keys given, with their spans, for the combination checks.
         let mut given: Vec<Ident> = Vec::new();
@@ -91,7 +92,7 @@ impl CircuitBreakerArgs {
                         key,
                         callable(value, "a predicate `fn(&E) -> bool`")?,
                     )?,
-                    "shared" => shared.set(kind, key, shared_arg(&value)?)?,
+                    _ if scope.set(kind, key, &value)? => {}
                     "name" => name.set(kind, key, name_arg(&value)?)?,
                     _ => return Ok(false),
                 }
@@ -109,7 +110,9 @@ impl CircuitBreakerArgs {
             open_for: open_for.take(),
             half_open_probes: half_open_probes.take(),
             failure_if: failure_if.take(),
-            shared: shared.take(),
+            // `failure_if` judges this function's errors: it may differ per
+            // user of a shared breaker.
+            scope: scope.finish(&given, &["failure_if"], "breaker")?,
             name: name.take(),
         };
         args.build(&given)?;
@@ -124,8 +127,6 @@ impl CircuitBreakerArgs {
                 .find(|k| *k == key)
                 .map_or_else(Span::call_site, Ident::span)
         };
-        // `failure_if` judges this function's errors: it may differ per user.
-        shared_conflicts(self.shared.is_some(), given, &["failure_if"], "breaker")?;
         if self.slow_ratio.is_some() && self.slow_call.is_none() {
             return Err(syn::Error::new(
                 span_of("slow_ratio"),

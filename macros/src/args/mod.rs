@@ -9,7 +9,9 @@ pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
 mod duration;
 mod fallback;
+pub(crate) mod rate_limit;
 pub(crate) mod retry;
+pub(crate) mod scope;
 mod timeout;
 
 use proc_macro2::{Span, TokenStream};
@@ -23,7 +25,9 @@ pub(crate) use bulkhead::BulkheadArgs;
 pub(crate) use circuit_breaker::{CircuitBreakerArgs, WindowArg};
 pub(crate) use duration::DurationArg;
 pub(crate) use fallback::FallbackArgs;
+pub(crate) use rate_limit::RateLimitArgs;
 pub(crate) use retry::{BackoffArg, JitterArg, RetryArgs};
+pub(crate) use scope::{Scope, Shared};
 pub(crate) use timeout::TimeoutArgs;
 
 use crate::kind::Kind;
@@ -35,6 +39,7 @@ pub(crate) enum Policy {
     Timeout(TimeoutArgs),
     Bulkhead(Box<BulkheadArgs>),
     Fallback(FallbackArgs),
+    RateLimit(Box<RateLimitArgs>),
 }
 
 /// The parsed arguments of one attribute.
@@ -76,6 +81,10 @@ impl Args {
             Policy::Bulkhead(bulkhead) => {
                 all.extend(bulkhead.max_wait.iter().map(|d| ("max_wait", d)));
             }
+            Policy::RateLimit(limit) => {
+                all.extend(limit.per.iter().map(|d| ("per", d)));
+                all.extend(limit.max_wait.iter().map(|d| ("max_wait", d)));
+            }
             Policy::Fallback(_) => {}
         }
         all
@@ -104,6 +113,7 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<
             Policy::CircuitBreaker(Box::new(CircuitBreakerArgs::parse(&mut reader)?))
         }
         Kind::Bulkhead => Policy::Bulkhead(Box::new(BulkheadArgs::parse(&mut reader)?)),
+        Kind::RateLimit => Policy::RateLimit(Box::new(RateLimitArgs::parse(&mut reader, span)?)),
     };
     Ok(Args {
         kind,
@@ -345,46 +355,6 @@ pub(crate) fn name_arg(value: &Expr) -> syn::Result<syn::LitStr> {
             other.span(),
             "`name` expects a non-empty string literal, such as `name = \"payments\"`",
         )),
-    }
-}
-
-/// `shared = PATH_TO_STATIC`.
-pub(crate) fn shared_arg(value: &Expr) -> syn::Result<Path> {
-    match value {
-        Expr::Path(syn::ExprPath {
-            path, qself: None, ..
-        }) => Ok(path.clone()),
-        other => Err(syn::Error::new(
-            other.span(),
-            "`shared` expects the path of a `static` built with a `const` builder, such as `shared = PAYMENTS`",
-        )),
-    }
-}
-
-/// With `shared`, every key but `shared` and `allowed` is an error: the
-/// shared `static` is configured where it is built. `what` names it
-/// ("breaker", "bulkhead").
-pub(crate) fn shared_conflicts(
-    shared: bool,
-    given: &[Ident],
-    allowed: &[&str],
-    what: &str,
-) -> syn::Result<()> {
-    if !shared {
-        return Ok(());
-    }
-    let conflict = given
-        .iter()
-        .find(|key| *key != "shared" && !allowed.iter().any(|allowed| *key == allowed));
-    match conflict {
-        Some(conflict) => Err(syn::Error::new(
-            conflict.span(),
-            format!(
-                "`{conflict}` cannot be combined with `shared`: a shared {what} is configured \
-                 where its `static` is built; remove `{conflict}` or `shared`"
-            ),
-        )),
-        None => Ok(()),
     }
 }
 

@@ -15,7 +15,7 @@
 //!   is the outermost, its statements go straight into the function's body
 //!   (one coroutine fewer per call);
 //! - `rejecting`: whether a rejecting policy (`timeout`, `circuit_breaker`,
-//!   `bulkhead`) is inside, which fixes `R` (`Rejected`, else `Infallible`,
+//!   `bulkhead`, `rate_limit`) is inside, which fixes `R` (`Rejected`, else `Infallible`,
 //!   so that a stack of `#[retry]` and `#[fallback]` needs no
 //!   `E: From<Rejected>`).
 //!
@@ -33,7 +33,7 @@ use crate::args::{Args, Policy};
 use crate::item::ItemFn;
 
 use super::body::{erase_impl_trait, fake_return_edge, respan};
-use super::policy;
+use super::policy::{self, State};
 
 /// What the layers built so far hand to the next one out.
 struct Built {
@@ -160,11 +160,24 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
         Policy::CircuitBreaker(breaker) => {
             let failure_if = predicate(cx, "when", breaker.failure_if.as_ref(), "always");
             let state = policy::breaker(p, breaker, &cx.located);
-            wrapped(quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if)))
+            wrapped(stateful(
+                state,
+                |state| quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if)),
+            ))
         }
         Policy::Bulkhead(bulkhead) => {
             let state = policy::bulkhead(p, bulkhead, &cx.located);
-            wrapped(quote!(#p::Bulkhead::wrap(#state, #future)))
+            wrapped(stateful(
+                state,
+                |state| quote!(#p::Bulkhead::wrap(#state, #future)),
+            ))
+        }
+        Policy::RateLimit(limit) => {
+            let state = policy::rate_limit(p, limit, &cx.located);
+            wrapped(stateful(
+                state,
+                |state| quote!(#p::RateLimiter::wrap(#state, #future)),
+            ))
         }
         Policy::Retry(retry) => {
             let policy = policy::retry(p, retry, &cx.located);
@@ -232,6 +245,23 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
                 block: Some(stmts),
                 rejecting,
             }
+        }
+    }
+}
+
+/// The future of a stateful layer, `wrap(state)` being its call on a `&P`:
+/// for keyed state, inside a future that holds the key's state (so that it
+/// is not evicted) for as long as the call runs.
+fn stateful(state: State, wrap: impl FnOnce(TokenStream) -> TokenStream) -> TokenStream {
+    match state {
+        State::Ref(state) => wrap(state),
+        State::Held(held) => {
+            let local = Ident::new("__steadfast_held", Span::mixed_site());
+            let call = wrap(quote!(&*#local));
+            quote!(async {
+                let #local = #held;
+                #call.await
+            })
         }
     }
 }

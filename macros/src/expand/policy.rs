@@ -6,20 +6,23 @@
 //! time that may use `Self`, the function's generics and associated consts
 //! (`#[timeout(Self::LIMIT)]`), which a `static` could not (E0401).
 //!
-//! A breaker or bulkhead holds state shared by every call of the function, so
-//! it lives in a `static`. When one of its durations is an expression rather
-//! than a literal, that expression may depend on `Self` or generics, so the
-//! `static` is a `OnceLock` filled by the first call (one acquire load per
-//! call); a duration that depends on the generics then takes the value of the
-//! first instantiation called, since the state is one per function item.
+//! A breaker, bulkhead or rate limiter holds state shared by every call of
+//! the function, so it lives in a `static` ([`State`]). When one of its
+//! durations is an expression rather than a literal, that expression may
+//! depend on `Self` or generics, so the `static` is a `OnceLock` filled by the
+//! first call (one acquire load per call); a duration that depends on the
+//! generics then takes the value of the first instantiation called, since the
+//! state is one per function item. `shared = …` names another state instead,
+//! and `key = …` keeps one per key in a `Keyed` map of the function's own.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::Ident;
+use syn::spanned::Spanned;
 
 use crate::args::{
-    BackoffArg, BulkheadArgs, CircuitBreakerArgs, DurationArg, JitterArg, RetryArgs, TimeoutArgs,
-    WindowArg,
+    BackoffArg, BulkheadArgs, CircuitBreakerArgs, DurationArg, JitterArg, RateLimitArgs, RetryArgs,
+    Scope, Shared, TimeoutArgs, WindowArg,
 };
 
 use super::body::respan;
@@ -102,15 +105,12 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -
     quote!(&const { #p::Retry::builder() #calls .build() })
 }
 
-/// `&'static CircuitBreaker`, registered for `health()`.
+/// The breaker's state (see [`State`]).
 pub(crate) fn breaker(
     p: &TokenStream,
     breaker: &CircuitBreakerArgs,
     located: &TokenStream,
-) -> TokenStream {
-    if let Some(shared) = &breaker.shared {
-        return shared_state(p, &quote!(CircuitBreaker), shared, "breaker");
-    }
+) -> State {
     let mut calls = named(breaker.name.as_ref(), located);
     if let Some(ratio) = breaker.failure_ratio {
         calls.extend(quote!(.failure_ratio(#ratio)));
@@ -150,19 +150,17 @@ pub(crate) fn breaker(
     .into_iter()
     .flatten()
     .any(DurationArg::is_expr);
-    let policy = chain(quote!(#p::CircuitBreaker::builder()), &calls);
-    own_state(p, &quote!(CircuitBreaker), "breaker", &policy, computed)
+    let builder = Builder {
+        ty: quote!(CircuitBreaker),
+        kind: "breaker",
+        calls,
+        computed,
+    };
+    state(p, &builder, &breaker.scope)
 }
 
-/// `&'static Bulkhead`, registered for `health()`.
-pub(crate) fn bulkhead(
-    p: &TokenStream,
-    bulkhead: &BulkheadArgs,
-    located: &TokenStream,
-) -> TokenStream {
-    if let Some(shared) = &bulkhead.shared {
-        return shared_state(p, &quote!(Bulkhead), shared, "bulkhead");
-    }
+/// The bulkhead's state (see [`State`]).
+pub(crate) fn bulkhead(p: &TokenStream, bulkhead: &BulkheadArgs, located: &TokenStream) -> State {
     let mut calls = named(bulkhead.name.as_ref(), located);
     if let Some(n) = bulkhead.max_concurrent {
         calls.extend(quote!(.max_concurrent(#n)));
@@ -174,8 +172,41 @@ pub(crate) fn bulkhead(
         calls.extend(quote!(.max_wait(#d)));
     }
     let computed = bulkhead.max_wait.as_ref().is_some_and(DurationArg::is_expr);
-    let policy = chain(quote!(#p::Bulkhead::builder()), &calls);
-    own_state(p, &quote!(Bulkhead), "bulkhead", &policy, computed)
+    let builder = Builder {
+        ty: quote!(Bulkhead),
+        kind: "bulkhead",
+        calls,
+        computed,
+    };
+    state(p, &builder, &bulkhead.scope)
+}
+
+/// The rate limiter's state (see [`State`]).
+pub(crate) fn rate_limit(p: &TokenStream, limit: &RateLimitArgs, located: &TokenStream) -> State {
+    let mut calls = named(limit.name.as_ref(), located);
+    if let Some((n, span)) = limit.rate {
+        calls.extend(checked(quote!(.rate(#n)), span));
+    }
+    if let Some(d) = &limit.per {
+        calls.extend(quote!(.per(#d)));
+    }
+    if let Some((n, span)) = limit.burst {
+        calls.extend(checked(quote!(.burst(#n)), span));
+    }
+    if let Some(d) = &limit.max_wait {
+        calls.extend(quote!(.max_wait(#d)));
+    }
+    let computed = [limit.per.as_ref(), limit.max_wait.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(DurationArg::is_expr);
+    let builder = Builder {
+        ty: quote!(RateLimiter),
+        kind: "rate_limiter",
+        calls,
+        computed,
+    };
+    state(p, &builder, &limit.scope)
 }
 
 /// `path(args)`, spanned on the first of `durations` that is an expression
@@ -235,18 +266,57 @@ fn registration(kind: &str) -> (Ident, Ident) {
     )
 }
 
+/// Where a stateful layer finds its policy on each call.
+pub(crate) enum State {
+    /// An expression of type `&P`: the function's own `static`, the `static`
+    /// that `shared = PATH` names, or the user's `shared = EXPR` (borrowed,
+    /// so that a place such as `self.breaker` is not moved, and deref-coerced
+    /// where it is passed, so that `&*FROM_CONFIG` or an `Arc` work too).
+    Ref(TokenStream),
+    /// An expression of the key's state, a `Held<P>` that keeps it from
+    /// eviction while the call runs: the layer binds it in its own future
+    /// and passes `&*held` on.
+    Held(TokenStream),
+}
+
+/// How a policy is configured: its type, its kind (the name of its
+/// registration helpers), its builder's calls, and whether a duration is a
+/// computed expression.
+struct Builder {
+    ty: TokenStream,
+    kind: &'static str,
+    calls: TokenStream,
+    computed: bool,
+}
+
+impl Builder {
+    /// `{ let b = P::builder() #calls; b.build() }`.
+    fn policy(&self, p: &TokenStream) -> TokenStream {
+        let ty = &self.ty;
+        chain(quote!(#p::#ty::builder()), &self.calls)
+    }
+}
+
+/// The state of a policy configured by `builder` in `scope`.
+fn state(p: &TokenStream, builder: &Builder, scope: &Scope) -> State {
+    match scope {
+        Scope::Own => State::Ref(own_state(p, builder)),
+        Scope::Shared(Shared::Static(path)) => State::Ref(shared_static(p, builder, path)),
+        Scope::Shared(Shared::Expr(expr)) => {
+            let span = expr.span();
+            State::Ref(respan(quote!(&(#expr)), span))
+        }
+        Scope::Keyed { key, max_keys } => State::Held(keyed_state(p, builder, key, *max_keys)),
+    }
+}
+
 /// The function's own state: a `static`, or a `OnceLock` filled on the first
 /// call when the configuration has computed durations (see the module docs).
-fn own_state(
-    p: &TokenStream,
-    ty: &TokenStream,
-    kind: &str,
-    policy: &TokenStream,
-    computed: bool,
-) -> TokenStream {
-    let (register, startup) = registration(kind);
+fn own_state(p: &TokenStream, builder: &Builder) -> TokenStream {
+    let (register, startup) = registration(builder.kind);
+    let (ty, policy) = (&builder.ty, builder.policy(p));
     let state = Ident::new("__STEADFAST_STATE", Span::mixed_site());
-    if computed {
+    if builder.computed {
         quote! {{
             static #state: #p::OnceLock<#p::#ty> = #p::OnceLock::new();
             #p::#register(#state.get_or_init(|| const { #policy }))
@@ -263,16 +333,55 @@ fn own_state(
 
 /// The `static` that `shared = PATH` names. The reference goes through a
 /// `static` of its own, so that a `const` (whose every use is a fresh copy,
-/// and so a fresh breaker) is refused where the user wrote it (E0492, "the
+/// and so a fresh policy) is refused where the user wrote it (E0492, "the
 /// value can be extracted to a separate `static` item").
-fn shared_state(p: &TokenStream, ty: &TokenStream, shared: &syn::Path, kind: &str) -> TokenStream {
-    let (register, _) = registration(kind);
-    let span = syn::spanned::Spanned::span(shared);
+fn shared_static(p: &TokenStream, builder: &Builder, shared: &syn::Path) -> TokenStream {
+    let (register, _) = registration(builder.kind);
+    let span = shared.span();
     let reference = respan(quote!(&#shared), span);
     let state = Ident::new("__STEADFAST_SHARED", Span::mixed_site());
+    let ty = &builder.ty;
     let ty = quote_spanned!(span=> &'static #p::#ty);
     quote! {{
         static #state: #ty = #reference;
         #p::#register(#state)
     }}
+}
+
+/// One state per key: a `Keyed` map of the function's own (a `static`, or a
+/// `OnceLock` for computed durations), and the key's state looked up in it.
+/// The key expression is borrowed, never moved, and turned into a probe by
+/// the runtime's key adapters (`&str` looks up, and is stored as, `String`).
+fn keyed_state(
+    p: &TokenStream,
+    builder: &Builder,
+    key: &syn::Expr,
+    max_keys: Option<(u32, Span)>,
+) -> TokenStream {
+    let ty = &builder.ty;
+    let policy = builder.policy(p);
+    let state = Ident::new("__STEADFAST_KEYED", Span::mixed_site());
+    let max_keys = match max_keys {
+        Some((n, span)) => quote_spanned!(span=> #n),
+        None => quote!(#p::Keyed::<#p::#ty>::DEFAULT_MAX_KEYS),
+    };
+    let keyed = quote!(#p::Keyed::<#p::#ty>::new(#policy, #max_keys));
+    let span = key.span();
+    let probe = quote_spanned! {span=> {
+        #[allow(unused_imports)]
+        use #p::{KeyByDeref as _, KeyByRef as _};
+        (&&(#key)).__steadfast_key()
+    }};
+    if builder.computed {
+        quote! {{
+            static #state: #p::OnceLock<#p::Keyed<#p::#ty>> = #p::OnceLock::new();
+            #p::keyed(#state.get_or_init(|| const { #keyed })).get(#probe)
+        }}
+    } else {
+        quote! {{
+            static #state: #p::Keyed<#p::#ty> = #keyed;
+            #p::register_keyed!(#state);
+            #p::keyed(&#state).get(#probe)
+        }}
+    }
 }

@@ -1,0 +1,8 @@
+use steadfast::rate_limit;
+
+#[rate_limit(rate = 10, burst = 0)]
+async fn send() -> std::io::Result<u32> {
+    Ok(1)
+}
+
+fn main() {}
