@@ -336,6 +336,8 @@ pub use steadfast_runtime::{
     retry, timeout,
 };
 
+pub use steadfast_runtime::{RateLimiter, rate_limit};
+
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
@@ -346,6 +348,7 @@ pub mod __private {
     pub use std::sync::OnceLock;
     pub use steadfast_macros::__steadfast_deferred;
     pub use steadfast_runtime::fallback::{Handled, recover};
+    pub use steadfast_runtime::glue::rate_limiter;
     pub use steadfast_runtime::glue::{
         Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
@@ -354,5 +357,6 @@ pub mod __private {
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
+    pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
     pub use steadfast_runtime::{register_breaker, register_bulkhead};
 }
