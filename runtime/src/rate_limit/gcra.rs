@@ -81,8 +81,8 @@ pub(super) struct Gcra {
 /// What a call gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Decision {
-    /// Admitted at once.
-    Now,
+    /// Admitted at once; the word was moved to `reserved`.
+    Now { reserved: u64 },
     /// A turn was reserved `wait` units from now (`0 < wait ≤` the limit);
     /// the word was moved to `reserved`.
     Wait { wait: u64, reserved: u64 },
@@ -173,7 +173,7 @@ impl Gcra {
             }
             let reserved = now.wrapping_add(reserved_ahead);
             match word.compare_exchange_weak(tat, reserved, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) if wait == 0 => return Decision::Now,
+                Ok(_) if wait == 0 => return Decision::Now { reserved },
                 Ok(_) => return Decision::Wait { wait, reserved },
                 Err(actual) => tat = actual,
             }
@@ -276,9 +276,9 @@ mod tests {
         // capacity = MAX_HORIZON exactly: four turns of 2^60 units.
         let g = Gcra::new(1, 1 << 60, 4, 0);
         assert_eq!(g.capacity, MAX_HORIZON);
-        let word = AtomicU64::new(0);
+        let word = AtomicU64::new(u64::MAX - 1);
         let mut admitted = 0;
-        while let Decision::Now = g.admit(&word, || u64::MAX - 1, 0) {
+        while let Decision::Now { .. } = g.admit(&word, || u64::MAX - 1, 0) {
             admitted += 1;
         }
         assert_eq!(admitted, 4);

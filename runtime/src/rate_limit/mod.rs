@@ -278,7 +278,7 @@ impl RateLimiter {
             units
         };
         match self.gcra.admit(&self.tat, clock, wait_limit) {
-            Decision::Now => {
+            Decision::Now { .. } => {
                 if crate::meter::ENABLED {
                     crate::meter::rate_limit_call(self.name(), "admitted");
                 }
