@@ -20,11 +20,11 @@ use super::gcra::{Decision, Gcra};
 use crate::sync::model::check;
 
 /// 3 calls per 10 ns (a turn is 10/3 ns: 10 units of a third of a
-/// nanosecond), 2 at once, waiting up to 4 ns.
+/// nanosecond), 2 at once, waiting up to 10 ns (three turns).
 const RATE: u32 = 3;
 const PER_NS: u64 = 10;
 const BURST: u32 = 2;
-const MAX_WAIT_NS: u64 = 4;
+const MAX_WAIT_NS: u64 = 10;
 /// One turn, in units.
 const INTERVAL: u64 = 10;
 
