@@ -339,3 +339,27 @@ fn bulkhead_does_not_allocate_on_success() {
 fn all_five_stacked_do_not_allocate_on_success() {
     assert_no_allocations(five_ready, five_suspends);
 }
+
+/// A limit no measured run reaches: every call is admitted at once.
+static WIDE: steadfast::RateLimiter = steadfast::RateLimiter::builder().rate(u32::MAX).build();
+
+/// The programmatic limiter (the attribute's runtime path): admitted at
+/// once, a call arms no timer and allocates nothing.
+#[test]
+fn a_rate_limited_call_admitted_at_once_does_not_allocate() {
+    assert_no_allocations(
+        |x| async move {
+            WIDE.run(async move { Ok::<_, Error>(x) })
+                .await
+                .map_err(steadfast::Failure::into_error)
+        },
+        |x| async move {
+            WIDE.run(async move {
+                tick().await;
+                Ok::<_, Error>(x)
+            })
+            .await
+            .map_err(steadfast::Failure::into_error)
+        },
+    );
+}

@@ -107,11 +107,11 @@ async fn admissions_keep_the_bound_in_every_window_and_refuse_only_what_breaks_i
             u128::from(burst) + u128::from(rate) * u128::from(span) / u128::from(per_ns)
         };
         for (i, &from) in admitted.iter().enumerate() {
-            for (n, &to) in admitted[i..].iter().enumerate() {
+            for (j, &to) in admitted.iter().enumerate().skip(i) {
+                let inside = (j - i + 1) as u128;
                 assert!(
-                    n as u128 + 1 <= allowed(to - from),
-                    "{} admissions in [{from}, {to}] ns at {rate} per {per_ns} ns, burst {burst}",
-                    n + 1
+                    inside <= allowed(to - from),
+                    "{inside} admissions in [{from}, {to}] ns at {rate} per {per_ns} ns, burst {burst}"
                 );
             }
         }
