@@ -182,12 +182,13 @@
 //! # Errors and `Rejected`
 //!
 //! A policy that refuses or abandons a call reports it as a [`Rejected`]
-//! (`Timeout { after }`, `CircuitOpen { name }`, `BulkheadFull { name }`; the
+//! (`Timeout { after }`, `CircuitOpen { name }`, `BulkheadFull { name }`,
+//! `RateLimited { name, retry_after }`; the
 //! enum is `#[non_exhaustive]`, so match it with a wildcard arm). The function
 //! still returns its own `E`, so a function carrying `#[timeout]`,
 //! `#[circuit_breaker]` or `#[bulkhead]` needs `E: From<Rejected>`; the compile
 //! error for a missing impl says exactly that. `std::io::Error` (kind `TimedOut`
-//! for a timeout, `ResourceBusy` for the others),
+//! for a timeout, `QuotaExceeded` for a rate limit, `ResourceBusy` for the others),
 //! `anyhow::Error` and `Box<dyn Error + Send + Sync>` work as they are. For your
 //! own error type, add a variant:
 //!

@@ -271,6 +271,25 @@ mod tests {
         assert_eq!(g.available(tat, u64::MAX), 8);
     }
 
+    /// The documented misreading: a TAT left 2^64 units minus a little
+    /// behind (a limiter idle for `2^64 / scale` ns, give or take less than
+    /// the horizon) reads as that little ahead, so the limiter admits fewer
+    /// calls for that long, never more.
+    #[test]
+    fn an_idle_time_just_under_the_wrap_reads_as_a_turn_ahead_and_admits_less() {
+        let g = Gcra::new(10, SECOND, 10, 0);
+        let now = 1 << 40;
+        // Truly 2^64 − interval units in the past.
+        let tat = now + g.interval;
+        assert_eq!(g.available(tat, now), 9);
+        let word = AtomicU64::new(tat);
+        let admitted = (0..20)
+            .take_while(|_| matches!(g.admit(&word, || now, 0), Decision::Now { .. }))
+            .count();
+        assert_eq!(admitted, 9, "one fewer than the burst, not more");
+        assert!(g.is_full(tat, now + g.interval));
+    }
+
     #[test]
     fn admission_sums_stay_in_range_at_the_largest_horizon() {
         // capacity = MAX_HORIZON exactly: four turns of 2^60 units.

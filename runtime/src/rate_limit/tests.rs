@@ -537,6 +537,12 @@ fn a_zero_period_is_refused() {
 }
 
 #[test]
+#[should_panic(expected = "`per` must be at most 584 years")]
+fn a_period_beyond_the_clock_range_is_refused() {
+    let _ = RateLimiter::builder().rate(1).per(Duration::MAX).build();
+}
+
+#[test]
 #[should_panic(expected = "too long to count exactly")]
 fn an_unbounded_max_wait_is_refused() {
     let _ = RateLimiter::builder()
