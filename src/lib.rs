@@ -184,12 +184,13 @@
 //! # Errors and `Rejected`
 //!
 //! A policy that refuses or abandons a call reports it as a [`Rejected`]
-//! (`Timeout { after }`, `CircuitOpen { name }`, `BulkheadFull { name }`; the
+//! (`Timeout { after }`, `CircuitOpen { name }`, `BulkheadFull { name }`,
+//! `RateLimited { name, retry_after }`; the
 //! enum is `#[non_exhaustive]`, so match it with a wildcard arm). The function
 //! still returns its own `E`, so a function carrying `#[timeout]`,
 //! `#[circuit_breaker]` or `#[bulkhead]` needs `E: From<Rejected>`; the compile
 //! error for a missing impl says exactly that. `std::io::Error` (kind `TimedOut`
-//! for a timeout, `ResourceBusy` for the others),
+//! for a timeout, `QuotaExceeded` for a rate limit, `ResourceBusy` for the others),
 //! `anyhow::Error` and `Box<dyn Error + Send + Sync>` work as they are. For your
 //! own error type, add a variant:
 //!
@@ -364,6 +365,8 @@ pub use steadfast_runtime::{
     retry, timeout,
 };
 
+pub use steadfast_runtime::{RateLimiter, rate_limit};
+
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
@@ -374,6 +377,7 @@ pub mod __private {
     pub use std::sync::OnceLock;
     pub use steadfast_macros::__steadfast_deferred;
     pub use steadfast_runtime::fallback::{Handled, recover};
+    pub use steadfast_runtime::glue::rate_limiter;
     pub use steadfast_runtime::glue::{
         Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
@@ -382,5 +386,6 @@ pub mod __private {
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
+    pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
     pub use steadfast_runtime::{register_breaker, register_bulkhead};
 }

@@ -19,8 +19,10 @@
 //! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open`, `circuit breaker closed` | `policy`, `from`, `to` |
 //! | `steadfast::circuit_breaker` | DEBUG | `call rejected` | `policy`, `rejection` = `circuit_open` |
 //! | `steadfast::bulkhead` | DEBUG | `call rejected` | `policy`, `rejection` = `bulkhead_full` |
+//! | `steadfast::rate_limit` | DEBUG | `call rejected` | `policy`, `rejection` = `rate_limited`, `retry_after` |
 //! | `steadfast::circuit_breaker` | WARN | `two circuit breakers share a name` | `policy` |
 //! | `steadfast::bulkhead` | WARN | `two bulkheads share a name` | `policy` |
+//! | `steadfast::rate_limit` | WARN | `two rate limiters share a name` | `policy` |
 //! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
 //!
 //! `policy` is the policy's name: for an attribute, `module::fn`, or
@@ -51,15 +53,18 @@
 //! | `steadfast_circuit_breaker_opened_total` | counter | `policy` | per transition to open |
 //! | `steadfast_bulkhead_calls_total` | counter | `policy`, `result` (`accepted`, `rejected`) | per call |
 //! | `steadfast_bulkhead_running`, `steadfast_bulkhead_waiting` | gauge | `policy` | as slots and places change |
+//! | `steadfast_rate_limit_calls_total` | counter | `policy`, `result` (`admitted` at once, `waited` for a reserved turn, `rejected`) | per call |
 //! | `steadfast_fallback_calls_total` | counter | `policy`, `applied` | per error reaching a `#[fallback]` |
 //!
 //! ## Health
 //!
-//! [`health()`](crate::health()) lists every circuit breaker and bulkhead:
+//! [`health()`](crate::health()) lists every circuit breaker, bulkhead and
+//! rate limiter:
 //! an attribute's own from the start of the process, before its first call;
 //! a `static` named with `shared = …` from its first call (list it earlier
 //! with its `register()`); with state, state changes, window counts, probes,
-//! time in state, running and waiting calls. With the `serde` feature it
+//! time in state, running and waiting calls, a limiter's settings and the
+//! calls it would admit at once. With the `serde` feature it
 //! serializes to the JSON documented on [`health()`](crate::health()) (stable
 //! field names; durations are whole milliseconds, `in_state_for_ms`); here
 //! is an axum handler serving it:
@@ -78,7 +83,8 @@
 //!
 //! ## Names
 //!
-//! One name is one policy. Two breakers (or two bulkheads) registered under
+//! One name is one policy. Two breakers (or two bulkheads, or two rate
+//! limiters) registered under
 //! one name — two `name = "payments"` attributes on different functions, say —
 //! are reported, never silently merged: a WARN event names it when the second
 //! one registers (at startup, or at the latest on its first call), both carry

@@ -424,3 +424,27 @@ fn a_keyed_policy_does_not_allocate_when_the_key_is_stored() {
         READY
     );
 }
+
+/// A limit no measured run reaches: every call is admitted at once.
+static WIDE: steadfast::RateLimiter = steadfast::RateLimiter::builder().rate(u32::MAX).build();
+
+/// The programmatic limiter (the attribute's runtime path): admitted at
+/// once, a call arms no timer and allocates nothing.
+#[test]
+fn a_rate_limited_call_admitted_at_once_does_not_allocate() {
+    assert_no_allocations(
+        |x| async move {
+            WIDE.run(async move { Ok::<_, Error>(x) })
+                .await
+                .map_err(steadfast::Failure::into_error)
+        },
+        |x| async move {
+            WIDE.run(async move {
+                tick().await;
+                Ok::<_, Error>(x)
+            })
+            .await
+            .map_err(steadfast::Failure::into_error)
+        },
+    );
+}

@@ -346,10 +346,18 @@ fn rejected_display_messages_say_what_happened() {
     assert!(b.contains("db::query"), "{b}");
     assert!(b.contains("full"), "{b}");
 
+    let r = Rejected::rate_limited("upstream", ms(120)).to_string();
+    assert!(r.contains("upstream"), "{r}");
+    assert!(r.contains("120ms"), "{r}");
+
     // Distinct messages for distinct rejections.
     assert_ne!(
         Rejected::circuit_open("x").to_string(),
         Rejected::bulkhead_full("x").to_string()
+    );
+    assert_ne!(
+        Rejected::bulkhead_full("x").to_string(),
+        Rejected::rate_limited("x", ms(1)).to_string()
     );
 }
 

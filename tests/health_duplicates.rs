@@ -159,3 +159,38 @@ async fn bulkheads_under_one_name_are_warned_flagged_and_both_found() {
     assert!(both.only().is_none());
     assert!(steadfast::health::bulkhead("no-such-pool").is_none());
 }
+
+static QUOTA_A: steadfast::RateLimiter = steadfast::RateLimiter::builder()
+    .name("dup-quota")
+    .rate(1)
+    .build();
+static QUOTA_B: steadfast::RateLimiter = steadfast::RateLimiter::builder()
+    .name("dup-quota")
+    .rate(2)
+    .build();
+
+#[test]
+fn rate_limiters_under_one_name_are_warned_flagged_and_both_found() {
+    let (recorder, _guard) = Recorder::install();
+    let warnings = || {
+        recorder
+            .events("steadfast::rate_limit", "two rate limiters share a name")
+            .iter()
+            .filter(|e| e.level == tracing::Level::WARN && e.field("policy") == "dup-quota")
+            .count()
+    };
+    QUOTA_A.register();
+    assert_eq!(warnings(), 0);
+    QUOTA_B.register();
+    assert_eq!(warnings(), 1, "warned at the second one's registration");
+    let flagged: Vec<(bool, u32)> = health()
+        .rate_limiters
+        .iter()
+        .filter(|r| r.name == "dup-quota")
+        .map(|r| (r.duplicate_name, r.rate))
+        .collect();
+    assert_eq!(flagged, [(true, 1), (true, 2)]);
+    let both = steadfast::health::rate_limiter("dup-quota").unwrap();
+    assert_eq!(both.iter().count(), 2);
+    assert!(both.only().is_none());
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use steadfast::{Bulkhead, CircuitBreaker, health};
+use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, health};
 
 static JSON_BREAKER: CircuitBreaker = CircuitBreaker::builder()
     .name("json-breaker")
@@ -14,6 +14,13 @@ static JSON_POOL: Bulkhead = Bulkhead::builder()
     .name("json-pool")
     .max_concurrent(3)
     .max_queue(5)
+    .build();
+static JSON_QUOTA: RateLimiter = RateLimiter::builder()
+    .name("json-quota")
+    .rate(10)
+    .per(Duration::from_secs(60))
+    .burst(3)
+    .max_wait(Duration::from_millis(250))
     .build();
 
 fn entry<'a>(json: &'a Value, list: &str, name: &str) -> &'a Value {
@@ -44,9 +51,11 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
     let _ = JSON_BREAKER.call(|| Err::<(), _>("down"));
     tokio::time::advance(Duration::from_millis(1500)).await;
     let running = JSON_POOL.try_acquire().unwrap();
+    JSON_QUOTA.register();
+    JSON_QUOTA.try_acquire().unwrap();
 
     let json = serde_json::to_value(health()).unwrap();
-    assert_eq!(keys(&json), ["breakers", "bulkheads"]);
+    assert_eq!(keys(&json), ["breakers", "bulkheads", "rate_limiters"]);
 
     let breaker = entry(&json, "breakers", "json-breaker");
     assert_eq!(
@@ -93,6 +102,20 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
         })
     );
     drop(running);
+
+    let quota = entry(&json, "rate_limiters", "json-quota");
+    assert_eq!(
+        quota,
+        &json!({
+            "name": "json-quota",
+            "duplicate_name": false,
+            "rate": 10,
+            "per_ms": 60_000,
+            "burst": 3,
+            "max_wait_ms": 250,
+            "available": 2,
+        })
+    );
 
     // A state forced by hand, and a breaker that never changed state.
     JSON_BREAKER.force_closed();

@@ -389,3 +389,30 @@ fn bulkhead_and_fallback_metrics() {
     assert_eq!(fallback("true"), Some("Counter(1)".into()));
     assert_eq!(fallback("false"), Some("Counter(1)".into()));
 }
+
+static METERED_LIMITER: steadfast::RateLimiter = steadfast::RateLimiter::builder()
+    .name("metered-limiter")
+    .rate(10)
+    .burst(1)
+    .max_wait(Duration::from_millis(100))
+    .build();
+
+#[test]
+fn rate_limit_metrics() {
+    let seen = record(|| async {
+        METERED_LIMITER.try_acquire().unwrap();
+        // The next turn is 100 ms away: within `max_wait`.
+        METERED_LIMITER.acquire().await.unwrap();
+        assert!(METERED_LIMITER.try_acquire().is_err());
+    });
+    let calls = |result| {
+        value(
+            &seen,
+            "steadfast_rate_limit_calls_total",
+            &[("policy", "metered-limiter"), ("result", result)],
+        )
+    };
+    assert_eq!(calls("admitted"), Some("Counter(1)".into()));
+    assert_eq!(calls("waited"), Some("Counter(1)".into()));
+    assert_eq!(calls("rejected"), Some("Counter(1)".into()));
+}

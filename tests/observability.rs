@@ -205,6 +205,25 @@ async fn bulkhead_and_fallback_events() {
     assert_eq!(applied[0].field("error"), "boom");
 }
 
+static EVENTS_LIMITER: steadfast::RateLimiter = steadfast::RateLimiter::builder()
+    .name("events-limiter")
+    .rate(2)
+    .build();
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_rejection_event() {
+    let (recorder, _guard) = Recorder::install();
+    EVENTS_LIMITER.try_acquire().unwrap();
+    EVENTS_LIMITER.try_acquire().unwrap();
+    assert!(EVENTS_LIMITER.try_acquire().is_err());
+    let rejected = recorder.events("steadfast::rate_limit", "call rejected");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].level, Level::DEBUG);
+    assert_eq!(rejected[0].field("policy"), "events-limiter");
+    assert_eq!(rejected[0].field("rejection"), "rate_limited");
+    assert_eq!(rejected[0].field("retry_after"), "500ms");
+}
+
 #[circuit_breaker(window = 4, name = "health-breaker")]
 #[bulkhead(max_concurrent = 3, max_queue = 2, name = "health-bulkhead")]
 async fn watched(ok: bool) -> Result<(), Rejected> {

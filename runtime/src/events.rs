@@ -86,6 +86,13 @@ pub(crate) fn rejected(rejected: &Rejected) {
             rejection = "bulkhead_full",
             "call rejected"
         ),
+        Rejected::RateLimited { name, retry_after } => tracing::debug!(
+            target: "steadfast::rate_limit",
+            policy = *name,
+            rejection = "rate_limited",
+            retry_after = ?retry_after,
+            "call rejected"
+        ),
         Rejected::Timeout { .. } => {}
     }
 }

@@ -240,8 +240,16 @@ pub fn bulkhead(bulkhead: &'static crate::Bulkhead) -> &'static crate::Bulkhead 
     bulkhead
 }
 
-/// What [`register_breaker!`](crate::register_breaker) and
-/// [`register_bulkhead!`](crate::register_bulkhead) submit.
+/// A rate limiter the expansion uses, registered for [`health`](crate::health()).
+#[inline]
+pub fn rate_limiter(rate_limiter: &'static crate::RateLimiter) -> &'static crate::RateLimiter {
+    rate_limiter.register();
+    rate_limiter
+}
+
+/// What [`register_breaker!`](crate::register_breaker),
+/// [`register_bulkhead!`](crate::register_bulkhead) and
+/// [`register_rate_limiter!`](crate::register_rate_limiter) submit.
 pub use crate::registry::AtStartup;
 /// The registration at startup behind [`register_breaker!`](crate::register_breaker).
 pub use inventory;

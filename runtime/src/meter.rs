@@ -58,6 +58,12 @@ mod enabled {
         metrics::gauge!("steadfast_bulkhead_waiting", "policy" => policy).set(f64::from(waiting));
     }
 
+    /// `result`: `admitted` (at once), `waited` (a turn reserved) or `rejected`.
+    pub(crate) fn rate_limit_call(policy: &'static str, result: &'static str) {
+        metrics::counter!("steadfast_rate_limit_calls_total", "policy" => policy, "result" => result)
+            .increment(1);
+    }
+
     pub(crate) fn fallback_call(policy: &'static str, applied: bool) {
         metrics::counter!("steadfast_fallback_calls_total", "policy" => policy, "applied" => yes_no(applied)).increment(1);
     }
@@ -82,6 +88,8 @@ mod enabled {
     pub(crate) fn bulkhead_call(_: &'static str, _: bool) {}
     #[inline(always)]
     pub(crate) fn bulkhead_counts(_: &'static str, _: u32, _: u32) {}
+    #[inline(always)]
+    pub(crate) fn rate_limit_call(_: &'static str, _: &'static str) {}
     #[inline(always)]
     pub(crate) fn fallback_call(_: &'static str, _: bool) {}
 }

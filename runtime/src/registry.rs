@@ -1,11 +1,12 @@
-//! The process-wide lists of circuit breakers and bulkheads that
+//! The process-wide lists of circuit breakers, bulkheads and rate limiters that
 //! [`health`](crate::health()) reads.
 //!
 //! A policy joins its kind's list in one of two ways:
 //!
 //! - **at startup**: the attributes' per-function `static`s are submitted with
-//!   [`register_breaker!`](crate::register_breaker) and
-//!   [`register_bulkhead!`](crate::register_bulkhead) (an `inventory`
+//!   [`register_breaker!`](crate::register_breaker),
+//!   [`register_bulkhead!`](crate::register_bulkhead) and
+//!   [`register_rate_limiter!`](crate::register_rate_limiter) (an `inventory`
 //!   submission, collected before `main`); they are moved into the list the
 //!   first time anything reads or joins it;
 //! - **on first use**, for any other `static`: the attributes call
@@ -56,6 +57,7 @@ pub(crate) trait Member: Sync + Sized + 'static {
 pub(crate) enum Kind {
     CircuitBreaker,
     Bulkhead,
+    RateLimiter,
 }
 
 impl Kind {
@@ -74,6 +76,11 @@ impl Kind {
                 target: "steadfast::bulkhead",
                 policy,
                 "two bulkheads share a name"
+            ),
+            Kind::RateLimiter => tracing::warn!(
+                target: "steadfast::rate_limit",
+                policy,
+                "two rate limiters share a name"
             ),
         }
     }
@@ -228,6 +235,28 @@ macro_rules! register_bulkhead {
     ($bulkhead:path) => {
         $crate::glue::inventory::submit! {
             $crate::glue::AtStartup::<$crate::Bulkhead>::new(&$bulkhead)
+        }
+    };
+}
+
+/// Lists a `static` [`RateLimiter`](crate::RateLimiter) in
+/// [`health()`](crate::health()) from the start of the process: as
+/// [`register_breaker!`](crate::register_breaker).
+///
+/// ```
+/// use steadfast_runtime::RateLimiter;
+///
+/// static QUOTA: RateLimiter = RateLimiter::builder().name("startup-quota").rate(10).build();
+/// steadfast_runtime::register_rate_limiter!(QUOTA);
+///
+/// let listed = steadfast_runtime::health();
+/// assert!(listed.rate_limiters.iter().any(|r| r.name == "startup-quota"));
+/// ```
+#[macro_export]
+macro_rules! register_rate_limiter {
+    ($rate_limiter:path) => {
+        $crate::glue::inventory::submit! {
+            $crate::glue::AtStartup::<$crate::RateLimiter>::new(&$rate_limiter)
         }
     };
 }

@@ -6,7 +6,7 @@ use core::time::Duration;
 /// A call that a policy refused to run, or abandoned before it finished.
 ///
 /// Rejections come from the policies that can refuse work: `#[timeout]`,
-/// `#[circuit_breaker]` and `#[bulkhead]`. A function that carries one of them
+/// `#[circuit_breaker]`, `#[bulkhead]` and `#[rate_limit]`. A function that carries one of them
 /// returns its own error type `E`, so `E` must implement `From<Rejected>`; the
 /// conversion happens once, at the outermost attribute, and stacked policies in
 /// between still see the typed rejection (an outer `#[retry]` retries a
@@ -68,6 +68,24 @@ pub enum Rejected {
         /// The bulkhead's name (`module::fn` unless `name = "…"` was given).
         name: &'static str,
     },
+    /// A rate limiter had no free turn within the call's `max_wait`, so the
+    /// call was not made (it was rejected at once, without waiting).
+    ///
+    /// Displayed as `rate limiter "upstream" is over its limit (retry after
+    /// 120ms)`. Calls came faster than the limit allows: try again after
+    /// `retry_after` (an HTTP server can send it as `Retry-After`), raise
+    /// `max_wait` to queue them instead, or the limit itself if the load is
+    /// expected. An outer `#[retry]` does not retry it; an outer
+    /// `#[circuit_breaker]` counts it as neither a success nor a failure.
+    #[non_exhaustive]
+    RateLimited {
+        /// The limiter's name (`module::fn` unless `name = "…"` was given).
+        name: &'static str,
+        /// The time from the rejection to the next free turn (turns reserved
+        /// by waiting calls included), rounded up to the nanosecond: a call
+        /// made then is admitted at once, unless others took the turn first.
+        retry_after: core::time::Duration,
+    },
 }
 
 impl Rejected {
@@ -89,10 +107,19 @@ impl Rejected {
         Rejected::BulkheadFull { name }
     }
 
+    /// A [`Rejected::RateLimited`] from the rate limiter called `name`, whose
+    /// next free turn is `retry_after` away.
+    #[must_use]
+    pub const fn rate_limited(name: &'static str, retry_after: Duration) -> Self {
+        Rejected::RateLimited { name, retry_after }
+    }
+
     /// Whether an outer `#[retry]` makes another attempt after this rejection.
     ///
-    /// A timeout is transient by nature, so it is retried; an open circuit or a
-    /// full bulkhead is load shedding, and retrying it would defeat its purpose.
+    /// A timeout is transient by nature, so it is retried; an open circuit, a
+    /// full bulkhead or a rate limit is load shedding, and retrying it would
+    /// defeat its purpose (a rate limiter's `max_wait` is the way to wait for
+    /// a turn).
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
         matches!(self, Rejected::Timeout { .. })
@@ -101,7 +128,8 @@ impl Rejected {
 
 /// A short statement of what happened, fit for a log line or an HTTP error
 /// body: `timed out after 800ms`, `circuit breaker "payments" is open`,
-/// `bulkhead "db" is full`. It gives no advice; what to do about each
+/// `bulkhead "db" is full`, `rate limiter "upstream" is over its limit (retry
+/// after 120ms)`. It gives no advice; what to do about each
 /// rejection is on its variant.
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,6 +137,10 @@ impl fmt::Display for Rejected {
             Rejected::Timeout { after } => write!(f, "timed out after {after:?}"),
             Rejected::CircuitOpen { name } => write!(f, "circuit breaker \"{name}\" is open"),
             Rejected::BulkheadFull { name } => write!(f, "bulkhead \"{name}\" is full"),
+            Rejected::RateLimited { name, retry_after } => write!(
+                f,
+                "rate limiter \"{name}\" is over its limit (retry after {retry_after:?})"
+            ),
         }
     }
 }
@@ -118,14 +150,17 @@ impl std::error::Error for Rejected {}
 impl From<Rejected> for std::io::Error {
     /// Wraps the rejection (recoverable with [`std::io::Error::get_ref`] and a
     /// downcast); the kind is [`TimedOut`](std::io::ErrorKind::TimedOut) for a
-    /// timeout and [`ResourceBusy`](std::io::ErrorKind::ResourceBusy) for an open
-    /// circuit or a full bulkhead.
+    /// timeout, [`ResourceBusy`](std::io::ErrorKind::ResourceBusy) for an open
+    /// circuit or a full bulkhead, and
+    /// [`QuotaExceeded`](std::io::ErrorKind::QuotaExceeded) for a rate limit
+    /// (the caller used up its allowance, as with a quota; nothing is busy).
     fn from(rejected: Rejected) -> Self {
         let kind = match rejected {
             Rejected::Timeout { .. } => std::io::ErrorKind::TimedOut,
             Rejected::CircuitOpen { .. } | Rejected::BulkheadFull { .. } => {
                 std::io::ErrorKind::ResourceBusy
             }
+            Rejected::RateLimited { .. } => std::io::ErrorKind::QuotaExceeded,
         };
         std::io::Error::new(kind, rejected)
     }
@@ -153,6 +188,10 @@ mod tests {
             Rejected::bulkhead_full("db").to_string(),
             "bulkhead \"db\" is full"
         );
+        assert_eq!(
+            Rejected::rate_limited("upstream", Duration::from_millis(120)).to_string(),
+            "rate limiter \"upstream\" is over its limit (retry after 120ms)"
+        );
     }
 
     #[test]
@@ -160,6 +199,7 @@ mod tests {
         assert!(Rejected::timeout(Duration::from_secs(1)).is_retryable());
         assert!(!Rejected::circuit_open("x").is_retryable());
         assert!(!Rejected::bulkhead_full("x").is_retryable());
+        assert!(!Rejected::rate_limited("x", Duration::from_millis(1)).is_retryable());
     }
 
     #[test]
@@ -170,6 +210,8 @@ mod tests {
         assert_eq!(inner, Some(&Rejected::timeout(Duration::from_secs(2))));
         let e: std::io::Error = Rejected::bulkhead_full("b").into();
         assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
+        let e: std::io::Error = Rejected::rate_limited("r", Duration::from_secs(1)).into();
+        assert_eq!(e.kind(), std::io::ErrorKind::QuotaExceeded);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reaching registered policies by name, and starting them afresh.
 
 use crate::registry::{self, Member};
-use crate::{Bulkhead, CircuitBreaker};
+use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 
 /// Every registered circuit breaker called `name` (one, unless two were
 /// registered under it: see [`health`](crate::health())), to force them open
@@ -39,14 +39,22 @@ pub fn bulkhead(name: &str) -> Option<Bulkheads> {
     (!found.is_empty()).then_some(Named(found))
 }
 
+/// Every registered rate limiter called `name` (one, unless two were
+/// registered under it); `None` if no registered rate limiter has that name.
+#[must_use]
+pub fn rate_limiter(name: &str) -> Option<RateLimiters> {
+    let found = named::<RateLimiter>(name);
+    (!found.is_empty()).then_some(Named(found))
+}
+
 fn named<T: Member>(name: &str) -> Vec<&'static T> {
     let mut members = registry::members::<T>();
     members.retain(|member| member.name() == name);
     members
 }
 
-/// The registered policies of one kind that carry one name, from [`breaker`]
-/// or [`bulkhead`]: at least one.
+/// The registered policies of one kind that carry one name, from [`breaker`],
+/// [`bulkhead`] or [`rate_limiter`]: at least one.
 #[derive(Debug, Clone)]
 pub struct Named<T: 'static>(Vec<&'static T>);
 
@@ -56,6 +64,9 @@ pub type Breakers = Named<CircuitBreaker>;
 
 /// The registered bulkheads that carry one name, from [`bulkhead`].
 pub type Bulkheads = Named<Bulkhead>;
+
+/// The registered rate limiters that carry one name, from [`rate_limiter`].
+pub type RateLimiters = Named<RateLimiter>;
 
 impl<T> Named<T> {
     /// The policy, if exactly one carries the name (`None` for a duplicated
@@ -134,6 +145,8 @@ impl<'a, T> IntoIterator for &'a Named<T> {
 /// - the breaker's clock origin (set on its first clock read);
 /// - bulkheads: their only state is the calls running and waiting, which
 ///   belong to those calls and leave as they end;
+/// - rate limiters: their turns belong to the calls that took them (a test
+///   that needs a full bucket waits `per`, or uses a limiter of its own);
 /// - which policies are registered, and the duplicate names reported.
 pub fn reset_all() {
     for breaker in registry::members::<CircuitBreaker>() {

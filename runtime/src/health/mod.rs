@@ -1,27 +1,32 @@
-//! Which breakers and bulkheads the process has, and how they are doing.
+//! Which breakers, bulkheads and rate limiters the process has, and how they
+//! are doing.
 //!
-//! [`health`] lists every circuit breaker and bulkhead in the registry:
+//! [`health`] lists every circuit breaker, bulkhead and rate limiter in the
+//! registry:
 //!
-//! - the attributes' per-function breakers and bulkheads, from the start of
-//!   the process (before their first call);
+//! - the attributes' per-function breakers, bulkheads and rate limiters, from
+//!   the start of the process (before their first call);
 //! - any other `static` (one named with `shared = …`, or used through the
 //!   programmatic API) from its first call through an attribute, its
 //!   [`register`](crate::CircuitBreaker::register), or from startup with
 //!   [`register_breaker!`](crate::register_breaker) /
-//!   [`register_bulkhead!`](crate::register_bulkhead).
+//!   [`register_bulkhead!`](crate::register_bulkhead) /
+//!   [`register_rate_limiter!`](crate::register_rate_limiter).
 //!
 //! Reading it takes the registry's lock and reads each policy's atomics
-//! without stopping calls. [`breaker`] and [`bulkhead`] find policies by name
+//! without stopping calls. [`breaker`], [`bulkhead`] and [`rate_limiter`] find policies by name
 //! for manual control; [`reset_all`] starts every breaker afresh (between
 //! tests).
 //!
 //! # One name, one policy
 //!
-//! Names identify policies to operators, so two breakers (or two bulkheads)
-//! registered under one name are reported, never silently confused: a
-//! `tracing` warning naming it (target `steadfast::circuit_breaker` or
-//! `steadfast::bulkhead`, message `two circuit breakers share a name` or
-//! `two bulkheads share a name`, field `policy`) when the second one joins
+//! Names identify policies to operators, so two breakers (or two bulkheads,
+//! or two rate limiters) registered under one name are reported, never
+//! silently confused: a `tracing` warning naming it (target
+//! `steadfast::circuit_breaker`, `steadfast::bulkhead` or
+//! `steadfast::rate_limit`, message `two circuit breakers share a name`,
+//! `two bulkheads share a name` or `two rate limiters share a name`, field
+//! `policy`) when the second one joins
 //! the registry (at startup, at the latest on its first call), and
 //! `duplicate_name: true` on both in the snapshot. [`breaker`] then reaches
 //! every breaker of that name.
@@ -31,13 +36,16 @@ mod control;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use control::{Breakers, Bulkheads, Named, breaker, bulkhead, reset_all};
+pub use control::{
+    Breakers, Bulkheads, Named, RateLimiters, breaker, bulkhead, rate_limiter, reset_all,
+};
 
 use crate::circuit_breaker::State;
 use crate::registry::{self, Member};
-use crate::{Bulkhead, CircuitBreaker};
+use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 
-/// A snapshot of every registered breaker and bulkhead, in registration order.
+/// A snapshot of every registered breaker, bulkhead and rate limiter, in
+/// registration order.
 ///
 /// With the `serde` feature it serializes to the JSON shown in [`health`].
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +56,8 @@ pub struct Health {
     pub breakers: Vec<BreakerHealth>,
     /// The bulkheads.
     pub bulkheads: Vec<BulkheadHealth>,
+    /// The rate limiters.
+    pub rate_limiters: Vec<RateLimiterHealth>,
 }
 
 /// One circuit breaker in a [`Health`] snapshot.
@@ -105,6 +115,45 @@ pub struct BulkheadHealth {
     pub max_queue: u32,
 }
 
+/// One rate limiter in a [`Health`] snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct RateLimiterHealth {
+    /// Its name (`module::fn`, or `module::Type::fn` for a method, unless
+    /// `name = "…"`).
+    pub name: &'static str,
+    /// Whether another registered rate limiter carries the same name.
+    pub duplicate_name: bool,
+    /// Its `rate`: calls admitted per `per`.
+    pub rate: u32,
+    /// Its `per`. In JSON: `per_ms`, whole milliseconds.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "per_ms", serialize_with = "serialize_whole_millis")
+    )]
+    pub per: Duration,
+    /// Its `burst`.
+    pub burst: u32,
+    /// Its `max_wait`. In JSON: `max_wait_ms`, whole milliseconds.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "max_wait_ms", serialize_with = "serialize_whole_millis")
+    )]
+    pub max_wait: Duration,
+    /// Calls that would be admitted at once now (0 to `burst`; 0 while calls
+    /// wait for reserved turns).
+    pub available: u32,
+}
+
+#[cfg(feature = "serde")]
+fn serialize_whole_millis<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
 #[cfg(feature = "serde")]
 fn serialize_state<S: serde::Serializer>(state: &State, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(state.as_str())
@@ -134,7 +183,7 @@ fn serialize_millis<S: serde::Serializer>(
     }
 }
 
-/// The state of every registered circuit breaker and bulkhead (see the
+/// The state of every registered circuit breaker, bulkhead and rate limiter (see the
 /// [module docs](self) for which are registered).
 ///
 /// ```
@@ -155,7 +204,7 @@ fn serialize_millis<S: serde::Serializer>(
 ///
 /// # JSON
 ///
-/// With the `serde` feature, [`Health`] serializes to one object with two
+/// With the `serde` feature, [`Health`] serializes to one object with three
 /// arrays, in registration order. The field names are stable; a duration is
 /// a number whose unit ends its name.
 ///
@@ -177,6 +226,13 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `bulkheads[].waiting` | integer | calls waiting for a slot |
 /// | `bulkheads[].max_concurrent` | integer | its `max_concurrent` |
 /// | `bulkheads[].max_queue` | integer | its `max_queue` |
+/// | `rate_limiters[].name` | string | the rate limiter's name |
+/// | `rate_limiters[].duplicate_name` | bool | another rate limiter carries the same name |
+/// | `rate_limiters[].rate` | integer | its `rate`: calls admitted per `per` |
+/// | `rate_limiters[].per_ms` | integer | its `per`, whole milliseconds |
+/// | `rate_limiters[].burst` | integer | its `burst` |
+/// | `rate_limiters[].max_wait_ms` | integer | its `max_wait`, whole milliseconds |
+/// | `rate_limiters[].available` | integer | calls that would be admitted at once now |
 ///
 /// ```json
 /// {
@@ -202,6 +258,17 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "waiting": 0,
 ///       "max_concurrent": 16,
 ///       "max_queue": 64
+///     }
+///   ],
+///   "rate_limiters": [
+///     {
+///       "name": "upstream",
+///       "duplicate_name": false,
+///       "rate": 100,
+///       "per_ms": 1000,
+///       "burst": 100,
+///       "max_wait_ms": 50,
+///       "available": 97
 ///     }
 ///   ]
 /// }
@@ -241,9 +308,24 @@ pub fn health() -> Health {
             max_queue: b.max_queue(),
         })
         .collect();
+    let rate_limiters = registry::members::<RateLimiter>();
+    let rate_limiter_names = name_counts(&rate_limiters);
+    let rate_limiters = rate_limiters
+        .iter()
+        .map(|r| RateLimiterHealth {
+            name: r.name(),
+            duplicate_name: rate_limiter_names[r.name()] > 1,
+            rate: r.rate(),
+            per: r.per(),
+            burst: r.burst(),
+            max_wait: r.max_wait(),
+            available: r.available(),
+        })
+        .collect();
     Health {
         breakers,
         bulkheads,
+        rate_limiters,
     }
 }
 

@@ -288,9 +288,13 @@ mod tests {
     }
 
     #[test]
-    fn circuit_open_and_bulkhead_full_are_never_retried() {
+    fn circuit_open_bulkhead_full_and_rate_limited_are_never_retried() {
         let p = policy(5, Backoff::none());
-        for rejected in [Rejected::circuit_open("c"), Rejected::bulkhead_full("b")] {
+        for rejected in [
+            Rejected::circuit_open("c"),
+            Rejected::bulkhead_full("b"),
+            Rejected::rate_limited("r", MS),
+        ] {
             assert_eq!(decide(&mut p.start(), &Failure::Rejected(rejected)), None);
         }
     }

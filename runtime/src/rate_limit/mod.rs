@@ -1,0 +1,501 @@
+//! Limiting the rate of calls: the [`RateLimiter`].
+//!
+//! A limiter admits `rate` calls per `per`, up to `burst` of them back to
+//! back after a quiet period. A call over the limit waits for its turn when
+//! that turn comes within `max_wait`, and otherwise fails at once (without
+//! waiting first) with [`Rejected::RateLimited`], whose `retry_after` is the
+//! time until the next free turn.
+//!
+//! # Guarantees
+//!
+//! - **The bound.** In any interval of length `t`, at most `burst +
+//!   floor(rate × t / per)` turns are taken, exactly, even when `per / rate`
+//!   is not a whole number of nanoseconds (3 per second). A new limiter
+//!   starts with its full burst.
+//! - **Turns.** A call admitted at once takes its turn when it asks. A call
+//!   that waits reserves the next free turn when it asks (so waiters take
+//!   turns in arrival order, each its own) and sleeps until it (a tokio
+//!   sleep, so paused time moves it). Tokio's timer fires at whole
+//!   milliseconds at or after a deadline, so a waiter starts its call at
+//!   the first timer tick at or after its turn: waiters whose turns are less
+//!   than a millisecond apart may start together. The bound holds for the
+//!   turns; start times can only be later.
+//! - **Rejections.** A call whose turn would come after `max_wait` is
+//!   rejected at once and changes nothing. Its `retry_after` is the time from
+//!   the rejection to the next free turn (the moment a call would be admitted
+//!   without waiting, turns reserved by waiters included), rounded up to the
+//!   nanosecond: a call made exactly then is admitted.
+//! - **A dropped waiter** does not run. Its turn is given back if it is
+//!   still the last one reserved (nobody asked after it): the limiter is
+//!   then as if it had never asked. Otherwise the turn is lost: the calls
+//!   behind it keep the turns they were promised (none moves earlier), and
+//!   the turn passes unused.
+//!
+//! # Implementation and memory ordering
+//!
+//! The state is one `AtomicU64`, the theoretical arrival time of GCRA (the
+//! moment the bucket is full again), in a scaled integer time unit that
+//! makes every turn a whole number of units; admission is a load, one clock
+//! read and a compare-and-swap loop. No lock, no allocation, no timer unless
+//! the call waits. The arithmetic, its range (the units wrap after `2^64 /
+//! scale` nanoseconds; a limiter idle for about that long may admit fewer
+//! calls, never more, for at most one horizon) and the memory ordering are
+//! in `gcra.rs`, generic over the atomic so that the loom checks (`loom.rs`)
+//! explore its interleavings.
+
+mod gcra;
+mod wait;
+
+use core::future::Future;
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+use std::sync::OnceLock;
+
+use tokio::time::Instant;
+
+pub use wait::Limited;
+
+use crate::name::PolicyName;
+use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
+use crate::{Failure, Lift, Rejected};
+use gcra::{Decision, Gcra};
+use wait::Reservation;
+
+/// A rate limit (GCRA, on one atomic word). Build it in `const` context;
+/// share it through a `static`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Failure, RateLimiter, Rejected};
+///
+/// static UPSTREAM: RateLimiter = RateLimiter::builder()
+///     .name("upstream")
+///     .rate(2)
+///     .per(Duration::from_secs(1))
+///     .build();
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// assert!(UPSTREAM.try_acquire().is_ok());
+/// assert!(UPSTREAM.run(async { Ok::<_, ()>(()) }).await.is_ok());
+/// // Over the limit: the next turn is half a second away.
+/// let rejected = UPSTREAM.try_acquire().unwrap_err();
+/// assert_eq!(
+///     rejected,
+///     Rejected::rate_limited("upstream", Duration::from_millis(500))
+/// );
+/// tokio::time::sleep(Duration::from_millis(500)).await;
+/// assert!(UPSTREAM.try_acquire().is_ok());
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RateLimiter {
+    /// Its name, resolved on first read.
+    name: PolicyName,
+    rate: u32,
+    per: Duration,
+    burst: u32,
+    max_wait: Duration,
+    /// The settings in the scaled unit of `gcra.rs`.
+    gcra: Gcra,
+    /// The theoretical arrival time, in scaled units since `anchor`.
+    tat: AtomicU64,
+    /// The clock's origin, set on the first clock read.
+    anchor: OnceLock<Instant>,
+    /// Whether the limiter is in the registry that `health()` reads.
+    registered: Registration,
+}
+
+/// How a call is admitted.
+#[derive(Debug)]
+enum Admission<'a> {
+    /// At once.
+    Now,
+    /// At its turn, `after` from now (`until`); the reservation gives the
+    /// turn back if dropped.
+    Wait {
+        until: Instant,
+        after: Duration,
+        reservation: Reservation<'a>,
+    },
+    /// Not within `max_wait`.
+    Rejected(Rejected),
+}
+
+impl RateLimiter {
+    /// The defaults: `per = 1s`, `burst = rate`, `max_wait = 0` (never
+    /// wait); `rate` has none and must be set.
+    pub const fn builder() -> RateLimiterBuilder {
+        RateLimiterBuilder {
+            name: PolicyName::fixed("rate_limiter"),
+            rate: 0,
+            per: Duration::from_secs(1),
+            burst: None,
+            max_wait: Duration::ZERO,
+        }
+    }
+
+    /// The name used in rejections, events, metrics and
+    /// [`health`](crate::health()). A located name
+    /// ([`RateLimiterBuilder::name_located`]) is worked out on the first
+    /// read, which no call makes unless it is rejected (or metrics are on).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name.get()
+    }
+
+    /// Its `rate`: calls admitted per [`per`](RateLimiter::per).
+    #[must_use]
+    pub const fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Its `per`.
+    #[must_use]
+    pub const fn per(&self) -> Duration {
+        self.per
+    }
+
+    /// Its `burst`: calls admitted back to back after a quiet period.
+    #[must_use]
+    pub const fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// Its `max_wait`.
+    #[must_use]
+    pub const fn max_wait(&self) -> Duration {
+        self.max_wait
+    }
+
+    /// Calls that would be admitted at once if they came now (0 to `burst`;
+    /// 0 while waiters hold reserved turns).
+    #[must_use]
+    pub fn available(&self) -> u32 {
+        let tat = self.tat.load(Ordering::Acquire);
+        let (_, now) = self.now();
+        // At most `burst`, a `u32`.
+        u32::try_from(self.gcra.available(tat, now)).unwrap_or(u32::MAX)
+    }
+
+    /// Whether the bucket is full again: no turn taken or reserved is still
+    /// ahead (a limiter in this state is as good as a new one). One load and
+    /// one clock read.
+    #[must_use]
+    pub fn is_idle(&self) -> bool {
+        let tat = self.tat.load(Ordering::Acquire);
+        let (_, now) = self.now();
+        self.gcra.is_full(tat, now)
+    }
+
+    /// Takes a turn now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected::RateLimited`] when no turn is free now (whatever
+    /// `max_wait` says); nothing is reserved.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<(), Rejected> {
+        match self.admit(0) {
+            Admission::Now => Ok(()),
+            Admission::Rejected(rejected) => Err(rejected),
+            Admission::Wait { .. } => unreachable!("a wait limit of 0 reserves no turn"),
+        }
+    }
+
+    /// Takes a turn: at once if one is free, else the next free turn if it
+    /// comes within `max_wait`, sleeping until then. Nothing happens until
+    /// the future is first polled. Dropped while it sleeps, it gives the turn
+    /// back only if no call reserved one after it (see the [module
+    /// docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected::RateLimited`], at once, when the next free turn comes after
+    /// `max_wait`.
+    pub async fn acquire(&self) -> Result<(), Rejected> {
+        match self.admit(self.gcra.max_wait()) {
+            Admission::Now => Ok(()),
+            Admission::Wait {
+                until, reservation, ..
+            } => {
+                tokio::time::sleep_until(until).await;
+                reservation.keep();
+                Ok(())
+            }
+            Admission::Rejected(rejected) => Err(rejected),
+        }
+    }
+
+    /// Runs a synchronous `call` at its turn, blocking the thread (with
+    /// `std::thread::sleep`) for at most `max_wait` until then.
+    ///
+    /// # Errors
+    ///
+    /// `call`'s own error as [`Failure::Error`], or [`Rejected::RateLimited`]
+    /// (without running `call`, and at once) as [`Failure::Rejected`].
+    pub fn call<T, E>(
+        &self,
+        call: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, Failure<E, Rejected>> {
+        match self.admit(self.gcra.max_wait()) {
+            Admission::Now => {}
+            Admission::Wait {
+                after, reservation, ..
+            } => {
+                std::thread::sleep(after);
+                reservation.keep();
+            }
+            Admission::Rejected(rejected) => return Err(Failure::Rejected(rejected)),
+        }
+        call().map_err(Failure::Error)
+    }
+
+    /// Runs `future` at its turn (see [`acquire`](RateLimiter::acquire));
+    /// [`Rejected::RateLimited`] if it does not come within `max_wait`.
+    pub fn run<T, E, F>(&self, future: F) -> Limited<'_, Lift<F, Rejected>>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        self.wrap(Lift::new(future))
+    }
+
+    /// [`run`](RateLimiter::run) for a call whose error already travels as a
+    /// [`Failure`].
+    pub fn wrap<T, E, F>(&self, future: F) -> Limited<'_, F>
+    where
+        F: Future<Output = Result<T, Failure<E, Rejected>>>,
+    {
+        Limited::new(self, future)
+    }
+
+    /// Asks for a turn, waiting at most `wait_limit` scaled units.
+    #[inline]
+    fn admit(&self, wait_limit: u64) -> Admission<'_> {
+        let mut at = None;
+        let clock = || {
+            let (now, units) = self.now();
+            at = Some(now);
+            units
+        };
+        match self.gcra.admit(&self.tat, clock, wait_limit) {
+            Decision::Now { .. } => {
+                if crate::meter::ENABLED {
+                    crate::meter::rate_limit_call(self.name(), "admitted");
+                }
+                Admission::Now
+            }
+            Decision::Wait { wait, reserved } => {
+                let after = Duration::from_nanos(self.gcra.nanos_ceil(wait));
+                let now = at.expect("the clock is read before a turn is taken");
+                self.waiting(now + after, after, reserved)
+            }
+            Decision::Rejected { wait } => Admission::Rejected(
+                self.rejection(Duration::from_nanos(self.gcra.nanos_ceil(wait))),
+            ),
+        }
+    }
+
+    #[cold]
+    fn waiting(&self, until: Instant, after: Duration, reserved: u64) -> Admission<'_> {
+        crate::meter::rate_limit_call(self.name(), "waited");
+        Admission::Wait {
+            until,
+            after,
+            reservation: Reservation::new(self, reserved),
+        }
+    }
+
+    /// A rejection, reported.
+    #[cold]
+    fn rejection(&self, retry_after: Duration) -> Rejected {
+        let rejected = Rejected::rate_limited(self.name(), retry_after);
+        crate::events::rejected(&rejected);
+        crate::meter::rate_limit_call(self.name(), "rejected");
+        rejected
+    }
+
+    /// Gives a reserved turn back if it is still the last one (`gcra.rs`).
+    fn give_back(&self, reserved: u64) -> bool {
+        self.gcra.give_back(&self.tat, reserved)
+    }
+
+    /// The clock, and its reading in scaled units since the origin (set on
+    /// the first read).
+    #[inline]
+    fn now(&self) -> (Instant, u64) {
+        let now = Instant::now();
+        let anchor = *self.anchor.get_or_init(|| now);
+        let nanos =
+            u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX);
+        (now, self.gcra.scaled(nanos))
+    }
+
+    /// Adds the limiter to [`health`](crate::health()) (once; later calls
+    /// are a single relaxed load). The attributes list their per-function
+    /// limiters from startup, and register a `shared = …` one on its first
+    /// call; [`register_rate_limiter!`](crate::register_rate_limiter) lists a
+    /// `static` from startup. A limiter whose name another registered limiter
+    /// already carries is reported (a `tracing` warning, and `duplicate_name`
+    /// in `health()`).
+    #[inline]
+    pub fn register(&'static self) {
+        crate::registry::register(self);
+    }
+}
+
+impl Member for RateLimiter {
+    const KIND: Kind = Kind::RateLimiter;
+
+    fn name(&self) -> &'static str {
+        RateLimiter::name(self)
+    }
+
+    fn registration(&self) -> &Registration {
+        &self.registered
+    }
+
+    fn registry() -> &'static Registry<Self> {
+        static RATE_LIMITERS: Registry<RateLimiter> = Registry::new();
+        &RATE_LIMITERS
+    }
+
+    fn at_startup() -> impl Iterator<Item = &'static Self> {
+        inventory::iter::<AtStartup<Self>>
+            .into_iter()
+            .map(AtStartup::policy)
+    }
+}
+
+inventory::collect!(AtStartup<RateLimiter>);
+
+/// Builds a [`RateLimiter`] in `const` context. Invalid settings panic, which
+/// in a `const` or `static` is a compile error.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct RateLimiterBuilder {
+    name: PolicyName,
+    /// 0: not set.
+    rate: u32,
+    per: Duration,
+    /// `None`: `rate`.
+    burst: Option<u32>,
+    max_wait: Duration,
+}
+
+impl RateLimiterBuilder {
+    /// The name in rejections, events, metrics and `health()` (default
+    /// `rate_limiter`). One name is one limiter: another registered limiter
+    /// of the same name is reported.
+    pub const fn name(mut self, name: &'static str) -> Self {
+        self.name = PolicyName::fixed(name);
+        self
+    }
+
+    /// The name of a limiter declared in `function` of `module`
+    /// (`module_path!()`), worked out on first read from `here`: as
+    /// [`CircuitBreakerBuilder::name_located`](crate::circuit_breaker::CircuitBreakerBuilder::name_located).
+    pub const fn name_located(mut self, location: &'static crate::name::Location) -> Self {
+        self.name = PolicyName::located(location);
+        self
+    }
+
+    /// Calls admitted per [`per`](RateLimiterBuilder::per) (required).
+    ///
+    /// # Panics
+    ///
+    /// On 0 (a compile error in `const` context, and so for the attribute's
+    /// `rate = 0`).
+    pub const fn rate(mut self, calls: u32) -> Self {
+        assert!(calls >= 1, "rate limiter: `rate` must be at least 1");
+        self.rate = calls;
+        self
+    }
+
+    /// The period of [`rate`](RateLimiterBuilder::rate) (default 1 s).
+    ///
+    /// # Panics
+    ///
+    /// On a zero duration.
+    pub const fn per(mut self, period: Duration) -> Self {
+        assert!(
+            !period.is_zero(),
+            "rate limiter: `per` must be longer than 0"
+        );
+        self.per = period;
+        self
+    }
+
+    /// Calls admitted back to back after a quiet period (default: `rate`).
+    ///
+    /// # Panics
+    ///
+    /// On 0.
+    pub const fn burst(mut self, calls: u32) -> Self {
+        assert!(calls >= 1, "rate limiter: `burst` must be at least 1");
+        self.burst = Some(calls);
+        self
+    }
+
+    /// How long a call over the limit may wait for its turn (default 0:
+    /// never wait). A call whose turn comes later is rejected at once.
+    ///
+    /// A waiting call reserves its turn when it asks. Dropped before its turn
+    /// (cancelled, or its task aborted), it does not run, and it gives the
+    /// turn back only if no call reserved one after it; otherwise the turn
+    /// passes unused, so that the calls behind it keep theirs.
+    pub const fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The finished limiter.
+    ///
+    /// # Panics
+    ///
+    /// If `rate` was not set, `per` is above 584 years, or `burst × per /
+    /// rate + max_wait` is too long to count exactly in the limiter's
+    /// 64-bit word: at most `2^62 / (rate / gcd(rate, per in ns))`
+    /// nanoseconds (146 years when `rate` divides `per` in nanoseconds,
+    /// 48 years for a rate of 3 per second).
+    pub const fn build(self) -> RateLimiter {
+        assert!(
+            self.rate >= 1,
+            "rate limiter: set `rate`, the calls admitted per `per` (at least 1)"
+        );
+        let burst = match self.burst {
+            Some(burst) => burst,
+            None => self.rate,
+        };
+        let per_ns = self.per.as_nanos();
+        assert!(
+            per_ns <= u64::MAX as u128,
+            "rate limiter: `per` must be at most 584 years"
+        );
+        let max_wait_ns = self.max_wait.as_nanos();
+        let max_wait_ns = if max_wait_ns > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            max_wait_ns as u64
+        };
+        RateLimiter {
+            name: self.name,
+            rate: self.rate,
+            per: self.per,
+            burst,
+            max_wait: self.max_wait,
+            gcra: Gcra::new(self.rate, per_ns as u64, burst, max_wait_ns),
+            tat: AtomicU64::new(0),
+            anchor: OnceLock::new(),
+            registered: Registration::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod model;
+
+#[cfg(test)]
+mod loom;

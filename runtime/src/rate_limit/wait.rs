@@ -1,0 +1,113 @@
+//! Waiting for a turn: the [`Reservation`] of a turn, and [`Limited`], a
+//! call running through a [`RateLimiter`] as a future.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio::time::Sleep;
+
+use super::{Admission, RateLimiter};
+use crate::{Failure, Rejected};
+
+/// A turn reserved for a waiting call. Dropped before it is
+/// [kept](Reservation::keep), it gives the turn back if it is still the last
+/// one reserved (see the module docs of `rate_limit`).
+#[derive(Debug)]
+pub(super) struct Reservation<'a> {
+    limiter: &'a RateLimiter,
+    /// The word's value after the reservation.
+    reserved: u64,
+}
+
+impl<'a> Reservation<'a> {
+    pub(super) const fn new(limiter: &'a RateLimiter, reserved: u64) -> Self {
+        Reservation { limiter, reserved }
+    }
+
+    /// The turn has come and the call runs: nothing to give back.
+    pub(super) fn keep(self) {
+        // Only a borrow and a number: forgetting it leaks nothing.
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.limiter.give_back(self.reserved);
+    }
+}
+
+pin_project! {
+    /// The future of [`RateLimiter::wrap`] (and of `run`).
+    ///
+    /// When first polled it asks the limiter for a turn: admitted at once,
+    /// it polls the inner future straight away, with no timer armed and
+    /// nothing allocated; over the limit, it sleeps until its reserved turn
+    /// (a tokio sleep held inline), or fails at once with
+    /// [`Rejected::RateLimited`] when that turn is beyond `max_wait`.
+    /// Dropped while waiting, it gives the turn back if no call reserved one
+    /// after it.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless `.await`ed or polled"]
+    pub struct Limited<'a, F> {
+        limiter: &'a RateLimiter,
+        #[pin]
+        inner: F,
+        // The sleep until the reserved turn, while waiting for it.
+        #[pin]
+        turn: Option<Sleep>,
+        reservation: Option<Reservation<'a>>,
+        admitted: bool,
+    }
+}
+
+impl<'a, F> Limited<'a, F> {
+    pub(super) fn new(limiter: &'a RateLimiter, inner: F) -> Self {
+        Limited {
+            limiter,
+            inner,
+            turn: None,
+            reservation: None,
+            admitted: false,
+        }
+    }
+}
+
+impl<T, E, F> Future for Limited<'_, F>
+where
+    F: Future<Output = Result<T, Failure<E, Rejected>>>,
+{
+    type Output = Result<T, Failure<E, Rejected>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if !*this.admitted {
+            if this.turn.is_none() {
+                match this.limiter.admit(this.limiter.gcra.max_wait()) {
+                    Admission::Now => *this.admitted = true,
+                    Admission::Wait {
+                        until, reservation, ..
+                    } => {
+                        this.turn.set(Some(tokio::time::sleep_until(until)));
+                        *this.reservation = Some(reservation);
+                    }
+                    Admission::Rejected(rejected) => {
+                        return Poll::Ready(Err(Failure::Rejected(rejected)));
+                    }
+                }
+            }
+            if let Some(sleep) = this.turn.as_mut().as_pin_mut() {
+                core::task::ready!(sleep.poll(cx));
+                this.turn.set(None);
+                if let Some(reservation) = this.reservation.take() {
+                    reservation.keep();
+                }
+                *this.admitted = true;
+            }
+        }
+        this.inner.poll(cx)
+    }
+}
