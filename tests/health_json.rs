@@ -46,7 +46,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
     let running = JSON_POOL.try_acquire().unwrap();
 
     let json = serde_json::to_value(health()).unwrap();
-    assert_eq!(keys(&json), ["breakers", "bulkheads"]);
+    assert_eq!(keys(&json), ["breakers", "bulkheads", "keyed"]);
 
     let breaker = entry(&json, "breakers", "json-breaker");
     assert_eq!(

@@ -20,6 +20,7 @@ pub mod glue;
 pub mod health;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod keyed;
 mod meter;
 pub mod name;
 mod registry;
@@ -32,6 +33,7 @@ pub use bulkhead::{Bulkhead, Slotted};
 pub use circuit_breaker::{CircuitBreaker, Guarded};
 pub use failure::{AsError, Failure, FromRejected, Lift, Rejection};
 pub use health::health;
+pub use keyed::Keyed;
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
 pub use timeout::{Limit, Timed, TimedWrap, Timeout};

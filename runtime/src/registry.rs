@@ -34,7 +34,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// A kind of policy that has a list.
-pub(crate) trait Member: Sync + Sized + 'static {
+pub(crate) trait Member: Sync + 'static {
     /// What it is, for the duplicate-name warning.
     const KIND: Kind;
 
@@ -56,6 +56,7 @@ pub(crate) trait Member: Sync + Sized + 'static {
 pub(crate) enum Kind {
     CircuitBreaker,
     Bulkhead,
+    Keyed,
 }
 
 impl Kind {
@@ -74,6 +75,11 @@ impl Kind {
                 target: "steadfast::bulkhead",
                 policy,
                 "two bulkheads share a name"
+            ),
+            Kind::Keyed => tracing::warn!(
+                target: "steadfast::keyed",
+                policy,
+                "two keyed policies share a name"
             ),
         }
     }
@@ -101,9 +107,9 @@ impl Registration {
 
 /// One kind's list, in registration order.
 #[derive(Debug)]
-pub(crate) struct Registry<T: 'static>(Mutex<Vec<&'static T>>);
+pub(crate) struct Registry<T: ?Sized + 'static>(Mutex<Vec<&'static T>>);
 
-impl<T: Member> Registry<T> {
+impl<T: Member + ?Sized> Registry<T> {
     pub(crate) const fn new() -> Self {
         Registry(Mutex::new(Vec::new()))
     }
@@ -112,7 +118,7 @@ impl<T: Member> Registry<T> {
 /// Runs `f` on `T`'s list, with the startup submissions moved in first, then
 /// reports the duplicate names found (outside the lock, so that a subscriber
 /// may read `health()`).
-fn with_list<T: Member, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'static str>) -> R) -> R {
+fn with_list<T: Member + ?Sized, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'static str>) -> R) -> R {
     let mut duplicates = Vec::new();
     let result = {
         let mut list = T::registry()
@@ -132,20 +138,20 @@ fn with_list<T: Member, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'stati
 
 /// Puts `member` in its list, once; later calls are one relaxed load.
 #[inline]
-pub(crate) fn register<T: Member>(member: &'static T) {
+pub(crate) fn register<T: Member + ?Sized>(member: &'static T) {
     if !member.registration().is_set() {
         register_slow(member);
     }
 }
 
 #[cold]
-fn register_slow<T: Member>(member: &'static T) {
+fn register_slow<T: Member + ?Sized>(member: &'static T) {
     with_list(|list, duplicates| add(list, member, duplicates));
 }
 
 /// Adds `member` unless it is already there; a name already taken goes to
 /// `duplicates`.
-fn add<T: Member>(
+fn add<T: Member + ?Sized>(
     list: &mut Vec<&'static T>,
     member: &'static T,
     duplicates: &mut Vec<&'static str>,
@@ -161,7 +167,7 @@ fn add<T: Member>(
 }
 
 /// Every member of `T`'s list, in registration order.
-pub(crate) fn members<T: Member>() -> Vec<&'static T> {
+pub(crate) fn members<T: Member + ?Sized>() -> Vec<&'static T> {
     with_list(|list: &mut Vec<&'static T>, _| list.clone())
 }
 

@@ -34,6 +34,7 @@ use std::time::Duration;
 pub use control::{Breakers, Bulkheads, Named, breaker, bulkhead, reset_all};
 
 use crate::circuit_breaker::State;
+pub use crate::keyed::{KeyedHealth, NotClosed};
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker};
 
@@ -48,6 +49,9 @@ pub struct Health {
     pub breakers: Vec<BreakerHealth>,
     /// The bulkheads.
     pub bulkheads: Vec<BulkheadHealth>,
+    /// The keyed policies (`key = …`): one entry per policy, with its key
+    /// count and every key whose breaker is not closed.
+    pub keyed: Vec<KeyedHealth>,
 }
 
 /// One circuit breaker in a [`Health`] snapshot.
@@ -155,7 +159,7 @@ fn serialize_millis<S: serde::Serializer>(
 ///
 /// # JSON
 ///
-/// With the `serde` feature, [`Health`] serializes to one object with two
+/// With the `serde` feature, [`Health`] serializes to one object with three
 /// arrays, in registration order. The field names are stable; a duration is
 /// a number whose unit ends its name.
 ///
@@ -177,6 +181,14 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `bulkheads[].waiting` | integer | calls waiting for a slot |
 /// | `bulkheads[].max_concurrent` | integer | its `max_concurrent` |
 /// | `bulkheads[].max_queue` | integer | its `max_queue` |
+/// | `keyed[].name` | string | the keyed policy's name (each key's state carries it) |
+/// | `keyed[].duplicate_name` | bool | another keyed policy carries the same name |
+/// | `keyed[].kind` | `"circuit_breaker"`, `"bulkhead"`, `"rate_limit"` | the policy kept per key |
+/// | `keyed[].keys` | integer | keys with a state now |
+/// | `keyed[].max_keys` | integer | its `max_keys` |
+/// | `keyed[].overflows` | integer | calls served by the shared overflow state so far |
+/// | `keyed[].not_closed[].key` | string | a key whose breaker is not closed (`Debug`, or type name and hash) |
+/// | `keyed[].not_closed[].state` | `"open"`, `"half_open"` | that breaker's state |
 ///
 /// ```json
 /// {
@@ -202,6 +214,17 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "waiting": 0,
 ///       "max_concurrent": 16,
 ///       "max_queue": 64
+///     }
+///   ],
+///   "keyed": [
+///     {
+///       "name": "shop::Upstream::fetch",
+///       "duplicate_name": false,
+///       "kind": "circuit_breaker",
+///       "keys": 37,
+///       "max_keys": 1024,
+///       "overflows": 0,
+///       "not_closed": [{ "key": "\"eu.example\"", "state": "open" }]
 ///     }
 ///   ]
 /// }
@@ -244,11 +267,12 @@ pub fn health() -> Health {
     Health {
         breakers,
         bulkheads,
+        keyed: crate::keyed::report_snapshot(),
     }
 }
 
 /// How many members carry each name.
-fn name_counts<T: Member>(members: &[&'static T]) -> BTreeMap<&'static str, usize> {
+fn name_counts<T: Member + ?Sized>(members: &[&'static T]) -> BTreeMap<&'static str, usize> {
     let mut counts = BTreeMap::new();
     for member in members {
         *counts.entry(member.name()).or_insert(0) += 1;
