@@ -331,9 +331,9 @@ pub mod operating;
 
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
 pub use steadfast_runtime::{
-    Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,
-    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, name,
-    retry, timeout,
+    Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
+    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, keyed,
+    name, retry, timeout,
 };
 
 #[cfg(feature = "http")]
