@@ -351,9 +351,9 @@ pub mod __private {
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
         relift, returns, when,
     };
+    pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
-    pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};
 }

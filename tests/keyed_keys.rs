@@ -156,12 +156,22 @@ async fn isolated<K: Clone>(
         Err(Failure::Rejected(Rejected::circuit_open(name))),
         "{name}: the failing key's breaker is open"
     );
-    assert_eq!(call(up, false).await, Ok(1), "{name}: the other key's is not");
+    assert_eq!(
+        call(up, false).await,
+        Ok(1),
+        "{name}: the other key's is not"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_kind_of_key_expression_compiles_and_isolates() {
-    isolated(|k: &'static str, f| Box::pin(by_host(k, f)), "a", "b", "keys-host").await;
+    isolated(
+        |k: &'static str, f| Box::pin(by_host(k, f)),
+        "a",
+        "b",
+        "keys-host",
+    )
+    .await;
     isolated(
         |k: String, f| Box::pin(async move { by_tenant_field(&Request { tenant: k }, f).await }),
         "acme".to_string(),
@@ -229,7 +239,10 @@ async fn a_str_key_and_a_string_key_of_the_same_text_are_one_key() {
 #[tokio::test(start_paused = true)]
 async fn health_lists_the_keyed_policy_from_startup_and_describes_its_keys() {
     fn listed(name: &str) -> Option<steadfast::health::KeyedHealth> {
-        steadfast::health().keyed.into_iter().find(|k| k.name == name)
+        steadfast::health()
+            .keyed
+            .into_iter()
+            .find(|k| k.name == name)
     }
     // `register_keyed!` listed these before their first call.
     let startup = listed("keys-health").expect("listed from startup");
@@ -263,9 +276,7 @@ async fn health_lists_the_keyed_policy_from_startup_and_describes_its_keys() {
 #[test]
 fn the_call_future_stays_send() {
     fn send<T: Send>(_: &T) {}
-    let request = Request {
-        tenant: "t".into(),
-    };
+    let request = Request { tenant: "t".into() };
     send(&by_host("a", false));
     send(&by_tenant_field(&request, false));
     send(&by_number(1, false));

@@ -118,7 +118,9 @@ impl<T: Member + ?Sized> Registry<T> {
 /// Runs `f` on `T`'s list, with the startup submissions moved in first, then
 /// reports the duplicate names found (outside the lock, so that a subscriber
 /// may read `health()`).
-fn with_list<T: Member + ?Sized, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'static str>) -> R) -> R {
+fn with_list<T: Member + ?Sized, R>(
+    f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'static str>) -> R,
+) -> R {
     let mut duplicates = Vec::new();
     let result = {
         let mut list = T::registry()

@@ -115,18 +115,18 @@ pub(super) fn evict_one<P: KeyedPolicy>(map: &Map<P>) -> bool {
     false
 }
 
+/// Eviction order, least first: not kept before kept, then the idle stamp.
+type Rank = (bool, u64);
+
 /// The evictable state to evict first, if any (a clone of its `Arc`).
 fn oldest<P: KeyedPolicy>(map: &Map<P>) -> Option<Arc<Slot<P>>> {
-    let mut best: Option<((bool, u64), Arc<Slot<P>>)> = None;
+    let mut best: Option<(Rank, Arc<Slot<P>>)> = None;
     for entry in map.iter() {
         let slot = &entry.key().0;
         if !unheld(Arc::strong_count(slot), 0) || slot.policy.busy() {
             continue;
         }
-        let rank = (
-            slot.policy.keep(),
-            slot.last_used.load(Ordering::Relaxed),
-        );
+        let rank = (slot.policy.keep(), slot.last_used.load(Ordering::Relaxed));
         if best.as_ref().is_none_or(|(least, _)| rank < *least) {
             best = Some((rank, Arc::clone(slot)));
         }

@@ -165,7 +165,7 @@ where
 
     #[inline]
     fn __steadfast_key(self) -> Probe<'a, T::Target> {
-        let value: &'a T = *self;
+        let value: &'a T = self;
         Probe::debug(&**value)
     }
 }

@@ -51,7 +51,7 @@ impl Model {
     /// The hit path: a clone under the read lock.
     fn lookup(&self, key: u32) -> Option<LoomArc<Slot>> {
         let shard = self.shard.read().unwrap();
-        shard.iter().find(|slot| slot.key == key).map(LoomArc::clone)
+        shard.iter().find(|slot| slot.key == key).cloned()
     }
 
     /// `Keyed::get`: the held state, or `None` for the overflow state.
@@ -90,7 +90,7 @@ impl Model {
                 shard
                     .iter()
                     .find(|slot| unheld(LoomArc::strong_count(slot), 0))
-                    .map(LoomArc::clone)
+                    .cloned()
             };
             let Some(candidate) = candidate else {
                 return false;

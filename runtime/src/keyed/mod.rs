@@ -95,8 +95,8 @@ use dashmap::DashMap;
 
 pub use key::{Key, KeyByDeref, KeyByRef, Probe};
 pub use policy::KeyedPolicy;
-pub use report::{KeyedAtStartup, KeyedHealth, NotClosed};
 pub(crate) use report::snapshot as report_snapshot;
+pub use report::{KeyedAtStartup, KeyedHealth, NotClosed};
 
 use crate::registry::Registration;
 use key::{Lookup, Overflow, Owned, Stored};
@@ -279,10 +279,7 @@ impl<P: KeyedPolicy> Keyed<P> {
         });
         let max = u64::try_from(self.max_keys).unwrap_or(u64::MAX);
         if !evict::reserve(&self.reserved, max) {
-            let _one_at_a_time = self
-                .evicting
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let _one_at_a_time = self.evicting.lock().unwrap_or_else(PoisonError::into_inner);
             // Stored meanwhile by a racing miss?
             let lookup: &dyn Lookup = probe;
             if let Some(found) = map.get(lookup) {

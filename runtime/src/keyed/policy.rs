@@ -4,8 +4,8 @@
 
 use core::fmt;
 
-use crate::circuit_breaker::{CircuitBreakerBuilder, State};
 use crate::bulkhead::BulkheadBuilder;
+use crate::circuit_breaker::{CircuitBreakerBuilder, State};
 use crate::name::PolicyName;
 use crate::{Bulkhead, CircuitBreaker};
 

@@ -70,7 +70,10 @@ async fn keys_are_isolated() {
     assert_eq!(b.run(async { Ok::<_, &str>(7) }).await, Ok(7));
     assert_eq!(keyed.len(), 2);
     assert!(!Held::same(&a, &b));
-    assert!(Held::same(&a, &key(keyed, "a")), "a hit finds the same state");
+    assert!(
+        Held::same(&a, &key(keyed, "a")),
+        "a hit finds the same state"
+    );
 }
 
 #[test]
@@ -196,7 +199,11 @@ fn closed_breakers_are_evicted_before_open_ones() {
     open(&key(only_open, "y"));
     drop(key(only_open, "z"));
     assert_eq!(only_open.len(), 2);
-    assert_eq!(key(only_open, "y").state(), State::Open, "x, the older, went");
+    assert_eq!(
+        key(only_open, "y").state(),
+        State::Open,
+        "x, the older, went"
+    );
 }
 
 #[test]
@@ -289,7 +296,10 @@ fn health_lists_key_counts_and_every_breaker_not_closed() {
         .iter()
         .find(|k| k.name == "keyed-health")
         .expect("listed from its first miss");
-    assert_eq!((host.kind, host.keys, host.max_keys), ("circuit_breaker", 2, 8));
+    assert_eq!(
+        (host.kind, host.keys, host.max_keys),
+        ("circuit_breaker", 2, 8)
+    );
     assert!(!host.duplicate_name);
     assert_eq!(
         host.not_closed,
