@@ -65,6 +65,8 @@ pub trait Key: Hash + Eq + Send + Sync {
     fn to_owned_key(&self) -> Self::Owned;
 }
 
+// Errors name `Key` (and its message), not the bound of this impl that failed.
+#[diagnostic::do_not_recommend]
 impl<Q> Key for Q
 where
     Q: ?Sized + Hash + Eq + ToOwned + Send + Sync,
