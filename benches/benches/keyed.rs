@@ -40,7 +40,9 @@ fn keyed(c: &mut Criterion) {
     group.bench_function("get_str", |b| {
         b.iter(|| {
             at = (at + 1) % hosts.len();
-            drop(black_box(PER_KEY.get(Probe::debug(black_box(hosts[at].as_str())))));
+            drop(black_box(
+                PER_KEY.get(Probe::debug(black_box(hosts[at].as_str()))),
+            ));
         });
     });
     group.bench_function("get_u64_and_call", |b| {

@@ -407,4 +407,7 @@ impl<P: KeyedPolicy> Held<P> {
 mod tests;
 
 #[cfg(test)]
+mod model;
+
+#[cfg(test)]
 mod loom;
