@@ -95,8 +95,8 @@ use dashmap::DashMap;
 
 pub use key::{Key, KeyByDeref, KeyByRef, Probe};
 pub use policy::KeyedPolicy;
-pub(crate) use report::snapshot as report_snapshot;
 pub use report::{KeyedAtStartup, KeyedHealth, NotClosed};
+pub(crate) use report::{reset_all, snapshot as report_snapshot};
 
 use crate::registry::Registration;
 use key::{Lookup, Overflow, Owned, Stored};

@@ -37,6 +37,11 @@ pub trait KeyedPolicy: Send + Sync + Sized + 'static {
 
     /// A breaker's state when it is not closed, for `health()`.
     fn not_closed(&self) -> Option<State>;
+
+    /// What [`health::reset_all`](crate::health::reset_all) does to a state:
+    /// a breaker is [`reset`](CircuitBreaker::reset); other policies have
+    /// nothing to reset.
+    fn reset_state(&self);
 }
 
 impl KeyedPolicy for CircuitBreaker {
@@ -68,6 +73,10 @@ impl KeyedPolicy for CircuitBreaker {
         let state = self.state();
         (state != State::Closed).then_some(state)
     }
+
+    fn reset_state(&self) {
+        self.reset();
+    }
 }
 
 impl KeyedPolicy for Bulkhead {
@@ -98,5 +107,9 @@ impl KeyedPolicy for Bulkhead {
 
     fn not_closed(&self) -> Option<State> {
         None
+    }
+
+    fn reset_state(&self) {
+        // A bulkhead's only state is its calls, which leave as they end.
     }
 }

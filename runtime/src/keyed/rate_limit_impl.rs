@@ -41,4 +41,8 @@ impl KeyedPolicy for RateLimiter {
     fn not_closed(&self) -> Option<State> {
         None
     }
+
+    fn reset_state(&self) {
+        // `health::reset_all` resets breakers only.
+    }
 }

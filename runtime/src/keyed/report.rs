@@ -58,6 +58,9 @@ pub(crate) trait Listed: Sync + 'static {
     fn listed_registration(&self) -> &Registration;
 
     fn report(&self, duplicate_name: bool) -> KeyedHealth;
+
+    /// Resets every state (`health::reset_all`).
+    fn reset_states(&self);
 }
 
 impl<P: KeyedPolicy> Listed for Keyed<P> {
@@ -85,6 +88,13 @@ impl<P: KeyedPolicy> Listed for Keyed<P> {
             overflows: self.overflows(),
             not_closed,
         }
+    }
+
+    fn reset_states(&self) {
+        self.each(|_, policy| {
+            policy.reset_state();
+            None::<()>
+        });
     }
 }
 
@@ -129,6 +139,13 @@ impl core::fmt::Debug for KeyedAtStartup {
 }
 
 inventory::collect!(KeyedAtStartup);
+
+/// Resets the states of every registered keyed policy.
+pub(crate) fn reset_all() {
+    for keyed in crate::registry::members::<dyn Listed>() {
+        keyed.reset_states();
+    }
+}
 
 /// Every registered keyed policy, in registration order.
 pub(crate) fn snapshot() -> Vec<KeyedHealth> {
