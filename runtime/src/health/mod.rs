@@ -10,6 +10,12 @@
 //!   [`register_breaker!`](crate::register_breaker) /
 //!   [`register_bulkhead!`](crate::register_bulkhead).
 //!
+//! Keyed policies (`key = …`, [`Keyed`](crate::Keyed)) are listed apart, one
+//! entry per policy (not per key) in `keyed`: kind, key count, `max_keys`,
+//! overflows, and every key whose breaker is not closed. They join from
+//! startup with [`register_keyed!`](crate::register_keyed), or on their first
+//! call.
+//!
 //! Reading it takes the registry's lock and reads each policy's atomics
 //! without stopping calls. [`breaker`] and [`bulkhead`] find policies by name
 //! for manual control; [`reset_all`] starts every breaker afresh (between
