@@ -348,8 +348,8 @@ pub mod __private {
     pub use steadfast_runtime::fallback::{Handled, recover};
     pub use steadfast_runtime::glue::{
         Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
-        bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
-        relift, returns, when,
+        bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, keyed,
+        no_hint, relift, returns, when,
     };
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;

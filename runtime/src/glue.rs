@@ -240,6 +240,16 @@ pub fn bulkhead(bulkhead: &'static crate::Bulkhead) -> &'static crate::Bulkhead 
     bulkhead
 }
 
+/// A keyed policy the expansion uses, registered for
+/// [`health`](crate::health()) (`key = …`).
+#[inline]
+pub fn keyed<P: crate::keyed::KeyedPolicy>(
+    keyed: &'static crate::Keyed<P>,
+) -> &'static crate::Keyed<P> {
+    keyed.register();
+    keyed
+}
+
 /// What [`register_breaker!`](crate::register_breaker) and
 /// [`register_bulkhead!`](crate::register_bulkhead) submit.
 pub use crate::registry::AtStartup;

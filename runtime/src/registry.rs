@@ -95,7 +95,7 @@ impl Registration {
     }
 
     #[inline]
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 

@@ -101,14 +101,11 @@ pub(crate) use report::{reset_all, snapshot as report_snapshot};
 use crate::registry::Registration;
 use key::{Lookup, Overflow, Owned, Stored};
 
-/// The default `max_keys`.
-pub const DEFAULT_MAX_KEYS: usize = 1024;
-
 /// One `P` per key, at most `max_keys` of them (see the [module docs](self)).
 /// Build it in `const` context with [`Keyed::new`].
 pub struct Keyed<P: KeyedPolicy> {
     builder: P::Builder,
-    max_keys: usize,
+    max_keys: u32,
     /// The states, created on first use.
     map: OnceLock<Map<P>>,
     /// Entries plus inserts under way; at most `max_keys` (`evict.rs`).
@@ -167,15 +164,18 @@ impl<'a, P> core::borrow::Borrow<dyn Lookup + 'a> for Entry<P> {
 }
 
 impl<P: KeyedPolicy> Keyed<P> {
+    /// The default `max_keys` (the attributes' `max_keys = N`).
+    pub const DEFAULT_MAX_KEYS: u32 = 1024;
+
     /// Keeps one state per key, each built from `builder`, at most
-    /// `max_keys` at once ([`DEFAULT_MAX_KEYS`] for the attributes'
-    /// default).
+    /// `max_keys` at once ([`DEFAULT_MAX_KEYS`](Keyed::DEFAULT_MAX_KEYS) for
+    /// the attributes' default).
     ///
     /// # Panics
     ///
     /// If `max_keys` is 0 (a compile error in `const` context).
     #[must_use]
-    pub const fn new(builder: P::Builder, max_keys: usize) -> Self {
+    pub const fn new(builder: P::Builder, max_keys: u32) -> Self {
         assert!(max_keys >= 1, "keyed state: `max_keys` must be at least 1");
         Keyed {
             builder,
@@ -213,7 +213,7 @@ impl<P: KeyedPolicy> Keyed<P> {
 
     /// Its `max_keys`.
     #[must_use]
-    pub const fn max_keys(&self) -> usize {
+    pub const fn max_keys(&self) -> u32 {
         self.max_keys
     }
 
@@ -238,8 +238,11 @@ impl<P: KeyedPolicy> Keyed<P> {
     /// Adds the `Keyed` to [`health`](crate::health()) (once; its first miss
     /// does it too). [`register_keyed!`](crate::register_keyed) lists it from
     /// startup.
+    #[inline]
     pub fn register(&'static self) {
-        crate::registry::register::<dyn report::Listed>(self);
+        if !self.registered.is_set() {
+            crate::registry::register::<dyn report::Listed>(self);
+        }
     }
 
     /// What [`register_keyed!`](crate::register_keyed) submits.
@@ -252,7 +255,10 @@ impl<P: KeyedPolicy> Keyed<P> {
         self.map.get_or_init(|| {
             // Room for `max_keys` up front (a pointer and a control byte per
             // entry), so that inserts rarely grow a table.
-            DashMap::with_capacity_and_hasher(self.max_keys.min(1 << 16), RandomState::new())
+            DashMap::with_capacity_and_hasher(
+                self.max_keys.min(1 << 16) as usize,
+                RandomState::new(),
+            )
         })
     }
 
@@ -277,7 +283,7 @@ impl<P: KeyedPolicy> Keyed<P> {
             last_used: AtomicU64::new(stamp),
             key: Owned::of(probe),
         });
-        let max = u64::try_from(self.max_keys).unwrap_or(u64::MAX);
+        let max = u64::from(self.max_keys);
         if !evict::reserve(&self.reserved, max) {
             let _one_at_a_time = self.evicting.lock().unwrap_or_else(PoisonError::into_inner);
             // Stored meanwhile by a racing miss?

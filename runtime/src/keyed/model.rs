@@ -133,7 +133,7 @@ proptest! {
 
     #[test]
     fn eviction_follows_the_reference_model(
-        max_keys in 1..4_usize,
+        max_keys in 1..4_u32,
         steps in proptest::collection::vec(step(), 1..60),
     ) {
         let keyed: &'static Keyed<CircuitBreaker> = Box::leak(Box::new(Keyed::new(
@@ -144,7 +144,7 @@ proptest! {
                 .open_for(Duration::from_secs(3600)),
             max_keys,
         )));
-        let mut model = Model { max_keys, ..Model::default() };
+        let mut model = Model { max_keys: max_keys as usize, ..Model::default() };
         // Calls in flight: the key (`None` when on the overflow state) and
         // the state.
         let mut held: Vec<(Option<u8>, Held<CircuitBreaker>)> = Vec::new();
@@ -197,7 +197,7 @@ proptest! {
             }
             let expected: Vec<u8> = model.stored.keys().copied().collect();
             prop_assert_eq!(&after, &expected);
-            prop_assert!(after.len() <= max_keys);
+            prop_assert!(after.len() <= max_keys as usize);
             prop_assert_eq!(keyed.overflows(), model.overflows);
             let key = stored.then_some(key);
             if hold {

@@ -21,9 +21,9 @@ pub struct KeyedHealth {
     /// `"circuit_breaker"`, `"bulkhead"` or `"rate_limit"`.
     pub kind: &'static str,
     /// Keys with a state now.
-    pub keys: usize,
+    pub keys: u32,
     /// Its `max_keys`.
-    pub max_keys: usize,
+    pub max_keys: u32,
     /// Calls served by the shared overflow state so far (keys that could not
     /// be stored because every stored state was in use).
     pub overflows: u64,
@@ -83,7 +83,7 @@ impl<P: KeyedPolicy> Listed for Keyed<P> {
             name: self.name(),
             duplicate_name,
             kind: P::KIND,
-            keys: self.len(),
+            keys: u32::try_from(self.len()).unwrap_or(u32::MAX),
             max_keys: self.max_keys,
             overflows: self.overflows(),
             not_closed,

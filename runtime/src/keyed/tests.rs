@@ -16,7 +16,7 @@ fn leak<P: KeyedPolicy>(keyed: Keyed<P>) -> &'static Keyed<P> {
 }
 
 /// Breakers that open after two failures out of two calls.
-fn breakers(name: &'static str, max_keys: usize) -> &'static Keyed<CircuitBreaker> {
+fn breakers(name: &'static str, max_keys: u32) -> &'static Keyed<CircuitBreaker> {
     leak(Keyed::new(
         CircuitBreaker::builder()
             .name(name)
@@ -101,7 +101,7 @@ fn keys_of_other_types_are_other_keys() {
 
 #[test]
 fn max_keys_holds_under_ten_thousand_distinct_keys_from_four_threads() {
-    const MAX: usize = 64;
+    const MAX: u32 = 64;
     let keyed = breakers("keyed-bounded", MAX);
     let done = AtomicBool::new(false);
     let most = AtomicU64::new(0);
@@ -121,7 +121,7 @@ fn max_keys_holds_under_ten_thousand_distinct_keys_from_four_threads() {
                     for i in 0..2_500_u64 {
                         let held = keyed.get(Probe::debug(&(thread * 10_000 + i)));
                         mark(&held);
-                        assert!(reserved(keyed) <= MAX as u64);
+                        assert!(reserved(keyed) <= u64::from(MAX));
                     }
                 })
             })
@@ -131,9 +131,9 @@ fn max_keys_holds_under_ten_thousand_distinct_keys_from_four_threads() {
         }
         done.store(true, Ordering::Relaxed);
     });
-    assert!(most.load(Ordering::Relaxed) <= MAX as u64);
-    assert_eq!(keyed.len(), MAX, "full, and never more");
-    assert_eq!(reserved(keyed), MAX as u64, "one slot per entry");
+    assert!(most.load(Ordering::Relaxed) <= u64::from(MAX));
+    assert_eq!(keyed.len(), MAX as usize, "full, and never more");
+    assert_eq!(reserved(keyed), u64::from(MAX), "one slot per entry");
     assert_eq!(keyed.overflows(), 0, "nothing was held for long");
 }
 
