@@ -171,6 +171,21 @@ impl<P: KeyedPolicy> Keyed<P> {
     /// `max_keys` at once ([`DEFAULT_MAX_KEYS`](Keyed::DEFAULT_MAX_KEYS) for
     /// the attributes' default).
     ///
+    /// `builder` is built for each new key, not here (a generic `const fn`
+    /// cannot call it): to have a setting its `build` refuses refused at
+    /// compile time, build it once in `const` context next to the `static`,
+    /// as the attributes do:
+    ///
+    /// ```
+    /// use steadfast_runtime::keyed::Keyed;
+    /// use steadfast_runtime::CircuitBreaker;
+    /// use steadfast_runtime::circuit_breaker::CircuitBreakerBuilder;
+    ///
+    /// const PER_HOST_CONFIG: CircuitBreakerBuilder = CircuitBreaker::builder().min_calls(5);
+    /// const _: () = core::mem::forget(PER_HOST_CONFIG.build());
+    /// static PER_HOST: Keyed<CircuitBreaker> = Keyed::new(PER_HOST_CONFIG, 256);
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `max_keys` is 0 (a compile error in `const` context).
