@@ -1,5 +1,6 @@
 //! A keyed state's hit path: finding the state of a present key among 1,000
-//! (`Keyed::get` and dropping the `Held`), alone and around a closed
+//! (`Keyed::get` and dropping the `Held`; `Keyed::with`, which takes no
+//! reference), alone and around a closed
 //! breaker's call, next to the same call on a plain `static` breaker and to
 //! governor's keyed limiter admitting a present key among 1,000 (a dashmap
 //! lookup plus its GCRA compare-and-swap).
@@ -50,6 +51,12 @@ fn keyed(c: &mut Criterion) {
             key = (key + 1) % KEYS;
             let breaker = PER_KEY.get(Probe::debug(black_box(&key)));
             black_box(breaker.call(|| Ok::<_, ()>(black_box(1))))
+        });
+    });
+    group.bench_function("with_u64", |b| {
+        b.iter(|| {
+            key = (key + 1) % KEYS;
+            black_box(PER_KEY.with(Probe::debug(black_box(&key)), CircuitBreaker::state))
         });
     });
     group.bench_function("plain_static_call", |b| {

@@ -220,6 +220,32 @@ impl<P: KeyedPolicy> Keyed<P> {
         self.miss(&probe)
     }
 
+    /// Runs `f` on the state of `probe`'s key (built and stored if the key
+    /// has none), for a use that ends before `f` returns: a synchronous
+    /// admission (`try_acquire`), a look at its state. A present key's state
+    /// is used under its shard's read lock, with no reference taken (two
+    /// atomic read-modify-writes fewer than [`get`](Keyed::get)), which is
+    /// also what keeps it from eviction meanwhile; so `f` must be short, and
+    /// must not use this `Keyed` (a shard's lock is not reentrant).
+    #[inline]
+    pub fn with<Q: ?Sized + Key, R>(
+        &'static self,
+        probe: Probe<'_, Q>,
+        f: impl FnOnce(&P) -> R,
+    ) -> R {
+        let map = self.map();
+        let lookup: &dyn Lookup = &probe;
+        if let Some(found) = map.get(lookup) {
+            let slot = &found.key().0;
+            let result = f(&slot.policy);
+            slot.last_used
+                .store(self.misses.load(Ordering::Relaxed), Ordering::Relaxed);
+            return result;
+        }
+        let held = self.miss(&probe);
+        f(&held)
+    }
+
     /// The name every state carries (its builder's).
     #[must_use]
     pub fn name(&self) -> &'static str {

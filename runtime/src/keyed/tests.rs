@@ -359,3 +359,20 @@ fn every_key_gets_its_state_until_the_map_fills() {
         assert!(marked(&keyed.get(Probe::debug(&i))), "no key was evicted");
     }
 }
+
+#[test]
+fn with_uses_the_state_of_the_key_without_holding_it() {
+    let keyed = breakers("keyed-with", 1);
+    // A miss stores the key, as `get` does.
+    assert_eq!(
+        keyed.with(Probe::debug("a"), CircuitBreaker::state),
+        State::Closed
+    );
+    keyed.with(Probe::debug("a"), open);
+    assert_eq!(keyed.len(), 1);
+    assert_eq!(key(keyed, "a").state(), State::Open, "the same state");
+    // Nothing holds it afterwards: another key may evict it.
+    drop(key(keyed, "b"));
+    assert_eq!(keyed.overflows(), 0);
+    assert_eq!(key(keyed, "a").state(), State::Closed, "a was evicted");
+}
