@@ -325,3 +325,21 @@ fn a_call_on_a_present_key_allocates_nothing() {
     });
     assert!(new_keys >= 10, "{new_keys}");
 }
+
+#[test]
+fn a_use_with_on_a_present_key_allocates_nothing() {
+    static STATE: Keyed<CircuitBreaker> =
+        Keyed::new(CircuitBreaker::builder().name("keys-with"), 8);
+    let admit = |id: u64| {
+        STATE.with(steadfast::keyed::Probe::debug(&id), |b| {
+            b.try_acquire().is_ok()
+        })
+    };
+    assert!(admit(1), "the miss stores the key");
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    let admitted = (0..1000).filter(|_| admit(1)).count();
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(admitted, 1000);
+    assert_eq!(ALLOCATIONS.with(Cell::get), 0);
+}
