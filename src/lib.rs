@@ -360,9 +360,9 @@ pub mod operating;
 
 pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
 pub use steadfast_runtime::{
-    Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Rejected,
-    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, name,
-    retry, timeout,
+    Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
+    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, keyed,
+    name, retry, timeout,
 };
 
 pub use steadfast_runtime::{RateLimiter, rate_limit};
@@ -380,12 +380,13 @@ pub mod __private {
     pub use steadfast_runtime::glue::rate_limiter;
     pub use steadfast_runtime::glue::{
         Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
-        bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, no_hint,
-        relift, returns, when,
+        bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, keyed,
+        no_hint, relift, returns, when,
     };
+    pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
-    pub use steadfast_runtime::{register_breaker, register_bulkhead};
+    pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};
 }

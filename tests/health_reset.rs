@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use steadfast::circuit_breaker::State;
+use steadfast::keyed::{Keyed, Probe};
 use steadfast::{Bulkhead, CircuitBreaker, Rejected, circuit_breaker, health};
 
 #[circuit_breaker(window = 2, name = "reset-opened")]
@@ -28,6 +29,12 @@ static PROBING: CircuitBreaker = CircuitBreaker::builder()
     .window_calls(2)
     .open_for(Duration::from_secs(1))
     .build();
+static PER_HOST: Keyed<CircuitBreaker> = Keyed::new(
+    CircuitBreaker::builder()
+        .name("reset-keyed")
+        .window_calls(2),
+    4,
+);
 static POOL: Bulkhead = Bulkhead::builder()
     .name("reset-pool")
     .max_concurrent(1)
@@ -76,8 +83,17 @@ async fn reset_all_closes_empties_and_unforces_every_breaker() {
     POOL.register();
     let running = POOL.try_acquire().unwrap();
 
+    // A keyed breaker, open for one key.
+    let down = PER_HOST.get(Probe::debug("down.example"));
+    let _ = down.call(|| Err::<(), _>("down"));
+    let _ = down.call(|| Err::<(), _>("down"));
+    assert_eq!(down.state(), State::Open);
+
     let transitions_before = snapshot("reset-opened").transitions;
     health::reset_all();
+
+    assert_eq!(down.state(), State::Closed, "each key's breaker is reset");
+    assert_eq!(PER_HOST.len(), 1, "the key stays stored");
 
     for name in [
         "reset-opened",

@@ -247,6 +247,16 @@ pub fn rate_limiter(rate_limiter: &'static crate::RateLimiter) -> &'static crate
     rate_limiter
 }
 
+/// A keyed policy the expansion uses, registered for
+/// [`health`](crate::health()) (`key = …`).
+#[inline]
+pub fn keyed<P: crate::keyed::KeyedPolicy>(
+    keyed: &'static crate::Keyed<P>,
+) -> &'static crate::Keyed<P> {
+    keyed.register();
+    keyed
+}
+
 /// What [`register_breaker!`](crate::register_breaker),
 /// [`register_bulkhead!`](crate::register_bulkhead) and
 /// [`register_rate_limiter!`](crate::register_rate_limiter) submit.

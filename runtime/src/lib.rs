@@ -20,6 +20,7 @@ pub mod glue;
 pub mod health;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod keyed;
 mod meter;
 pub mod name;
 pub mod rate_limit;
@@ -34,6 +35,7 @@ pub use circuit_breaker::{CircuitBreaker, Guarded};
 pub use failure::{AsError, Failure, FromRejected, Lift, Rejection};
 pub use health::health;
 pub use rate_limit::{Limited, RateLimiter};
+pub use keyed::Keyed;
 pub use rejected::Rejected;
 pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
 pub use timeout::{Limit, Timed, TimedWrap, Timeout};

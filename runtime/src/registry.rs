@@ -35,7 +35,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// A kind of policy that has a list.
-pub(crate) trait Member: Sync + Sized + 'static {
+pub(crate) trait Member: Sync + 'static {
     /// What it is, for the duplicate-name warning.
     const KIND: Kind;
 
@@ -58,6 +58,7 @@ pub(crate) enum Kind {
     CircuitBreaker,
     Bulkhead,
     RateLimiter,
+    Keyed,
 }
 
 impl Kind {
@@ -82,6 +83,11 @@ impl Kind {
                 policy,
                 "two rate limiters share a name"
             ),
+            Kind::Keyed => tracing::warn!(
+                target: "steadfast::keyed",
+                policy,
+                "two keyed policies share a name"
+            ),
         }
     }
 }
@@ -96,7 +102,7 @@ impl Registration {
     }
 
     #[inline]
-    fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
 
@@ -108,9 +114,9 @@ impl Registration {
 
 /// One kind's list, in registration order.
 #[derive(Debug)]
-pub(crate) struct Registry<T: 'static>(Mutex<Vec<&'static T>>);
+pub(crate) struct Registry<T: ?Sized + 'static>(Mutex<Vec<&'static T>>);
 
-impl<T: Member> Registry<T> {
+impl<T: Member + ?Sized> Registry<T> {
     pub(crate) const fn new() -> Self {
         Registry(Mutex::new(Vec::new()))
     }
@@ -119,7 +125,9 @@ impl<T: Member> Registry<T> {
 /// Runs `f` on `T`'s list, with the startup submissions moved in first, then
 /// reports the duplicate names found (outside the lock, so that a subscriber
 /// may read `health()`).
-fn with_list<T: Member, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'static str>) -> R) -> R {
+fn with_list<T: Member + ?Sized, R>(
+    f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'static str>) -> R,
+) -> R {
     let mut duplicates = Vec::new();
     let result = {
         let mut list = T::registry()
@@ -139,20 +147,20 @@ fn with_list<T: Member, R>(f: impl FnOnce(&mut Vec<&'static T>, &mut Vec<&'stati
 
 /// Puts `member` in its list, once; later calls are one relaxed load.
 #[inline]
-pub(crate) fn register<T: Member>(member: &'static T) {
+pub(crate) fn register<T: Member + ?Sized>(member: &'static T) {
     if !member.registration().is_set() {
         register_slow(member);
     }
 }
 
 #[cold]
-fn register_slow<T: Member>(member: &'static T) {
+fn register_slow<T: Member + ?Sized>(member: &'static T) {
     with_list(|list, duplicates| add(list, member, duplicates));
 }
 
 /// Adds `member` unless it is already there; a name already taken goes to
 /// `duplicates`.
-fn add<T: Member>(
+fn add<T: Member + ?Sized>(
     list: &mut Vec<&'static T>,
     member: &'static T,
     duplicates: &mut Vec<&'static str>,
@@ -168,7 +176,7 @@ fn add<T: Member>(
 }
 
 /// Every member of `T`'s list, in registration order.
-pub(crate) fn members<T: Member>() -> Vec<&'static T> {
+pub(crate) fn members<T: Member + ?Sized>() -> Vec<&'static T> {
     with_list(|list: &mut Vec<&'static T>, _| list.clone())
 }
 

@@ -375,6 +375,11 @@ pub struct BulkheadBuilder {
 }
 
 impl BulkheadBuilder {
+    /// The name it gives (for a keyed state, which carries its policy's name).
+    pub(crate) const fn policy_name(&self) -> PolicyName {
+        self.name
+    }
+
     /// The name in rejections, events, metrics and `health()` (default
     /// `bulkhead`). One name is one bulkhead: another registered bulkhead of
     /// the same name is reported.

@@ -584,6 +584,11 @@ pub struct CircuitBreakerBuilder {
 }
 
 impl CircuitBreakerBuilder {
+    /// The name it gives (for a keyed state, which carries its policy's name).
+    pub(crate) const fn policy_name(&self) -> PolicyName {
+        self.name
+    }
+
     /// The name in rejections, events, metrics and `health()` (default
     /// `circuit_breaker`). One name is one breaker: another registered
     /// breaker of the same name is reported.

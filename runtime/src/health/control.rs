@@ -114,7 +114,9 @@ impl<'a, T> IntoIterator for &'a Named<T> {
 /// Starts every registered circuit breaker afresh, for tests that share
 /// `static` breakers (the attributes' per-function ones included): each is
 /// [`reset`](CircuitBreaker::reset), so it is closed, with an empty window, no
-/// run of consecutive failures, no forced state, and no half-open probe.
+/// run of consecutive failures, no forced state, and no half-open probe. The
+/// breakers of a registered keyed policy (`key = …`) are reset too, each
+/// key's (the keys stay stored).
 ///
 /// ```
 /// use steadfast::circuit_breaker;
@@ -152,4 +154,5 @@ pub fn reset_all() {
     for breaker in registry::members::<CircuitBreaker>() {
         breaker.reset();
     }
+    crate::keyed::reset_all();
 }

@@ -13,6 +13,12 @@
 //!   [`register_bulkhead!`](crate::register_bulkhead) /
 //!   [`register_rate_limiter!`](crate::register_rate_limiter).
 //!
+//! Keyed policies (`key = …`, [`Keyed`](crate::Keyed)) are listed apart, one
+//! entry per policy (not per key) in `keyed`: kind, key count, `max_keys`,
+//! overflows, and every key whose breaker is not closed. They join from
+//! startup with [`register_keyed!`](crate::register_keyed), or on their first
+//! call.
+//!
 //! Reading it takes the registry's lock and reads each policy's atomics
 //! without stopping calls. [`breaker`], [`bulkhead`] and [`rate_limiter`] find policies by name
 //! for manual control; [`reset_all`] starts every breaker afresh (between
@@ -41,6 +47,7 @@ pub use control::{
 };
 
 use crate::circuit_breaker::State;
+pub use crate::keyed::{KeyedHealth, NotClosed};
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 
@@ -58,6 +65,9 @@ pub struct Health {
     pub bulkheads: Vec<BulkheadHealth>,
     /// The rate limiters.
     pub rate_limiters: Vec<RateLimiterHealth>,
+    /// The keyed policies (`key = …`): one entry per policy, with its key
+    /// count and every key whose breaker is not closed.
+    pub keyed: Vec<KeyedHealth>,
 }
 
 /// One circuit breaker in a [`Health`] snapshot.
@@ -233,6 +243,14 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `rate_limiters[].burst` | integer | its `burst` |
 /// | `rate_limiters[].max_wait_ms` | integer | its `max_wait`, whole milliseconds |
 /// | `rate_limiters[].available` | integer | calls that would be admitted at once now |
+/// | `keyed[].name` | string | the keyed policy's name (each key's state carries it) |
+/// | `keyed[].duplicate_name` | bool | another keyed policy carries the same name |
+/// | `keyed[].kind` | `"circuit_breaker"`, `"bulkhead"`, `"rate_limit"` | the policy kept per key |
+/// | `keyed[].keys` | integer | keys with a state now |
+/// | `keyed[].max_keys` | integer | its `max_keys` |
+/// | `keyed[].overflows` | integer | calls served by the shared overflow state so far |
+/// | `keyed[].not_closed[].key` | string | a key whose breaker is not closed (`Debug`, or type name and hash) |
+/// | `keyed[].not_closed[].state` | `"open"`, `"half_open"` | that breaker's state |
 ///
 /// ```json
 /// {
@@ -269,6 +287,17 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "burst": 100,
 ///       "max_wait_ms": 50,
 ///       "available": 97
+///     }
+///   ],
+///   "keyed": [
+///     {
+///       "name": "shop::Upstream::fetch",
+///       "duplicate_name": false,
+///       "kind": "circuit_breaker",
+///       "keys": 37,
+///       "max_keys": 1024,
+///       "overflows": 0,
+///       "not_closed": [{ "key": "\"eu.example\"", "state": "open" }]
 ///     }
 ///   ]
 /// }
@@ -326,11 +355,12 @@ pub fn health() -> Health {
         breakers,
         bulkheads,
         rate_limiters,
+        keyed: crate::keyed::report_snapshot(),
     }
 }
 
 /// How many members carry each name.
-fn name_counts<T: Member>(members: &[&'static T]) -> BTreeMap<&'static str, usize> {
+fn name_counts<T: Member + ?Sized>(members: &[&'static T]) -> BTreeMap<&'static str, usize> {
     let mut counts = BTreeMap::new();
     for member in members {
         *counts.entry(member.name()).or_insert(0) += 1;

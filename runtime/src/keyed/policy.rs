@@ -1,0 +1,115 @@
+//! What a keyed state needs from its policy: [`KeyedPolicy`], implemented for
+//! [`CircuitBreaker`] and [`Bulkhead`] (and, with the rate limiter,
+//! `RateLimiter`: `rate_limit_impl.rs`).
+
+use core::fmt;
+
+use crate::bulkhead::BulkheadBuilder;
+use crate::circuit_breaker::{CircuitBreakerBuilder, State};
+use crate::name::PolicyName;
+use crate::{Bulkhead, CircuitBreaker};
+
+/// A policy that [`Keyed`](super::Keyed) can keep one state of per key:
+/// how to build a fresh state, and what eviction and `health()` read from
+/// one. Implemented for the runtime's policies.
+pub trait KeyedPolicy: Send + Sync + Sized + 'static {
+    /// The `const` builder a fresh state is built from (kept by the `Keyed`).
+    type Builder: Copy + Send + Sync + fmt::Debug + 'static;
+
+    /// The kind, in `health()`: `"circuit_breaker"`, `"bulkhead"` or
+    /// `"rate_limit"`.
+    const KIND: &'static str;
+
+    /// A fresh state (a new key, or one evicted and seen again).
+    fn build_from(builder: &Self::Builder) -> Self;
+
+    /// The name every state of the policy carries.
+    fn name_of(builder: &Self::Builder) -> PolicyName;
+
+    /// Whether a call is using the state even though no [`Held`](super::Held)
+    /// says so (a bulkhead's running or waiting calls): it is not evicted.
+    fn busy(&self) -> bool;
+
+    /// Whether the state is worth more than a fresh one (an open or
+    /// half-open breaker; a limiter that has spent turns): evicted only when
+    /// no other state can be.
+    fn keep(&self) -> bool;
+
+    /// A breaker's state when it is not closed, for `health()`.
+    fn not_closed(&self) -> Option<State>;
+
+    /// What [`health::reset_all`](crate::health::reset_all) does to a state:
+    /// a breaker is [`reset`](CircuitBreaker::reset); other policies have
+    /// nothing to reset.
+    fn reset_state(&self);
+}
+
+impl KeyedPolicy for CircuitBreaker {
+    type Builder = CircuitBreakerBuilder;
+
+    const KIND: &'static str = "circuit_breaker";
+
+    fn build_from(builder: &CircuitBreakerBuilder) -> Self {
+        builder.build()
+    }
+
+    fn name_of(builder: &CircuitBreakerBuilder) -> PolicyName {
+        builder.policy_name()
+    }
+
+    #[inline]
+    fn busy(&self) -> bool {
+        // A call in flight holds the state (its `Held`); a half-open probe is
+        // one of them.
+        false
+    }
+
+    #[inline]
+    fn keep(&self) -> bool {
+        self.state() != State::Closed
+    }
+
+    fn not_closed(&self) -> Option<State> {
+        let state = self.state();
+        (state != State::Closed).then_some(state)
+    }
+
+    fn reset_state(&self) {
+        self.reset();
+    }
+}
+
+impl KeyedPolicy for Bulkhead {
+    type Builder = BulkheadBuilder;
+
+    const KIND: &'static str = "bulkhead";
+
+    fn build_from(builder: &BulkheadBuilder) -> Self {
+        builder.build()
+    }
+
+    fn name_of(builder: &BulkheadBuilder) -> PolicyName {
+        builder.policy_name()
+    }
+
+    #[inline]
+    fn busy(&self) -> bool {
+        // Counted as in flight even where the `Held` protocol already covers
+        // it (a permit outliving its call's `Held` through the programmatic
+        // API).
+        self.running() > 0 || self.waiting() > 0
+    }
+
+    #[inline]
+    fn keep(&self) -> bool {
+        false
+    }
+
+    fn not_closed(&self) -> Option<State> {
+        None
+    }
+
+    fn reset_state(&self) {
+        // A bulkhead's only state is its calls, which leave as they end.
+    }
+}
