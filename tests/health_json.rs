@@ -55,7 +55,10 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
     JSON_QUOTA.try_acquire().unwrap();
 
     let json = serde_json::to_value(health()).unwrap();
-    assert_eq!(keys(&json), ["breakers", "bulkheads", "rate_limiters", "keyed"]);
+    assert_eq!(
+        keys(&json),
+        ["breakers", "bulkheads", "rate_limiters", "keyed"]
+    );
 
     let breaker = entry(&json, "breakers", "json-breaker");
     assert_eq!(

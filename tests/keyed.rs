@@ -30,7 +30,11 @@ fn keyed(name: &str) -> steadfast::health::KeyedHealth {
 
 #[circuit_breaker(key = host, window = 2, min_calls = 2, open_for = "30s", name = "keyed::hosts")]
 async fn per_host(host: &str, up: bool) -> Result<String, Rejected> {
-    if up { Ok(host.to_owned()) } else { Err(Rejected::timeout(secs(1))) }
+    if up {
+        Ok(host.to_owned())
+    } else {
+        Err(Rejected::timeout(secs(1)))
+    }
 }
 
 /// One host failing opens its own breaker only; the key is a `&str`,
@@ -44,7 +48,10 @@ async fn a_failing_key_opens_only_its_own_breaker() {
     let same_text = String::from("do") + "wn";
     assert!(matches!(
         per_host(&same_text, true).await,
-        Err(Rejected::CircuitOpen { name: "keyed::hosts" })
+        Err(Rejected::CircuitOpen {
+            name: "keyed::hosts",
+            ..
+        })
     ));
     assert_eq!(per_host("up", true).await.unwrap(), "up");
     let listed = keyed("keyed::hosts");
@@ -52,7 +59,11 @@ async fn a_failing_key_opens_only_its_own_breaker() {
     assert_eq!(listed.not_closed.len(), 1, "{listed:?}");
     assert!(listed.not_closed[0].key.contains("down"), "{listed:?}");
     advance(secs(30)).await;
-    assert_eq!(per_host("down", true).await.unwrap(), "down", "the probe closes it");
+    assert_eq!(
+        per_host("down", true).await.unwrap(),
+        "down",
+        "the probe closes it"
+    );
     assert!(keyed("keyed::hosts").not_closed.is_empty());
 }
 
@@ -77,10 +88,19 @@ async fn per_tenant_owned(req: Request) -> Result<String, Rejected> {
 /// owns it.
 #[tokio::test(start_paused = true)]
 async fn each_tenant_has_its_own_limit_and_the_key_is_not_moved() {
-    let acme = || Request { tenant: "acme".into(), body: 1 };
-    let globex = Request { tenant: "globex".into(), body: 2 };
+    let acme = || Request {
+        tenant: "acme".into(),
+        body: 1,
+    };
+    let globex = Request {
+        tenant: "globex".into(),
+        body: 2,
+    };
     assert_eq!(per_tenant(&acme()).await, Ok(1));
-    assert!(matches!(per_tenant(&acme()).await, Err(Rejected::RateLimited { .. })));
+    assert!(matches!(
+        per_tenant(&acme()).await,
+        Err(Rejected::RateLimited { .. })
+    ));
     assert_eq!(per_tenant(&globex).await, Ok(2));
     assert_eq!(per_tenant_owned(acme()).await, Ok("acme".to_owned()));
 }
@@ -97,12 +117,19 @@ async fn each_shard_has_its_own_bulkhead() {
     static GATE: Semaphore = Semaphore::const_new(0);
     let first = tokio::spawn(per_shard(1, &GATE));
     tokio::task::yield_now().await;
-    assert!(matches!(per_shard(1, &GATE).await, Err(Rejected::BulkheadFull { .. })));
+    assert!(matches!(
+        per_shard(1, &GATE).await,
+        Err(Rejected::BulkheadFull { .. })
+    ));
     let other = tokio::spawn(per_shard(2, &GATE));
     tokio::task::yield_now().await;
     GATE.add_permits(2);
     assert_eq!(first.await.unwrap(), Ok(1));
-    assert_eq!(other.await.unwrap(), Ok(2), "shard 2 was not blocked by shard 1");
+    assert_eq!(
+        other.await.unwrap(),
+        Ok(2),
+        "shard 2 was not blocked by shard 1"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -143,7 +170,11 @@ async fn max_keys_is_never_exceeded_under_ten_thousand_distinct_keys() {
 }
 
 #[bulkhead(max_concurrent = 1, max_queue = 0, key = id, max_keys = 4)]
-async fn held(id: u64, gate: &'static Semaphore, entered: &'static AtomicU32) -> Result<u64, Rejected> {
+async fn held(
+    id: u64,
+    gate: &'static Semaphore,
+    entered: &'static AtomicU32,
+) -> Result<u64, Rejected> {
     entered.fetch_add(1, SeqCst);
     let _permit = gate.acquire().await.unwrap();
     Ok(id)
@@ -165,7 +196,10 @@ async fn eviction_never_drops_a_state_with_a_call_in_flight() {
         assert_eq!(held(id, &OPEN, &ENTERED).await, Ok(id));
     }
     assert!(
-        matches!(held(0, &OPEN, &ENTERED).await, Err(Rejected::BulkheadFull { .. })),
+        matches!(
+            held(0, &OPEN, &ENTERED).await,
+            Err(Rejected::BulkheadFull { .. })
+        ),
         "key 0's state, with its call in flight, survived the churn"
     );
     GATE.add_permits(1);
@@ -175,7 +209,11 @@ async fn eviction_never_drops_a_state_with_a_call_in_flight() {
 
 #[circuit_breaker(key = id, window = 1, min_calls = 1, open_for = "1h", max_keys = 2, name = "keyed::order")]
 async fn ordered(id: u32, up: bool) -> Result<u32, Rejected> {
-    if up { Ok(id) } else { Err(Rejected::timeout(secs(1))) }
+    if up {
+        Ok(id)
+    } else {
+        Err(Rejected::timeout(secs(1)))
+    }
 }
 
 /// Closed breakers are evicted before open ones, even when the open one has
@@ -184,7 +222,10 @@ async fn ordered(id: u32, up: bool) -> Result<u32, Rejected> {
 #[tokio::test(start_paused = true)]
 async fn closed_breakers_are_evicted_before_open_ones_and_idle_longest_first() {
     assert!(ordered(1, false).await.is_err());
-    assert!(matches!(ordered(1, true).await, Err(Rejected::CircuitOpen { .. })));
+    assert!(matches!(
+        ordered(1, true).await,
+        Err(Rejected::CircuitOpen { .. })
+    ));
     assert_eq!(ordered(2, true).await, Ok(2));
     assert_eq!(ordered(3, true).await, Ok(3));
     assert!(
@@ -209,6 +250,9 @@ async fn the_state_idle_longest_is_evicted_first() {
     assert_eq!(lru('b').await, Ok('b'));
     assert!(lru('a').await.is_err());
     assert_eq!(lru('c').await, Ok('c'));
-    assert!(lru('a').await.is_err(), "a was used more recently than b: kept");
+    assert!(
+        lru('a').await.is_err(),
+        "a was used more recently than b: kept"
+    );
     assert_eq!(lru('b').await, Ok('b'), "b was evicted: it starts afresh");
 }

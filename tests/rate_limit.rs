@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
 use common::{ms, secs};
-use steadfast::{CircuitBreaker, RateLimiter, Rejected, circuit_breaker, rate_limit, retry, timeout};
+use steadfast::{
+    CircuitBreaker, RateLimiter, Rejected, circuit_breaker, rate_limit, retry, timeout,
+};
 use tokio::time::{Instant, advance};
 
 /// The `retry_after` of a `RateLimited` rejection, or a panic naming what came.
@@ -136,7 +138,11 @@ async fn retry_after_is_exactly_the_time_to_the_next_turn() {
 }
 
 #[rate_limit(rate = 10, per = "1s", burst = 1, max_wait = "350ms")]
-async fn queued(order: &'static std::sync::Mutex<Vec<(u32, Duration)>>, n: u32, start: Instant) -> Result<u32, Rejected> {
+async fn queued(
+    order: &'static std::sync::Mutex<Vec<(u32, Duration)>>,
+    n: u32,
+    start: Instant,
+) -> Result<u32, Rejected> {
     order.lock().unwrap().push((n, start.elapsed()));
     Ok(n)
 }
@@ -149,13 +155,23 @@ async fn queued(order: &'static std::sync::Mutex<Vec<(u32, Duration)>>, n: u32, 
 async fn waiting_calls_are_admitted_in_arrival_order_each_at_its_turn() {
     static ORDER: std::sync::Mutex<Vec<(u32, Duration)>> = std::sync::Mutex::new(Vec::new());
     let start = Instant::now();
-    let calls: Vec<_> = (0..4).map(|n| tokio::spawn(queued(&ORDER, n, start))).collect();
+    let calls: Vec<_> = (0..4)
+        .map(|n| tokio::spawn(queued(&ORDER, n, start)))
+        .collect();
     // Let every call take its turn (or be refused) before time moves.
     tokio::task::yield_now().await;
     let refused_at = Instant::now();
     let late = queued(&ORDER, 4, start).await;
-    assert_eq!(refused_at.elapsed(), Duration::ZERO, "refused without waiting");
-    assert_eq!(retry_after(late), ms(400), "after the four turns taken: 0, 100, 200, 300 ms");
+    assert_eq!(
+        refused_at.elapsed(),
+        Duration::ZERO,
+        "refused without waiting"
+    );
+    assert_eq!(
+        retry_after(late),
+        ms(400),
+        "after the four turns taken: 0, 100, 200, 300 ms"
+    );
     for (n, call) in calls.into_iter().enumerate() {
         assert_eq!(call.await.unwrap(), Ok(n as u32));
     }
@@ -192,7 +208,11 @@ async fn a_dropped_waiter_does_not_run_and_gives_its_turn_back_only_when_last() 
     waiter.abort();
     assert!(waiter.await.unwrap_err().is_cancelled());
     assert_eq!(RAN.load(SeqCst), 1, "the dropped waiter never ran");
-    assert_eq!(at(dropped_waiter(&RAN).await), ms(100), "its turn was taken by the next call");
+    assert_eq!(
+        at(dropped_waiter(&RAN).await),
+        ms(100),
+        "its turn was taken by the next call"
+    );
 
     // Two waiters (turns 200 and 300 ms); the first is dropped: its turn is
     // lost, the second keeps 300 ms and the next call queues at 400 ms.
@@ -240,7 +260,11 @@ static GUARDED: CircuitBreaker = CircuitBreaker::builder()
 #[circuit_breaker(shared = GUARDED)]
 #[rate_limit(rate = 1, per = "1h")]
 async fn guarded(fail: bool) -> Result<(), Rejected> {
-    if fail { Err(Rejected::timeout(ms(1))) } else { Ok(()) }
+    if fail {
+        Err(Rejected::timeout(ms(1)))
+    } else {
+        Ok(())
+    }
 }
 
 /// An outer `#[circuit_breaker]` counts `RateLimited` as neither success nor
@@ -252,7 +276,11 @@ async fn an_outer_breaker_counts_a_rate_limited_call_as_neither() {
         retry_after(guarded(true).await);
     }
     let counts = GUARDED.window_counts();
-    assert_eq!((counts.calls, counts.failures), (1, 0), "only the admitted call is recorded");
+    assert_eq!(
+        (counts.calls, counts.failures),
+        (1, 0),
+        "only the admitted call is recorded"
+    );
     assert_eq!(GUARDED.state(), steadfast::circuit_breaker::State::Closed);
 }
 
@@ -287,7 +315,11 @@ struct Client {
 impl Client {
     fn new(name: &'static str) -> Self {
         Client {
-            quota: RateLimiter::builder().name(name).rate(2).per(secs(1)).build(),
+            quota: RateLimiter::builder()
+                .name(name)
+                .rate(2)
+                .per(secs(1))
+                .build(),
         }
     }
 
@@ -307,7 +339,10 @@ async fn shared_self_field_gives_each_instance_its_own_limiter() {
     }
     assert!(matches!(
         a.call().await,
-        Err(Rejected::RateLimited { name: "client-a", .. })
+        Err(Rejected::RateLimited {
+            name: "client-a",
+            ..
+        })
     ));
     for _ in 0..2 {
         assert_eq!(b.call().await, Ok(()), "b's limiter is its own");
@@ -317,7 +352,10 @@ async fn shared_self_field_gives_each_instance_its_own_limiter() {
 static FROM_CONFIG: LazyLock<RateLimiter> = LazyLock::new(|| {
     // Read at startup, at run time: a value no `const` could hold.
     let rate = std::env::var("STEADFAST_TEST_RATE").map_or(3, |r| r.parse().unwrap());
-    RateLimiter::builder().name("from-config").rate(rate).build()
+    RateLimiter::builder()
+        .name("from-config")
+        .rate(rate)
+        .build()
 });
 
 #[rate_limit(shared = &*FROM_CONFIG)]
@@ -339,7 +377,10 @@ async fn shared_lazy_lock_built_at_run_time_is_one_limiter_for_both_functions() 
     assert_eq!(configured().await, Ok(()));
     assert!(matches!(
         configured_too().await,
-        Err(Rejected::RateLimited { name: "from-config", .. })
+        Err(Rejected::RateLimited {
+            name: "from-config",
+            ..
+        })
     ));
 }
 
@@ -419,7 +460,10 @@ async fn the_default_name_is_module_and_fn() {
     assert_eq!(named_by_default().await, Ok(()));
     assert!(matches!(
         named_by_default().await,
-        Err(Rejected::RateLimited { name: "rate_limit::named_by_default", .. })
+        Err(Rejected::RateLimited {
+            name: "rate_limit::named_by_default",
+            ..
+        })
     ));
     assert_eq!(COUNTED.load(SeqCst), 1);
 }

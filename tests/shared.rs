@@ -54,12 +54,24 @@ impl Client {
 /// clients share one pool.
 #[tokio::test(start_paused = true)]
 async fn self_fields_give_per_instance_breakers_and_a_shared_pool() {
-    let pool = Arc::new(Bulkhead::builder().name("shared-pool").max_concurrent(1).max_queue(0).build());
-    let (a, b) = (Client::new("client-a", pool.clone()), Client::new("client-b", pool));
+    let pool = Arc::new(
+        Bulkhead::builder()
+            .name("shared-pool")
+            .max_concurrent(1)
+            .max_queue(0)
+            .build(),
+    );
+    let (a, b) = (
+        Client::new("client-a", pool.clone()),
+        Client::new("client-b", pool),
+    );
     for _ in 0..2 {
         let _ = a.call(false, None).await;
     }
-    assert_eq!(a.call(true, None).await, Err(Rejected::circuit_open("client-a")));
+    assert_eq!(
+        a.call(true, None).await,
+        Err(Rejected::circuit_open("client-a"))
+    );
     assert_eq!(b.call(true, None).await, Ok(()), "b's breaker is its own");
 
     let gate = Semaphore::new(0);
@@ -69,12 +81,20 @@ async fn self_fields_give_per_instance_breakers_and_a_shared_pool() {
         refused
     });
     assert_eq!(held, Ok(()));
-    assert_eq!(refused, Err(Rejected::bulkhead_full("shared-pool")), "one pool for both clients");
+    assert_eq!(
+        refused,
+        Err(Rejected::bulkhead_full("shared-pool")),
+        "one pool for both clients"
+    );
 }
 
 static FROM_CONFIG: LazyLock<CircuitBreaker> = LazyLock::new(|| {
     let window = std::env::var("STEADFAST_TEST_WINDOW").map_or(3, |w| w.parse().unwrap());
-    CircuitBreaker::builder().name("configured").window_calls(window).min_calls(window).build()
+    CircuitBreaker::builder()
+        .name("configured")
+        .window_calls(window)
+        .min_calls(window)
+        .build()
 });
 
 #[circuit_breaker(shared = &*FROM_CONFIG)]
@@ -88,7 +108,10 @@ async fn a_lazy_lock_breaker_built_from_configuration_is_used() {
     for _ in 0..3 {
         let _ = configured(false).await;
     }
-    assert_eq!(configured(true).await, Err(Rejected::circuit_open("configured")));
+    assert_eq!(
+        configured(true).await,
+        Err(Rejected::circuit_open("configured"))
+    );
     assert_eq!(FROM_CONFIG.window_counts().failures, 3);
 }
 
@@ -99,7 +122,16 @@ static POOLS: LazyLock<Pools> = LazyLock::new(|| {
     Pools(
         ["db", "cache"]
             .into_iter()
-            .map(|name| (name, Bulkhead::builder().name(name).max_concurrent(1).max_queue(0).build()))
+            .map(|name| {
+                (
+                    name,
+                    Bulkhead::builder()
+                        .name(name)
+                        .max_concurrent(1)
+                        .max_queue(0)
+                        .build(),
+                )
+            })
             .collect(),
     )
 });
@@ -135,7 +167,11 @@ async fn a_registry_lookup_is_evaluated_per_call() {
     assert_eq!(LOOKUPS.load(SeqCst) - before, 3, "one lookup per call");
 }
 
-static PAYMENTS: CircuitBreaker = CircuitBreaker::builder().name("shared-static").window_calls(2).min_calls(2).build();
+static PAYMENTS: CircuitBreaker = CircuitBreaker::builder()
+    .name("shared-static")
+    .window_calls(2)
+    .min_calls(2)
+    .build();
 
 #[circuit_breaker(shared = PAYMENTS)]
 async fn charge(up: bool) -> Result<(), Rejected> {
@@ -149,6 +185,14 @@ async fn shared_static_keeps_working_and_is_listed() {
     for _ in 0..2 {
         let _ = charge(false).await;
     }
-    assert_eq!(charge(true).await, Err(Rejected::circuit_open("shared-static")));
-    assert!(steadfast::health().breakers.iter().any(|b| b.name == "shared-static"));
+    assert_eq!(
+        charge(true).await,
+        Err(Rejected::circuit_open("shared-static"))
+    );
+    assert!(
+        steadfast::health()
+            .breakers
+            .iter()
+            .any(|b| b.name == "shared-static")
+    );
 }

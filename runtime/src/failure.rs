@@ -61,7 +61,7 @@ mod sealed {
 /// Implemented for every `E: From<Rejected>`; you never implement it yourself.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` must implement `From<steadfast::Rejected>` because this function has a rejecting policy",
-    label = "`#[timeout]`, `#[circuit_breaker]` and `#[bulkhead]` return `steadfast::Rejected` through this error type",
+    label = "`#[timeout]`, `#[circuit_breaker]`, `#[bulkhead]` and `#[rate_limit]` return `steadfast::Rejected` through this error type",
     note = "add `impl From<steadfast::Rejected> for {Self}` (for example a `Rejected(steadfast::Rejected)` variant), \
             or return `std::io::Error`, `anyhow::Error` or `Box<dyn std::error::Error + Send + Sync>`"
 )]

@@ -302,10 +302,7 @@ fn state(p: &TokenStream, builder: &Builder, scope: &Scope) -> State {
     match scope {
         Scope::Own => State::Ref(own_state(p, builder)),
         Scope::Shared(Shared::Static(path)) => State::Ref(shared_static(p, builder, path)),
-        Scope::Shared(Shared::Expr(expr)) => {
-            let span = expr.span();
-            State::Ref(respan(quote!(&(#expr)), span))
-        }
+        Scope::Shared(Shared::Expr(expr)) => State::Ref(shared_expr(p, builder, expr)),
         Scope::Keyed { key, max_keys } => State::Held(keyed_state(p, builder, key, *max_keys)),
     }
 }
@@ -348,6 +345,34 @@ fn shared_static(p: &TokenStream, builder: &Builder, shared: &syn::Path) -> Toke
     }}
 }
 
+/// `shared = EXPR`: the expression borrowed and checked against the
+/// policy's type in a `let` of its own, so that a wrong type is reported on
+/// the user's expression (`expected &CircuitBreaker, found &Bulkhead`) and a
+/// temporary (a policy built anew on each call, which would keep no state)
+/// is refused rather than silently used. The `&` takes the expression's
+/// first span, so that rustc's span of `&EXPR` is the user's whole
+/// expression; expressions that bind looser than a prefix `&` are
+/// parenthesised.
+fn shared_expr(p: &TokenStream, builder: &Builder, expr: &syn::Expr) -> TokenStream {
+    let span = expr.span();
+    let borrowed = match expr {
+        syn::Expr::Binary(_)
+        | syn::Expr::Cast(_)
+        | syn::Expr::Range(_)
+        | syn::Expr::Assign(_)
+        | syn::Expr::Closure(_)
+        | syn::Expr::Let(_) => quote_spanned!(span=> &(#expr)),
+        _ => quote_spanned!(span=> &#expr),
+    };
+    let ty = &builder.ty;
+    let ty = respan(quote!(&#p::#ty), span);
+    let local = Ident::new("__steadfast_shared", Span::mixed_site());
+    quote! {{
+        let #local: #ty = #borrowed;
+        #local
+    }}
+}
+
 /// One state per key: a `Keyed` map of the function's own (a `static`, or a
 /// `OnceLock` for computed durations), and the key's state looked up in it.
 /// The key expression is borrowed, never moved, and turned into a probe by
@@ -359,7 +384,13 @@ fn keyed_state(
     max_keys: Option<(u32, Span)>,
 ) -> TokenStream {
     let ty = &builder.ty;
-    let policy = builder.policy(p);
+    // The builder itself (each new key builds from it), built once here so
+    // that a setting `build` refuses is refused at compile time.
+    let policy = {
+        let b = builder_ident();
+        let calls = &builder.calls;
+        quote!({ let #b = #p::#ty::builder() #calls; ::core::mem::forget(#b.build()); #b })
+    };
     let state = Ident::new("__STEADFAST_KEYED", Span::mixed_site());
     let max_keys = match max_keys {
         Some((n, span)) => quote_spanned!(span=> #n),
@@ -367,21 +398,28 @@ fn keyed_state(
     };
     let keyed = quote!(#p::Keyed::<#p::#ty>::new(#policy, #max_keys));
     let span = key.span();
-    let probe = quote_spanned! {span=> {
-        #[allow(unused_imports)]
-        use #p::{KeyByDeref as _, KeyByRef as _};
-        (&&(#key)).__steadfast_key()
-    }};
+    // The probe may borrow a temporary of the key expression (`&&(id)` for a
+    // `u64`): `get` is called within the same block, so that the temporary
+    // outlives the call (a block's tail temporaries end with it).
+    let get = |keyed: TokenStream| {
+        quote_spanned! {span=> {
+            #[allow(unused_imports)]
+            use #p::{KeyByDeref as _, KeyByRef as _};
+            #keyed.get((&&(#key)).__steadfast_key())
+        }}
+    };
     if builder.computed {
+        let get = get(quote!(#p::keyed(#state.get_or_init(|| const { #keyed }))));
         quote! {{
             static #state: #p::OnceLock<#p::Keyed<#p::#ty>> = #p::OnceLock::new();
-            #p::keyed(#state.get_or_init(|| const { #keyed })).get(#probe)
+            #get
         }}
     } else {
+        let get = get(quote!(#p::keyed(&#state)));
         quote! {{
             static #state: #p::Keyed<#p::#ty> = #keyed;
             #p::register_keyed!(#state);
-            #p::keyed(&#state).get(#probe)
+            #get
         }}
     }
 }

@@ -32,15 +32,16 @@
 //!
 //! # Idle ordering
 //!
-//! The idle clock is the count of misses (`Keyed::misses`), bumped on each
-//! miss only: the hit path reads no clock and writes no line shared by all
-//! keys. A state's stamp is the clock's value when it was inserted, and
-//! again when a call that held it ends. So if state `a`'s last call ended
-//! before a miss that came before `b`'s last call ended, `a` has the smaller
-//! stamp and is evicted first; states used between the same two misses tie,
-//! and a tie goes to whichever the scan meets first. (Stamps are `Relaxed`:
-//! a stale one only misorders a tie-breaking heuristic, never evicts a held
-//! state.)
+//! The idle clock (`Keyed::misses`) ticks on each miss and on each use that
+//! ends on a state other than the one stamped last ([`touch`]); every tick
+//! is a fresh value of one `fetch_add`, so stamps are unique and ordered as
+//! the uses that took them: the state whose last call ended longest ago has
+//! the smallest stamp, and is evicted first (least recently used, exactly).
+//! A run of calls on the state stamped last takes no tick (a relaxed load of
+//! the clock and of the stamp), so a hot key writes no shared line; calls
+//! that alternate between keys take one uncontended-or-shared `fetch_add`
+//! each, the price of an exact order. (Stamps are `Relaxed`: a stale one can
+//! only misorder two uses that raced, never evict a held state.)
 //!
 //! # Cost
 //!
@@ -51,7 +52,7 @@
 //! lock. If that state was picked up by a call meanwhile, it scans again, at
 //! most [`SCANS`] times, then serves the call from the overflow state.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::key::Lookup;
@@ -132,4 +133,14 @@ fn oldest<P: KeyedPolicy>(map: &Map<P>) -> Option<Arc<Slot<P>>> {
         }
     }
     best.map(|(_, slot)| slot)
+}
+
+/// Stamps a state as used now: the idle clock's current tick if the state
+/// already holds it (it was the last one stamped), else a fresh tick.
+#[inline]
+pub(super) fn touch(last_used: &AtomicU64, clock: &AtomicU64) {
+    let now = clock.load(Ordering::Relaxed);
+    if last_used.load(Ordering::Relaxed) != now {
+        last_used.store(clock.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
 }

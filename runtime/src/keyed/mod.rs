@@ -82,6 +82,7 @@
 mod evict;
 mod key;
 mod policy;
+mod rate_limit_impl;
 mod report;
 
 use core::fmt;
@@ -238,8 +239,7 @@ impl<P: KeyedPolicy> Keyed<P> {
         if let Some(found) = map.get(lookup) {
             let slot = &found.key().0;
             let result = f(&slot.policy);
-            slot.last_used
-                .store(self.misses.load(Ordering::Relaxed), Ordering::Relaxed);
+            evict::touch(&slot.last_used, &self.misses);
             return result;
         }
         let held = self.miss(&probe);
@@ -426,9 +426,7 @@ impl<P: KeyedPolicy> Drop for Held<P> {
     #[inline]
     fn drop(&mut self) {
         // The idle stamp: when the state's last call ended.
-        self.slot
-            .last_used
-            .store(self.clock.load(Ordering::Relaxed), Ordering::Relaxed);
+        evict::touch(&self.slot.last_used, self.clock);
     }
 }
 

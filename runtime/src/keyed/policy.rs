@@ -1,6 +1,6 @@
 //! What a keyed state needs from its policy: [`KeyedPolicy`], implemented for
-//! [`CircuitBreaker`] and [`Bulkhead`] (and, with the rate limiter,
-//! `RateLimiter`: `rate_limit_impl.rs`).
+//! [`CircuitBreaker`] and [`Bulkhead`] (and `RateLimiter`, in
+//! `rate_limit_impl.rs`).
 
 use core::fmt;
 

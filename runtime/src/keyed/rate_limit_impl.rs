@@ -1,9 +1,4 @@
-//! `KeyedPolicy` for the rate limiter. NOT declared as a module on the
-//! `keyed` branch: `RateLimiter` is written on the `ratelimit` branch. At the
-//! merge, declare it in `keyed/mod.rs` (`mod rate_limit_impl;`) and add
-//! `pub(crate) const fn policy_name(&self) -> PolicyName { self.name }` to
-//! `RateLimiterBuilder` (as the breaker's and bulkhead's builders have), if
-//! its name field is called `name`.
+//! `KeyedPolicy` for the rate limiter.
 
 use crate::circuit_breaker::State;
 use crate::name::PolicyName;

@@ -399,6 +399,11 @@ impl RateLimiterBuilder {
         self
     }
 
+    /// The name every state built from this builder carries (keyed state).
+    pub(crate) const fn policy_name(&self) -> PolicyName {
+        self.name
+    }
+
     /// Calls admitted per [`per`](RateLimiterBuilder::per) (required).
     ///
     /// # Panics
