@@ -1,6 +1,6 @@
-//! `key = EXPR`'s runtime side, through the facade, as the attributes expand
-//! it: a per-function `static` `Keyed`, registered from startup, and the key
-//! adapter evaluated at the call site. Every kind of key expression compiles
+//! `key = EXPR` through the attribute: a per-function `static` `Keyed`,
+//! registered from startup, and the key adapter evaluated at the call site.
+//! Every kind of key expression compiles
 //! (`&str`, a `String` field that stays usable, `u64`, a user struct with or
 //! without `Debug`, `Arc<str>`), keys are isolated, `health()` describes them,
 //! and a call on a present key allocates nothing.
@@ -13,8 +13,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
 
-use steadfast::__private::{CircuitBreaker, Keyed};
-use steadfast::{Failure, Rejected};
+use steadfast::keyed::{Keyed, Probe};
+use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
 
 // ---------------------------------------------------------------- allocator
 
@@ -62,83 +62,80 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-// ---------------------------------------------------------------- expansion
+// ---------------------------------------------------------------- functions
 
-/// What `#[circuit_breaker(key = EXPR, window = 2, min_calls = 2, name = NAME)]`
-/// expands to around a body: the `static`, its startup registration, and
-/// per call the key adapter (exactly as the attribute emits it) and the
-/// breaker of that key.
-macro_rules! keyed_breaker {
-    ($name:literal, $key:expr, $body:expr) => {{
-        static STATE: ::steadfast::__private::Keyed<::steadfast::__private::CircuitBreaker> =
-            ::steadfast::__private::Keyed::new(
-                ::steadfast::__private::CircuitBreaker::builder()
-                    .name($name)
-                    .window_calls(2)
-                    .min_calls(2),
-                1024,
-            );
-        ::steadfast::__private::register_keyed!(STATE);
-        let __steadfast_held = {
-            #[allow(unused_imports)]
-            use ::steadfast::__private::{KeyByDeref as _, KeyByRef as _};
-            STATE.get((&&($key)).__steadfast_key())
-        };
-        __steadfast_held.run($body).await
-    }};
+/// The body's own error, or a rejection.
+#[derive(Debug, PartialEq)]
+enum Error {
+    Down,
+    Rejected(Rejected),
 }
 
-type Outcome = Result<u32, Failure<&'static str, Rejected>>;
-
-async fn body(fail: bool) -> Result<u32, &'static str> {
-    if fail { Err("down") } else { Ok(1) }
+impl From<Rejected> for Error {
+    fn from(rejected: Rejected) -> Self {
+        Error::Rejected(rejected)
+    }
 }
 
+type Outcome = Result<u32, Error>;
+
+async fn body(fail: bool) -> Outcome {
+    if fail { Err(Error::Down) } else { Ok(1) }
+}
+
+#[circuit_breaker(key = host, window = 2, min_calls = 2, name = "keys-host")]
 async fn by_host(host: &str, fail: bool) -> Outcome {
-    keyed_breaker!("keys-host", host, body(fail))
+    body(fail).await
 }
 
 struct Request {
     tenant: String,
 }
 
+#[circuit_breaker(key = request.tenant, window = 2, min_calls = 2, name = "keys-field")]
 async fn by_tenant_field(request: &Request, fail: bool) -> Outcome {
-    keyed_breaker!("keys-field", request.tenant, body(fail))
+    body(fail).await
 }
 
+#[circuit_breaker(key = request.tenant, window = 2, min_calls = 2, name = "keys-owned-field")]
 async fn by_owned_field(request: Request, fail: bool) -> Outcome {
-    let outcome = keyed_breaker!("keys-owned-field", request.tenant, body(fail));
+    let outcome = body(fail).await;
     // The key expression borrowed the field: it is still ours.
-    assert!(!request.tenant.is_empty());
+    drop(request.tenant);
     outcome
 }
 
+#[circuit_breaker(key = id, window = 2, min_calls = 2, name = "keys-u64")]
 async fn by_number(id: u64, fail: bool) -> Outcome {
-    keyed_breaker!("keys-u64", id, body(fail))
+    body(fail).await
 }
 
 #[derive(Debug, Hash, PartialEq, Eq, Clone)]
 struct TenantId(u32);
 
+#[circuit_breaker(key = tenant, window = 2, min_calls = 2, name = "keys-struct")]
 async fn by_tenant(tenant: TenantId, fail: bool) -> Outcome {
-    keyed_breaker!("keys-struct", tenant, body(fail))
+    body(fail).await
 }
 
+#[circuit_breaker(key = tenant, window = 2, min_calls = 2, name = "keys-struct-ref")]
 async fn by_tenant_ref(tenant: &TenantId, fail: bool) -> Outcome {
-    keyed_breaker!("keys-struct-ref", tenant, body(fail))
+    body(fail).await
 }
 
 /// A key type without `Debug`: described by its type name and a hash.
 #[derive(Hash, PartialEq, Eq, Clone)]
 struct Region(u8);
 
+// A reference to a key type without `Debug` is keyed by its value.
+#[circuit_breaker(key = *region, window = 2, min_calls = 2, name = "keys-no-debug")]
 async fn by_region(region: &Region, fail: bool) -> Outcome {
-    // A reference to a key type without `Debug` is keyed by its value.
-    keyed_breaker!("keys-no-debug", *region, body(fail))
+    body(fail).await
 }
 
+#[circuit_breaker(key = name, window = 2, min_calls = 2, name = "keys-arc-str")]
 async fn by_shared_name(name: Arc<str>, fail: bool) -> Outcome {
-    keyed_breaker!("keys-arc-str", name, body(fail))
+    body(fail).await
 }
 
 /// Two failures open one key's breaker; the other key's still runs.
@@ -149,11 +146,11 @@ async fn isolated<K: Clone>(
     name: &'static str,
 ) {
     for _ in 0..2 {
-        assert_eq!(call(down.clone(), true).await, Err(Failure::Error("down")));
+        assert_eq!(call(down.clone(), true).await, Err(Error::Down));
     }
     assert_eq!(
         call(down.clone(), false).await,
-        Err(Failure::Rejected(Rejected::circuit_open(name))),
+        Err(Error::Rejected(Rejected::circuit_open(name))),
         "{name}: the failing key's breaker is open"
     );
     assert_eq!(
@@ -222,16 +219,8 @@ async fn a_str_key_and_a_string_key_of_the_same_text_are_one_key() {
     static STATE: Keyed<CircuitBreaker> = Keyed::new(CircuitBreaker::builder().name("keys-one"), 8);
     let owned = String::from("same");
     let borrowed: &str = "same";
-    let a = {
-        #[allow(unused_imports)]
-        use steadfast::__private::{KeyByDeref as _, KeyByRef as _};
-        STATE.get((&&(owned)).__steadfast_key())
-    };
-    let b = {
-        #[allow(unused_imports)]
-        use steadfast::__private::{KeyByDeref as _, KeyByRef as _};
-        STATE.get((&&(borrowed)).__steadfast_key())
-    };
+    let a = STATE.get(Probe::debug(owned.as_str()));
+    let b = STATE.get(Probe::debug(borrowed));
     assert!(steadfast::keyed::Held::same(&a, &b));
     assert_eq!(STATE.len(), 1);
 }
@@ -249,11 +238,13 @@ async fn health_lists_the_keyed_policy_from_startup_and_describes_its_keys() {
     assert_eq!((startup.keys, startup.max_keys), (0, 1024));
     assert!(listed("keys-health-no-debug").is_some());
 
+    #[circuit_breaker(key = host, window = 2, min_calls = 2, name = "keys-health")]
     async fn call(host: &str, fail: bool) -> Outcome {
-        keyed_breaker!("keys-health", host, body(fail))
+        body(fail).await
     }
+    #[circuit_breaker(key = *region, window = 2, min_calls = 2, name = "keys-health-no-debug")]
     async fn call_region(region: &Region, fail: bool) -> Outcome {
-        keyed_breaker!("keys-health-no-debug", *region, body(fail))
+        body(fail).await
     }
     for _ in 0..2 {
         let _ = call("down.example", true).await;
@@ -330,11 +321,7 @@ fn a_call_on_a_present_key_allocates_nothing() {
 fn a_use_with_on_a_present_key_allocates_nothing() {
     static STATE: Keyed<CircuitBreaker> =
         Keyed::new(CircuitBreaker::builder().name("keys-with"), 8);
-    let admit = |id: u64| {
-        STATE.with(steadfast::keyed::Probe::debug(&id), |b| {
-            b.try_acquire().is_ok()
-        })
-    };
+    let admit = |id: u64| STATE.with(Probe::debug(&id), |b| b.try_acquire().is_ok());
     assert!(admit(1), "the miss stores the key");
     ALLOCATIONS.with(|n| n.set(0));
     COUNTING.with(|c| c.set(true));
