@@ -221,12 +221,13 @@ impl CircuitBreaker {
         &self,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Failure<E, Rejected>> {
-        let mut permit = Some(self.try_acquire().map_err(Failure::Rejected)?);
+        let mut slot = permit::Slot::pending(self);
+        slot.hold(self.try_acquire().map_err(Failure::Rejected)?);
         // A panic in `call` records a failure as it unwinds through here.
-        let on_unwind = permit::FailOnUnwind::arm(&mut permit);
+        let on_unwind = permit::FailOnUnwind::arm(&mut slot);
         let result = call();
         on_unwind.disarm();
-        if let Some(permit) = permit {
+        if let Some(permit) = slot.take() {
             if result.is_ok() {
                 permit.success();
             } else {
