@@ -306,9 +306,12 @@ impl CircuitBreaker {
                 },
             );
         }
+        // `started` is `None` exactly when the breaker has no `slow_call`
+        // (see `start_time`): the permit's own word, already in a register,
+        // instead of another load of the configuration.
         if !probe
             && outcome == Outcome::Success
-            && self.config.slow_call.is_none()
+            && started.is_none()
             && self.consecutive.load(Ordering::Relaxed) == 0
             && self.window.success_changes_nothing()
         {
