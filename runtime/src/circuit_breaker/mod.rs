@@ -436,9 +436,10 @@ impl CircuitBreaker {
     /// A rejection, reported.
     #[cold]
     fn reject(&self) -> Rejected {
-        crate::events::rejected(&self.rejection());
+        let rejected = self.rejection();
+        crate::events::rejected(&rejected);
         crate::meter::breaker_call(self.name(), "rejected");
-        self.rejection()
+        rejected
     }
 
     /// Holds the breaker open until [`reset`](CircuitBreaker::reset) (or
