@@ -33,12 +33,30 @@ async fn plain(x: u64) -> Result<u64, std::io::Error> {
     op(x).map_err(|()| std::io::Error::other("no"))
 }
 
-/// Polls a future that is ready at once (none of the benchmarked calls waits).
+/// Polls a future that is ready at once (none of the benchmarked calls waits),
+/// where it was made.
+///
+/// Always inlined, so that every row measures its call the same way. Left to
+/// the compiler, it was inlined for small futures and called for larger ones,
+/// which then paid for a copy of the future into its frame: a copy that
+/// reads, 8 or 16 bytes at a time, a state byte and arguments written a few
+/// instructions before with narrower stores, which the processor cannot
+/// forward (a store-forwarding stall, ≈ 5 to 10 ns on this machine). That is
+/// a cost of moving any future over 16 bytes right after making it, measured
+/// on its own by [`moved`].
+#[inline(always)]
 fn ready<F: Future>(future: F) -> F::Output {
     match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => output,
         Poll::Pending => unreachable!("the benchmarked futures never wait"),
     }
+}
+
+/// [`ready`] for a future moved once first (into this function's frame), as
+/// a future is when handed to a function that is not inlined.
+#[inline(never)]
+fn moved<F: Future>(future: F) -> F::Output {
+    ready(future)
 }
 
 /// The time `iters` calls take when split over two threads at once.
@@ -265,6 +283,14 @@ static OPEN: CircuitBreaker = CircuitBreaker::builder()
     .open_for(Duration::from_secs(3600))
     .build();
 
+/// The attribute's floor: the two-atomic breaker written by hand into the
+/// same async fn, rejecting with an `io::Error` of its own.
+async fn floor_guarded(x: u64) -> Result<u64, std::io::Error> {
+    FLOOR
+        .call(|| op(x).map_err(|()| std::io::Error::other("no")))
+        .unwrap_or_else(|| Err(std::io::ErrorKind::ResourceBusy.into()))
+}
+
 #[circuit_breaker]
 async fn guarded(x: u64) -> Result<u64, std::io::Error> {
     op(x).map_err(|()| std::io::Error::other("no"))
@@ -275,8 +301,28 @@ async fn guarded_open(x: u64) -> Result<u64, std::io::Error> {
     op(x).map_err(|()| std::io::Error::other("no"))
 }
 
-/// A call through the permit API, as a user holding a permit across work writes it.
-#[inline]
+/// An error type that takes a rejection without allocating (`io::Error` boxes it).
+#[derive(Debug)]
+enum CallError {
+    Rejected(steadfast::Rejected),
+    Failed,
+}
+
+impl From<steadfast::Rejected> for CallError {
+    fn from(rejected: steadfast::Rejected) -> Self {
+        CallError::Rejected(rejected)
+    }
+}
+
+#[circuit_breaker(shared = OPEN)]
+async fn guarded_open_enum(x: u64) -> Result<u64, CallError> {
+    op(x).map_err(|()| CallError::Failed)
+}
+
+/// A call through the permit API, as a user holding a permit across work
+/// writes it: a function of its own, so that how the compiler moves the
+/// permit does not depend on what else the benchmark group inlines.
+#[inline(never)]
 fn through_permit() -> Option<Result<u64, ()>> {
     let permit = CLOSED.try_acquire().ok()?;
     let result = op(black_box(7));
@@ -310,8 +356,17 @@ fn closed_success(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("breaker-attribute");
     group.bench_function("bare async fn", |b| b.iter(|| ready(plain(black_box(7)))));
+    group.bench_function("two-atomic floor, async fn", |b| {
+        b.iter(|| ready(floor_guarded(black_box(7))))
+    });
     group.bench_function("steadfast #[circuit_breaker]", |b| {
         b.iter(|| ready(guarded(black_box(7))))
+    });
+    group.bench_function("two-atomic floor, async fn, moved once", |b| {
+        b.iter(|| moved(floor_guarded(black_box(7))))
+    });
+    group.bench_function("steadfast #[circuit_breaker], moved once", |b| {
+        b.iter(|| moved(guarded(black_box(7))))
     });
     group.finish();
 }
@@ -335,6 +390,10 @@ fn open_rejection(c: &mut Criterion) {
     }
     assert!(OPEN.try_acquire().is_err());
     assert!(ready(guarded_open(7)).is_err());
+    assert!(matches!(
+        ready(guarded_open_enum(7)),
+        Err(CallError::Rejected(steadfast::Rejected::CircuitOpen { .. }))
+    ));
     assert!(!failsafe.is_call_permitted());
     assert!(matches!(
         recloser.call(|| op(7)),
@@ -350,6 +409,14 @@ fn open_rejection(c: &mut Criterion) {
     group.bench_function("steadfast", |b| b.iter(|| OPEN.try_acquire().is_err()));
     group.bench_function("steadfast #[circuit_breaker]", |b| {
         b.iter(|| ready(guarded_open(black_box(7))).is_err())
+    });
+    group.bench_function("steadfast #[circuit_breaker], error enum", |b| {
+        b.iter(|| ready(guarded_open_enum(black_box(7))).is_err())
+    });
+    // What the `io::Error` rows pay on top: std boxes the rejection, and the
+    // error holding it (two allocations and two frees).
+    group.bench_function("io::Error from Rejected", |b| {
+        b.iter(|| std::io::Error::from(black_box(steadfast::Rejected::circuit_open("x"))))
     });
     group.bench_function("failsafe", |b| {
         b.iter(|| failsafe.call(|| op(black_box(7))).is_err())

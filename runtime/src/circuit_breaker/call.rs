@@ -6,8 +6,8 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::permit::FailOnUnwind;
-use super::{CircuitBreaker, Permit};
+use super::CircuitBreaker;
+use super::permit::{FailOnUnwind, Slot};
 use crate::{Failure, Rejected};
 
 pin_project! {
@@ -26,23 +26,21 @@ pin_project! {
     #[derive(Debug)]
     #[must_use = "futures do nothing unless `.await`ed or polled"]
     pub struct Guarded<'a, F, P> {
-        breaker: &'a CircuitBreaker,
+        // The breaker, and whether the call has asked for admission, and
+        // its permit (see `Slot` on why not an `Option<Permit>`).
+        slot: Slot<'a>,
         #[pin]
         inner: F,
         failure_if: P,
-        permit: Option<Permit<'a>>,
-        admitted: bool,
     }
 }
 
 impl<'a, F, P> Guarded<'a, F, P> {
     pub(super) fn new(breaker: &'a CircuitBreaker, inner: F, failure_if: P) -> Self {
         Guarded {
-            breaker,
+            slot: Slot::pending(breaker),
             inner,
             failure_if,
-            permit: None,
-            admitted: false,
         }
     }
 }
@@ -57,23 +55,25 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        if !*this.admitted {
-            *this.admitted = true;
-            match this.breaker.try_acquire() {
-                Ok(permit) => *this.permit = Some(permit),
-                Err(rejected) => return Poll::Ready(Err(Failure::Rejected(rejected))),
+        if this.slot.is_pending() {
+            match this.slot.breaker().try_acquire() {
+                Ok(permit) => this.slot.hold(permit),
+                Err(rejected) => {
+                    this.slot.close();
+                    return Poll::Ready(Err(Failure::Rejected(rejected)));
+                }
             }
         }
         // Armed while the inner future runs: a panic out of it records a
         // failure on its way through (not only once it reaches a permit
         // dropped during the unwind, which a `catch_unwind` upstream of us
         // prevents by dropping this future only after catching it).
-        let on_unwind = FailOnUnwind::arm(this.permit);
+        let on_unwind = FailOnUnwind::arm(this.slot);
         let polled = this.inner.poll(cx);
         on_unwind.disarm();
         let result = core::task::ready!(polled);
         let permit = this
-            .permit
+            .slot
             .take()
             .expect("steadfast: a circuit-breaker call polled after it finished");
         match &result {

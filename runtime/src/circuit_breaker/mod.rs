@@ -221,12 +221,13 @@ impl CircuitBreaker {
         &self,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Failure<E, Rejected>> {
-        let mut permit = Some(self.try_acquire().map_err(Failure::Rejected)?);
+        let mut slot = permit::Slot::pending(self);
+        slot.hold(self.try_acquire().map_err(Failure::Rejected)?);
         // A panic in `call` records a failure as it unwinds through here.
-        let on_unwind = permit::FailOnUnwind::arm(&mut permit);
+        let on_unwind = permit::FailOnUnwind::arm(&mut slot);
         let result = call();
         on_unwind.disarm();
-        if let Some(permit) = permit {
+        if let Some(permit) = slot.take() {
             if result.is_ok() {
                 permit.success();
             } else {
@@ -305,9 +306,12 @@ impl CircuitBreaker {
                 },
             );
         }
+        // `started` is `None` exactly when the breaker has no `slow_call`
+        // (see `start_time`): the permit's own word, already in a register,
+        // instead of another load of the configuration.
         if !probe
             && outcome == Outcome::Success
-            && self.config.slow_call.is_none()
+            && started.is_none()
             && self.consecutive.load(Ordering::Relaxed) == 0
             && self.window.success_changes_nothing()
         {
@@ -432,9 +436,10 @@ impl CircuitBreaker {
     /// A rejection, reported.
     #[cold]
     fn reject(&self) -> Rejected {
-        crate::events::rejected(&self.rejection());
+        let rejected = self.rejection();
+        crate::events::rejected(&rejected);
         crate::meter::breaker_call(self.name(), "rejected");
-        self.rejection()
+        rejected
     }
 
     /// Holds the breaker open until [`reset`](CircuitBreaker::reset) (or

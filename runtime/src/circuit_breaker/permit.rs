@@ -80,6 +80,119 @@ impl<'a> Permit<'a> {
     }
 }
 
+/// A permit's place in a call running through the breaker (the breaker's
+/// future, [`CircuitBreaker::call`]): pending until the call asks for
+/// admission, then the permit's fields, then empty once the outcome is
+/// reported (or the call was rejected).
+///
+/// It is a [`Permit`] laid out for writing in place, not an
+/// `Option<Permit>` beside an "admitted" flag, for two measured reasons
+/// (`benches/benches/peers.rs`, `breaker-attribute`, with `perf annotate`):
+///
+/// - admission writes the two words that change (`started`, `ticket`) one by
+///   one, where moving a whole permit into an `Option` inside a future made
+///   the compiler assemble it in a temporary and copy it with a 16-byte load
+///   that the processor could not forward from the narrower stores just made
+///   (a store-forwarding stall: more than half of the attribute's cost);
+///   dropping the future reads the ticket alone for the same reason
+///   ([`release`](Slot::release) is out of line);
+/// - the three states live in the ticket word, so the future is a word
+///   smaller than with a flag beside it: every move of the future copies it.
+///
+/// Dropped holding a permit, it drops that permit (the cancelled or
+/// panicking call is accounted for as [`Permit`]'s `Drop` says).
+#[derive(Debug)]
+pub(super) struct Slot<'a> {
+    breaker: &'a CircuitBreaker,
+    started: u64,
+    /// A permit's ticket, or [`PENDING`](Slot::PENDING) or
+    /// [`EMPTY`](Slot::EMPTY): the generation has 29 bits, so a ticket
+    /// never reaches either.
+    ticket: u64,
+}
+
+impl<'a> Slot<'a> {
+    const PENDING: u64 = u64::MAX - 1;
+    const EMPTY: u64 = u64::MAX;
+
+    /// A slot of `breaker` whose call has not asked for admission yet.
+    #[inline]
+    pub(super) fn pending(breaker: &'a CircuitBreaker) -> Self {
+        Slot {
+            breaker,
+            started: 0,
+            ticket: Self::PENDING,
+        }
+    }
+
+    /// Whether the call has not asked for admission yet.
+    #[inline]
+    pub(super) fn is_pending(&self) -> bool {
+        self.ticket == Self::PENDING
+    }
+
+    /// The breaker the slot belongs to.
+    #[inline]
+    pub(super) fn breaker(&self) -> &'a CircuitBreaker {
+        self.breaker
+    }
+
+    /// Keeps `permit` (of this slot's breaker), field by field, in a slot
+    /// that holds none.
+    #[inline]
+    pub(super) fn hold(&mut self, permit: Permit<'a>) {
+        debug_assert!(
+            !self.holds() && core::ptr::eq(self.breaker, permit.breaker),
+            "steadfast: a breaker slot holds one permit of its own breaker"
+        );
+        let permit = ManuallyDrop::new(permit);
+        self.started = permit.started;
+        self.ticket = permit.ticket;
+    }
+
+    /// The call was rejected: nothing to hold.
+    #[inline]
+    pub(super) fn close(&mut self) {
+        self.ticket = Self::EMPTY;
+    }
+
+    #[inline]
+    fn holds(&self) -> bool {
+        self.ticket < Self::PENDING
+    }
+
+    /// The permit held, leaving the slot empty.
+    #[inline]
+    pub(super) fn take(&mut self) -> Option<Permit<'a>> {
+        if !self.holds() {
+            return None;
+        }
+        let ticket = core::mem::replace(&mut self.ticket, Self::EMPTY);
+        Some(Permit {
+            breaker: self.breaker,
+            started: self.started,
+            ticket,
+        })
+    }
+
+    /// Drops the permit held (a cancelled or panicking call): out of line,
+    /// so that dropping a slot that holds none reads its ticket alone.
+    #[cold]
+    #[inline(never)]
+    fn release(&mut self) {
+        drop(self.take());
+    }
+}
+
+impl Drop for Slot<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.holds() {
+            self.release();
+        }
+    }
+}
+
 /// Records a failure for the permit in its slot if dropped armed, which only
 /// a panic unwinding through the call it guards does: the guard is made
 /// right before the call runs (or is polled) and [disarmed](Self::disarm)
@@ -87,13 +200,13 @@ impl<'a> Permit<'a> {
 /// upstream has stopped the unwinding, no longer sees the panic
 /// (`std::thread::panicking()` is false by then): this guard has seen it.
 #[derive(Debug)]
-pub(super) struct FailOnUnwind<'p, 'a>(&'p mut Option<Permit<'a>>);
+pub(super) struct FailOnUnwind<'p, 'a>(&'p mut Slot<'a>);
 
 impl<'p, 'a> FailOnUnwind<'p, 'a> {
-    /// Armed over `permit` (which may be empty: then it records nothing).
+    /// Armed over `slot` (which may be empty: then it records nothing).
     #[inline]
-    pub(super) fn arm(permit: &'p mut Option<Permit<'a>>) -> Self {
-        FailOnUnwind(permit)
+    pub(super) fn arm(slot: &'p mut Slot<'a>) -> Self {
+        FailOnUnwind(slot)
     }
 
     /// The guarded call returned (ready or not): nothing to record here.

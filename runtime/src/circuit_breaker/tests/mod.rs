@@ -232,6 +232,32 @@ async fn dropped_and_ignored_probes_give_their_slot_back() {
     assert_eq!(cb.state(), State::Closed);
 }
 
+/// The breaker's future keeps its permit in a `Slot` (pending, holding,
+/// empty): dropped while it holds a probe's permit it gives the slot back;
+/// rejected, it holds nothing, and dropping it gives back nothing.
+#[tokio::test(start_paused = true)]
+async fn a_future_gives_back_only_the_probe_slot_it_holds() {
+    use core::task::{Context, Poll, Waker};
+    let cb = breaker(CircuitBreaker::builder().window_calls(1).open_for(MS));
+    calls(&cb, "F");
+    tokio::time::advance(MS).await;
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut admitted = Box::pin(cb.run(core::future::pending::<Result<(), ()>>()));
+    assert!(admitted.as_mut().poll(&mut cx).is_pending());
+    assert_eq!((cb.state(), cb.probes_in_flight()), (State::HalfOpen, 1));
+    let mut rejected = Box::pin(cb.run(async { Ok::<(), ()>(()) }));
+    assert!(matches!(
+        rejected.as_mut().poll(&mut cx),
+        Poll::Ready(Err(Failure::Rejected(Rejected::CircuitOpen { .. })))
+    ));
+    drop(rejected);
+    assert_eq!(cb.probes_in_flight(), 1, "a rejected call held no slot");
+    drop(admitted);
+    assert_eq!((cb.state(), cb.probes_in_flight()), (State::HalfOpen, 0));
+    call(&cb, 'S').expect("the dropped probe's slot came back");
+    assert_eq!(cb.state(), State::Closed);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_panicking_call_counts_as_a_failure() {
     let cb = Arc::new(breaker(

@@ -1,0 +1,166 @@
+//! Rate limiters next to each other, in one run: an admitted call through
+//! governor's direct limiter, tower's `RateLimit`, leaky-bucket and
+//! tower-resilience's rate limiter (`rate-limit-admitted`), and a call under
+//! one of 1,000 keys through governor's keyed limiter (`rate-limit-keyed`),
+//! with a bare call in each group, so that each row reads as a ratio.
+//!
+//! Every limiter is given a rate so high that it always admits: the rows
+//! measure admission, never a wait or a rejection.
+//!
+//! Run with `cargo bench -p steadfast-benches --bench rate_limit [filter]`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use governor::{Quota, RateLimiter};
+use tower::{Service, ServiceBuilder, ServiceExt as _};
+
+/// The operation under protection: cheap, so that overhead dominates.
+#[inline(never)]
+fn op(x: u64) -> Result<u64, ()> {
+    Ok(x.wrapping_mul(31))
+}
+
+/// The same operation as an async fn with a real error type: the bare call.
+async fn plain(x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
+/// Polls a future that is ready at once (none of the benchmarked calls
+/// waits), in place: see `ready` in `peers.rs`.
+#[inline(always)]
+fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("the benchmarked futures never wait"),
+    }
+}
+
+/// A current-thread runtime with the timer, for the limiters that sleep
+/// through tokio (tower's and tower-resilience's).
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// The time `iters` calls through a tower service take inside one `block_on`.
+fn tower_on_runtime<S>(rt: &tokio::runtime::Runtime, iters: u64, service: &mut S) -> Duration
+where
+    S: Service<u64, Response = u64>,
+    S::Error: std::fmt::Debug,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let ready = service.ready().await.unwrap();
+            black_box(ready.call(black_box(7)).await).unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+/// As many calls per second as governor counts: it always admits.
+fn huge_quota() -> Quota {
+    Quota::per_second(NonZeroU32::MAX)
+}
+
+/// A token count no benchmark spends (criterion makes well under 2^40 calls
+/// per row).
+const PLENTY: usize = 1 << 40;
+
+// --- admitted calls --------------------------------------------------------------
+
+fn admitted(c: &mut Criterion) {
+    let rt = runtime();
+    let governor = RateLimiter::direct(huge_quota());
+    // Construction registers nothing with tokio; its `acquire` would sleep on
+    // tokio's timer, `try_acquire` never waits.
+    let leaky = leaky_bucket::RateLimiter::builder()
+        .max(PLENTY)
+        .initial(PLENTY)
+        .refill(PLENTY)
+        .interval(Duration::from_millis(1))
+        .build();
+    // tower's `RateLimit` makes its `Sleep` on construction: inside the runtime.
+    let mut tower = rt.block_on(async {
+        ServiceBuilder::new()
+            .rate_limit(u64::MAX, Duration::from_secs(1))
+            .service_fn(plain)
+    });
+    let resilience = tower_resilience_ratelimiter::RateLimiterLayer::builder()
+        .limit_for_period(PLENTY)
+        .refresh_period(Duration::from_secs(1))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .expect("a valid tower-resilience rate limiter");
+    let mut resilience = ServiceBuilder::new().layer(resilience).service_fn(plain);
+
+    let mut group = c.benchmark_group("rate-limit-admitted");
+    group.bench_function("bare async fn", |b| b.iter(|| ready(plain(black_box(7)))));
+    // ---- steadfast rows go here (after the `#[rate_limit]` merge):
+    // `#[rate_limit(rate = …)]` on an async fn like `plain`, with a rate so
+    // high that it always admits, polled with `ready` like the rows below.
+    // ----
+    group.bench_function("governor check()", |b| {
+        b.iter(|| black_box(governor.check()).is_ok())
+    });
+    group.bench_function("governor check() + call", |b| {
+        b.iter(|| {
+            governor
+                .check()
+                .map(|()| ready(plain(black_box(7))))
+                .is_ok()
+        })
+    });
+    group.bench_function("leaky-bucket try_acquire + call", |b| {
+        b.iter(|| leaky.try_acquire(1).then(|| ready(plain(black_box(7)))))
+    });
+    group.bench_function("tower rate_limit", |b| {
+        b.iter_custom(|iters| tower_on_runtime(&rt, iters, &mut tower))
+    });
+    group.bench_function("tower-resilience rate limiter", |b| {
+        b.iter_custom(|iters| tower_on_runtime(&rt, iters, &mut resilience))
+    });
+    group.finish();
+}
+
+// --- keyed: one of 1,000 keys ---------------------------------------------------------
+
+/// Distinct keys in the keyed rows.
+const KEYS: u64 = 1_000;
+
+fn keyed(c: &mut Criterion) {
+    let governor = RateLimiter::keyed(huge_quota());
+    // Every key present before measuring: the rows measure a lookup that hits.
+    for key in 0..KEYS {
+        assert!(governor.check_key(&key).is_ok());
+    }
+    let mut group = c.benchmark_group("rate-limit-keyed");
+    group.bench_function("bare async fn", |b| b.iter(|| ready(plain(black_box(7)))));
+    // ---- steadfast rows go here (after the `#[rate_limit]` merge):
+    // `#[rate_limit(rate = …, key = k, max_keys = …)]` with a rate so high
+    // that it always admits, called with the keys cycling through 0..KEYS as
+    // below.
+    // ----
+    group.bench_function("governor keyed check_key + call, 1,000 keys", |b| {
+        let mut key = 0;
+        b.iter(|| {
+            key = (key + 1) % KEYS;
+            governor
+                .check_key(black_box(&key))
+                .map(|()| ready(plain(black_box(7))))
+                .is_ok()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, admitted, keyed);
+criterion_main!(benches);
