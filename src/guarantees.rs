@@ -75,6 +75,61 @@
 //!   (`waiters_leave_the_line_in_constant_work_wherever_they_stand` counts the
 //!   entries touched; `benches/bulkhead_queue.rs` times it).
 //!
+//! ## Rate limits
+//!
+//! - In any interval of length t a limiter admits at most `burst + floor(rate
+//!   × t / per)` calls, and refuses only calls that would break that bound,
+//!   also when `per / rate` is not a whole number of nanoseconds
+//!   (`tests/rate_limit.rs`: `admissions_never_exceed_the_bound_in_any_interval`;
+//!   `runtime/src/rate_limit/tests.rs`:
+//!   `admissions_keep_the_bound_in_every_window_and_refuse_only_what_breaks_it`,
+//!   `a_rate_that_does_not_divide_per_is_counted_exactly`); a new limiter
+//!   starts full and a quiet period refills only the burst
+//!   (`a_full_burst_passes_after_a_quiet_period_and_never_more`).
+//! - `retry_after` is exactly the time to the next free turn, waiters' turns
+//!   included (`retry_after_is_exactly_the_time_to_the_next_turn`); waiting
+//!   calls are admitted in arrival order, each at its turn, and a call whose
+//!   turn is beyond `max_wait` fails at once
+//!   (`waiting_calls_are_admitted_in_arrival_order_each_at_its_turn`).
+//! - A dropped waiter never runs, and gives its turn back only when it was
+//!   the last one reserved
+//!   (`a_dropped_waiter_does_not_run_and_gives_its_turn_back_only_when_last`).
+//! - `RateLimited` is never retried by an outer `#[retry]` and counts as
+//!   neither success nor failure for an outer breaker
+//!   (`an_outer_retry_never_retries_a_rate_limited_call`,
+//!   `an_outer_breaker_counts_a_rate_limited_call_as_neither`); a wait counts
+//!   toward an outer timeout (`waiting_for_a_turn_counts_toward_an_outer_timeout`).
+//! - The admission word is model-checked with loom
+//!   (`loom_rate_limit_callers_and_the_clock_race_without_breaking_the_bound`,
+//!   `loom_rate_limit_waiters_and_give_backs`) and checked against a token
+//!   bucket in exact arithmetic with proptest
+//!   (`the_word_is_a_token_bucket_and_keeps_the_bound`).
+//!
+//! ## State scope and keyed state
+//!
+//! - `shared = EXPR` is evaluated on each call: one policy per instance
+//!   (`self.breaker`), one built at startup (`&*FROM_CONFIG`), a registry
+//!   lookup, or a `static` (`tests/shared.rs`, and the `shared_*` tests of
+//!   `tests/rate_limit.rs`); a wrong type is a compile error naming the
+//!   expected type (`tests/ui/*-shared-*wrong-type.rs`).
+//! - `key = EXPR` keeps keys isolated (`tests/keyed.rs`:
+//!   `a_failing_key_opens_only_its_own_breaker`,
+//!   `each_tenant_has_its_own_limit_and_the_key_is_not_moved`;
+//!   `tests/keyed_keys.rs`: every kind of key expression); the map never
+//!   holds more than `max_keys` states, even under 10,000 distinct keys from
+//!   several threads (`max_keys_is_never_exceeded_under_ten_thousand_distinct_keys`,
+//!   loom: `loom_racing_misses_stay_within_max_keys`); a state with a call in
+//!   flight is never evicted (`eviction_never_drops_a_state_with_a_call_in_flight`,
+//!   loom: `loom_eviction_never_removes_a_state_in_flight`); closed breakers
+//!   go before open ones and the state idle longest goes first
+//!   (`closed_breakers_are_evicted_before_open_ones_and_idle_longest_first`,
+//!   `the_state_idle_longest_is_evicted_first`, and the reference model
+//!   `eviction_follows_the_reference_model`); keys that cannot be stored
+//!   share a bounded overflow state
+//!   (`keys_that_cannot_be_stored_share_the_overflow_state`).
+//! - A call on a key already stored allocates nothing (`tests/alloc.rs`:
+//!   `a_keyed_policy_does_not_allocate_when_the_key_is_stored`).
+//!
 //! ## Manual control
 //!
 //! - An operator's `force_open()`, `force_closed()` and `reset()` outrank

@@ -66,6 +66,23 @@ where
     })
 }
 
+/// The attribute as users write it, with a rate no run reaches.
+#[steadfast::rate_limit(rate = 4_000_000_000)]
+async fn limited(x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
+/// The same, one limiter per key.
+#[steadfast::rate_limit(rate = 4_000_000_000, key = key, max_keys = 2048)]
+async fn limited_keyed(key: u64, x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
+/// The programmatic limiter behind the attribute.
+static DIRECT: steadfast::RateLimiter = steadfast::RateLimiter::builder()
+    .rate(4_000_000_000)
+    .build();
+
 /// As many calls per second as governor counts: it always admits.
 fn huge_quota() -> Quota {
     Quota::per_second(NonZeroU32::MAX)
@@ -104,10 +121,17 @@ fn admitted(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("rate-limit-admitted");
     group.bench_function("bare async fn", |b| b.iter(|| ready(plain(black_box(7)))));
-    // ---- steadfast rows go here (after the `#[rate_limit]` merge):
-    // `#[rate_limit(rate = …)]` on an async fn like `plain`, with a rate so
-    // high that it always admits, polled with `ready` like the rows below.
-    // ----
+    group.bench_function("steadfast #[rate_limit]", |b| {
+        b.iter(|| ready(limited(black_box(7))))
+    });
+    group.bench_function("steadfast try_acquire() + call", |b| {
+        b.iter(|| {
+            DIRECT
+                .try_acquire()
+                .map(|()| ready(plain(black_box(7))))
+                .is_ok()
+        })
+    });
     group.bench_function("governor check()", |b| {
         b.iter(|| black_box(governor.check()).is_ok())
     });
@@ -144,11 +168,16 @@ fn keyed(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("rate-limit-keyed");
     group.bench_function("bare async fn", |b| b.iter(|| ready(plain(black_box(7)))));
-    // ---- steadfast rows go here (after the `#[rate_limit]` merge):
-    // `#[rate_limit(rate = …, key = k, max_keys = …)]` with a rate so high
-    // that it always admits, called with the keys cycling through 0..KEYS as
-    // below.
-    // ----
+    for key in 0..KEYS {
+        assert!(ready(limited_keyed(key, 7)).is_ok());
+    }
+    group.bench_function("steadfast #[rate_limit(key = …)], 1,000 keys", |b| {
+        let mut key = 0;
+        b.iter(|| {
+            key = (key + 1) % KEYS;
+            ready(limited_keyed(black_box(key), black_box(7)))
+        })
+    });
     group.bench_function("governor keyed check_key + call, 1,000 keys", |b| {
         let mut key = 0;
         b.iter(|| {
