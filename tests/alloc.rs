@@ -448,3 +448,20 @@ fn a_rate_limited_call_admitted_at_once_does_not_allocate() {
         },
     );
 }
+
+/// The programmatic keyed API: a use of a stored key's state through
+/// `Keyed::with` allocates nothing.
+#[test]
+fn keyed_with_on_a_stored_key_does_not_allocate() {
+    use steadfast::keyed::{Keyed, Probe};
+    static STATE: Keyed<steadfast::CircuitBreaker> =
+        Keyed::new(steadfast::CircuitBreaker::builder().name("alloc-keyed-with"), 8);
+    let admit = |id: u64| STATE.with(Probe::debug(&id), |b| b.try_acquire().is_ok());
+    assert!(admit(1), "the miss stores the key");
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    let admitted = (0..CALLS).filter(|_| admit(1)).count();
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(admitted as u64, CALLS);
+    assert_eq!(ALLOCATIONS.with(Cell::get), 0);
+}

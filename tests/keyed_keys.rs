@@ -2,65 +2,13 @@
 //! registered from startup, and the key adapter evaluated at the call site.
 //! Every kind of key expression compiles
 //! (`&str`, a `String` field that stays usable, `u64`, a user struct with or
-//! without `Debug`, `Arc<str>`), keys are isolated, `health()` describes them,
-//! and a call on a present key allocates nothing.
+//! without `Debug`, `Arc<str>`), keys are isolated and `health()` describes
+//! them. (A call on a present key allocates nothing: `tests/alloc.rs`.)
 
-// `GlobalAlloc` is an unsafe trait: the counting allocator (as in
-// `tests/alloc.rs`) only forwards to `System`.
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 
 use steadfast::keyed::{Keyed, Probe};
 use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
-
-// ---------------------------------------------------------------- allocator
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn record() {
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        }
-    });
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record();
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record();
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record();
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 // ---------------------------------------------------------------- functions
 
@@ -272,61 +220,4 @@ fn the_call_future_stays_send() {
     send(&by_tenant_field(&request, false));
     send(&by_number(1, false));
     send(&by_shared_name(Arc::from("x"), false));
-}
-
-/// Allocations made on this thread by `calls` calls of `call`, after a
-/// warm-up call that stores the key.
-fn allocations<F: std::future::Future<Output = Outcome>>(
-    calls: u32,
-    mut call: impl FnMut() -> F,
-) -> u64 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        call().await.unwrap();
-        ALLOCATIONS.with(|n| n.set(0));
-        COUNTING.with(|c| c.set(true));
-        for _ in 0..calls {
-            call().await.unwrap();
-        }
-        COUNTING.with(|c| c.set(false));
-        ALLOCATIONS.with(Cell::get)
-    })
-}
-
-#[test]
-fn a_call_on_a_present_key_allocates_nothing() {
-    // Keys of their own: the other tests open breakers of these functions.
-    let request = Request {
-        tenant: "alloc-tenant".into(),
-    };
-    assert_eq!(allocations(1000, || by_host("alloc.example", false)), 0);
-    assert_eq!(allocations(1000, || by_tenant_field(&request, false)), 0);
-    assert_eq!(allocations(1000, || by_number(4242, false)), 0);
-    assert_eq!(allocations(1000, || by_tenant(TenantId(4242), false)), 0);
-    // The counter counts: a new key allocates its state (and its `String`).
-    let mut fresh = 0_u64;
-    let new_keys = allocations(10, || {
-        fresh += 1;
-        let host = format!("new-{fresh}.example");
-        async move { by_host(&host, false).await }
-    });
-    assert!(new_keys >= 10, "{new_keys}");
-}
-
-#[test]
-fn a_use_with_on_a_present_key_allocates_nothing() {
-    static STATE: Keyed<CircuitBreaker> =
-        Keyed::new(CircuitBreaker::builder().name("keys-with"), 8);
-    let admit = |id: u64| STATE.with(Probe::debug(&id), |b| b.try_acquire().is_ok());
-    assert!(admit(1), "the miss stores the key");
-    ALLOCATIONS.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
-    let admitted = (0..1000).filter(|_| admit(1)).count();
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(admitted, 1000);
-    assert_eq!(ALLOCATIONS.with(Cell::get), 0);
 }

@@ -180,6 +180,41 @@ pub(crate) fn members<T: Member + ?Sized>() -> Vec<&'static T> {
     with_list(|list: &mut Vec<&'static T>, _| list.clone())
 }
 
+/// Implements [`Member`] for a policy type `$ty` of kind `$kind` that has a
+/// `registered: Registration` field and an inherent `name()`, and collects
+/// its startup submissions (`AtStartup<$ty>`, from its `register_…!` macro):
+/// its list is a `static` of its own.
+macro_rules! policy_member {
+    ($ty:ident, $kind:expr) => {
+        impl $crate::registry::Member for $ty {
+            const KIND: $crate::registry::Kind = $kind;
+
+            fn name(&self) -> &'static str {
+                $ty::name(self)
+            }
+
+            fn registration(&self) -> &$crate::registry::Registration {
+                &self.registered
+            }
+
+            fn registry() -> &'static $crate::registry::Registry<Self> {
+                static LIST: $crate::registry::Registry<$ty> = $crate::registry::Registry::new();
+                &LIST
+            }
+
+            fn at_startup() -> impl Iterator<Item = &'static Self> {
+                inventory::iter::<$crate::registry::AtStartup<Self>>
+                    .into_iter()
+                    .map($crate::registry::AtStartup::policy)
+            }
+        }
+
+        inventory::collect!($crate::registry::AtStartup<$ty>);
+    };
+}
+
+pub(crate) use policy_member;
+
 /// A policy submitted at startup: what [`register_breaker!`](crate::register_breaker)
 /// and [`register_bulkhead!`](crate::register_bulkhead) hand to `inventory`.
 #[doc(hidden)]

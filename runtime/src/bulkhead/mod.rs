@@ -47,7 +47,7 @@ use std::sync::Mutex;
 pub use call::Slotted;
 
 use crate::name::PolicyName;
-use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
+use crate::registry::{Kind, Registration};
 use crate::{Failure, Lift, Rejected};
 use queue::{Queue, Ticket};
 use slots::{Join, Slots, running, waiting};
@@ -287,30 +287,7 @@ impl Bulkhead {
     }
 }
 
-impl Member for Bulkhead {
-    const KIND: Kind = Kind::Bulkhead;
-
-    fn name(&self) -> &'static str {
-        Bulkhead::name(self)
-    }
-
-    fn registration(&self) -> &Registration {
-        &self.registered
-    }
-
-    fn registry() -> &'static Registry<Self> {
-        static BULKHEADS: Registry<Bulkhead> = Registry::new();
-        &BULKHEADS
-    }
-
-    fn at_startup() -> impl Iterator<Item = &'static Self> {
-        inventory::iter::<AtStartup<Self>>
-            .into_iter()
-            .map(AtStartup::policy)
-    }
-}
-
-inventory::collect!(AtStartup<Bulkhead>);
+crate::registry::policy_member!(Bulkhead, Kind::Bulkhead);
 
 /// A slot in a [`Bulkhead`], released when dropped.
 #[derive(Debug)]

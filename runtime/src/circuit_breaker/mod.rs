@@ -58,7 +58,7 @@ pub use permit::Permit;
 pub use state::State;
 
 use crate::name::PolicyName;
-use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
+use crate::registry::{Kind, Registration};
 use crate::{Failure, Lift, Rejected};
 use state::{Admission, MAX_PROBES, Word};
 use window::{BUCKETS, MAX_COUNT, Tally, Window};
@@ -528,30 +528,7 @@ impl CircuitBreaker {
     }
 }
 
-impl Member for CircuitBreaker {
-    const KIND: Kind = Kind::CircuitBreaker;
-
-    fn name(&self) -> &'static str {
-        CircuitBreaker::name(self)
-    }
-
-    fn registration(&self) -> &Registration {
-        &self.registered
-    }
-
-    fn registry() -> &'static Registry<Self> {
-        static BREAKERS: Registry<CircuitBreaker> = Registry::new();
-        &BREAKERS
-    }
-
-    fn at_startup() -> impl Iterator<Item = &'static Self> {
-        inventory::iter::<AtStartup<Self>>
-            .into_iter()
-            .map(AtStartup::policy)
-    }
-}
-
-inventory::collect!(AtStartup<CircuitBreaker>);
+crate::registry::policy_member!(CircuitBreaker, Kind::CircuitBreaker);
 
 /// The contents of a breaker's window, from [`CircuitBreaker::window_counts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

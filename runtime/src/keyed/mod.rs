@@ -82,7 +82,6 @@
 mod evict;
 mod key;
 mod policy;
-mod rate_limit_impl;
 mod report;
 
 use core::fmt;

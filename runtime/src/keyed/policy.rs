@@ -1,13 +1,13 @@
 //! What a keyed state needs from its policy: [`KeyedPolicy`], implemented for
-//! [`CircuitBreaker`] and [`Bulkhead`] (and `RateLimiter`, in
-//! `rate_limit_impl.rs`).
+//! [`CircuitBreaker`], [`Bulkhead`] and [`RateLimiter`].
 
 use core::fmt;
 
 use crate::bulkhead::BulkheadBuilder;
 use crate::circuit_breaker::{CircuitBreakerBuilder, State};
 use crate::name::PolicyName;
-use crate::{Bulkhead, CircuitBreaker};
+use crate::rate_limit::RateLimiterBuilder;
+use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 
 /// A policy that [`Keyed`](super::Keyed) can keep one state of per key:
 /// how to build a fresh state, and what eviction and `health()` read from
@@ -111,5 +111,41 @@ impl KeyedPolicy for Bulkhead {
 
     fn reset_state(&self) {
         // A bulkhead's only state is its calls, which leave as they end.
+    }
+}
+
+impl KeyedPolicy for RateLimiter {
+    type Builder = RateLimiterBuilder;
+
+    const KIND: &'static str = "rate_limit";
+
+    fn build_from(builder: &RateLimiterBuilder) -> Self {
+        builder.build()
+    }
+
+    fn name_of(builder: &RateLimiterBuilder) -> PolicyName {
+        builder.policy_name()
+    }
+
+    #[inline]
+    fn busy(&self) -> bool {
+        // A waiting call holds the state (its `Held`) while it sleeps to its
+        // turn.
+        false
+    }
+
+    #[inline]
+    fn keep(&self) -> bool {
+        // A limiter that has spent turns is kept over idle ones: evicting it
+        // would hand its key a fresh, full burst.
+        !self.is_idle()
+    }
+
+    fn not_closed(&self) -> Option<State> {
+        None
+    }
+
+    fn reset_state(&self) {
+        // `health::reset_all` resets breakers only.
     }
 }

@@ -56,7 +56,7 @@ use tokio::time::Instant;
 pub use wait::Limited;
 
 use crate::name::PolicyName;
-use crate::registry::{AtStartup, Kind, Member, Registration, Registry};
+use crate::registry::{Kind, Registration};
 use crate::{Failure, Lift, Rejected};
 use gcra::{Decision, Gcra};
 use wait::Reservation;
@@ -343,30 +343,7 @@ impl RateLimiter {
     }
 }
 
-impl Member for RateLimiter {
-    const KIND: Kind = Kind::RateLimiter;
-
-    fn name(&self) -> &'static str {
-        RateLimiter::name(self)
-    }
-
-    fn registration(&self) -> &Registration {
-        &self.registered
-    }
-
-    fn registry() -> &'static Registry<Self> {
-        static RATE_LIMITERS: Registry<RateLimiter> = Registry::new();
-        &RATE_LIMITERS
-    }
-
-    fn at_startup() -> impl Iterator<Item = &'static Self> {
-        inventory::iter::<AtStartup<Self>>
-            .into_iter()
-            .map(AtStartup::policy)
-    }
-}
-
-inventory::collect!(AtStartup<RateLimiter>);
+crate::registry::policy_member!(RateLimiter, Kind::RateLimiter);
 
 /// Builds a [`RateLimiter`] in `const` context. Invalid settings panic, which
 /// in a `const` or `static` is a compile error.
