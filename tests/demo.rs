@@ -161,14 +161,15 @@ fn short_demo_keeps_the_carriers_quota_with_a_rate_limit() {
         quote.waited > 0,
         "calls whose turn was near waited for it: {quote:?}"
     );
-    assert_eq!(
-        quote.fallbacks, quote.rate_limited,
-        "every refused call got the flat rate, and only those: {quote:?}"
+    // (The flat rate also answers a request that failed or timed out, which
+    // a loaded machine may cause: bounds, not equalities.)
+    assert!(
+        quote.fallbacks >= quote.rate_limited,
+        "every refused call got the flat rate: {quote:?}"
     );
-    assert_eq!(
-        quote.calls - quote.rate_limited,
-        carrier.requests,
-        "every admitted call reached the carrier: {quote:?} {carrier:?}"
+    assert!(
+        carrier.requests <= quote.calls - quote.rate_limited,
+        "only admitted calls reached the carrier: {quote:?} {carrier:?}"
     );
 }
 
