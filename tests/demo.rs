@@ -1,8 +1,15 @@
 //! The README's demo (`cargo run --example demo`), in its short mode and its
 //! plain view, against its real HTTP server on 127.0.0.1: the price breaker
 //! opens while the server is down and closes again after it recovers, every
-//! kind of policy outcome shows up in the summary, and the plain view fits in
-//! 100 columns with its counters labelled as cumulative.
+//! kind of policy outcome shows up in the summary, the rate-limited quotes
+//! stay within the carrier's quota, only the failing warehouse's breaker
+//! opens, and the plain view fits in 100 columns with its counters labelled
+//! as cumulative.
+//!
+//! The run is real time on a shared machine, so the checks are bounds and
+//! "at least one", never timings: the quota check rests on the limiter's
+//! admission bound (at most `burst + rate × t` calls in `t`), which holds
+//! however slow the machine is.
 //!
 //! The demo's code is compiled into this test from `examples/demo/`. Its
 //! breakers and bulkheads are `static`s, so this file runs the demo once
@@ -108,6 +115,115 @@ fn short_demo_opens_the_breaker_while_down_and_closes_it_after_recovery() {
 }
 
 #[test]
+fn short_demo_keeps_the_carriers_quota_with_a_rate_limit() {
+    let run = demo().as_ref().expect("the short demo runs");
+    let summary = &run.summary;
+    println!("{}", summary.render());
+
+    let limiter = summary.quote_health();
+    let (rate, burst) = (u64::from(limiter.rate), u64::from(limiter.burst));
+    assert_eq!(limiter.per, Duration::from_secs(1), "{limiter:?}");
+    assert!(
+        rate + burst <= server::QUOTA,
+        "the limiter admits at most the carrier's quota in any second: {limiter:?}"
+    );
+    let carrier = summary.requests.quote;
+    let quote = summary.function("quote");
+    // The limiter's bound over the whole run: `burst + rate × t`, with t the
+    // run's length (every request was sent within it).
+    let bound = burst as f64 + rate as f64 * summary.elapsed.as_secs_f64();
+    assert!(
+        (carrier.requests as f64) <= bound,
+        "the carrier received {} requests in {:?}, more than burst + rate × t = {bound}",
+        carrier.requests,
+        summary.elapsed
+    );
+    assert_eq!(
+        carrier.throttled, 0,
+        "the carrier never answered 429: {carrier:?}"
+    );
+    assert!(
+        carrier.peak <= server::QUOTA,
+        "at most {} requests in any second of the server's clock: {carrier:?}",
+        server::QUOTA
+    );
+    assert!(carrier.answered > 0, "quotes were answered: {carrier:?}");
+    // The workers ask faster than the limiter admits.
+    assert!(
+        quote.calls as f64 > bound,
+        "the workers asked for more than the limiter admits: {quote:?}, bound {bound}"
+    );
+    assert!(
+        quote.rate_limited > 0,
+        "calls over the limit were refused: {quote:?}"
+    );
+    assert!(
+        quote.waited > 0,
+        "calls whose turn was near waited for it: {quote:?}"
+    );
+    // (The flat rate also answers a request that failed or timed out, which
+    // a loaded machine may cause: bounds, not equalities.)
+    assert!(
+        quote.fallbacks >= quote.rate_limited,
+        "every refused call got the flat rate: {quote:?}"
+    );
+    assert!(
+        carrier.requests <= quote.calls - quote.rate_limited,
+        "only admitted calls reached the carrier: {quote:?} {carrier:?}"
+    );
+}
+
+#[test]
+fn short_demo_opens_only_the_failing_warehouses_breaker() {
+    let run = demo().as_ref().expect("the short demo runs");
+    let summary = &run.summary;
+    println!("{}", summary.render());
+
+    let failing = summary.warehouse(server::FAILING_WAREHOUSE);
+    assert!(
+        failing.breaker.was_open_during(Phase::Down),
+        "the failing warehouse's breaker opened while it was down: {failing:#?}"
+    );
+    assert!(
+        failing.breaker.closed_during(Phase::Recovering),
+        "and closed again after it came back: {failing:#?}"
+    );
+    for warehouse in server::WAREHOUSES {
+        if warehouse == server::FAILING_WAREHOUSE {
+            continue;
+        }
+        let track = summary.warehouse(warehouse);
+        assert!(
+            Phase::ALL
+                .iter()
+                .all(|&phase| !track.breaker.was_open_during(phase)),
+            "{warehouse}'s breaker never opened: {track:#?}"
+        );
+        assert!(
+            track.ok_while_another_open > 0,
+            "{warehouse} answered calls while {}'s breaker was open: {track:#?}",
+            server::FAILING_WAREHOUSE
+        );
+    }
+    let depot = summary.function("depot");
+    assert!(
+        depot.circuit_open > 0,
+        "the open breaker refused calls to the failing warehouse: {depot:?}"
+    );
+    let keyed = summary.depot_health();
+    assert_eq!(keyed.kind, "circuit_breaker");
+    assert_eq!(
+        keyed.keys as usize,
+        server::WAREHOUSES.len(),
+        "one breaker per warehouse in health(): {keyed:?}"
+    );
+    assert!(
+        keyed.not_closed.is_empty(),
+        "every warehouse's breaker ends closed: {keyed:?}"
+    );
+}
+
+#[test]
 fn plain_view_fits_100_columns_and_labels_its_counters_cumulative() {
     let run = demo().as_ref().expect("the short demo runs");
     let plain = &run.plain;
@@ -153,10 +269,22 @@ fn plain_view_fits_100_columns_and_labels_its_counters_cumulative() {
         plain.contains("Totals over the whole run (cumulative):"),
         "the summary's table is labelled"
     );
+    // The quote limiter's line and the warehouses' breakers follow the rows
+    // each second.
+    for line in ["  quote: ", "  depot: north "] {
+        assert!(
+            plain.lines().filter(|l| l.contains(line)).count() >= 5,
+            "a {line:?} line each second"
+        );
+    }
+    assert!(
+        plain.contains(&format!("{} OPEN", server::FAILING_WAREHOUSE)),
+        "the plain view shows the failing warehouse's breaker open"
+    );
 
     // Every function has a row each second, with its `calls` total, and
     // the totals never go down.
-    for function in ["price", "stock", "reserve"] {
+    for function in ["price", "stock", "reserve", "quote", "depot"] {
         let calls: Vec<u64> = plain
             .lines()
             .filter_map(|line| {

@@ -11,13 +11,17 @@ use std::time::Duration;
 use comfy_table::{CellAlignment, Table, modifiers, presets};
 use steadfast::CircuitBreaker;
 use steadfast::circuit_breaker::State;
-use steadfast::health::{BreakerHealth, BulkheadHealth, Health};
+use steadfast::health::{BreakerHealth, BulkheadHealth, Health, KeyedHealth, RateLimiterHealth};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior, sleep};
 
-use crate::server::{self, CATALOG, Faults, ServerTally};
+use crate::server::{
+    self, CATALOG, DepotTally, FAILING_WAREHOUSE, Faults, QUOTA, QuoteTally, ServerTally,
+    WAREHOUSES,
+};
 use crate::shop::{
-    FnCounts, PRICE_BREAKER, PRICE_POOL, Price, RESERVE_POOL, STOCK_BREAKER, Shop, Stock,
+    DEPOT_BREAKER, FnCounts, PRICE_BREAKER, PRICE_POOL, Price, QUOTE_LIMITER, Quote, RESERVE_POOL,
+    STOCK_BREAKER, Shop, Stock,
 };
 
 /// The server's four phases, in order.
@@ -53,7 +57,10 @@ impl Phase {
                 faults.spike_rate * 100.0,
                 faults.latency.as_millis()
             ),
-            Phase::Down => "/price and /reserve answer 503 at once; /stock hangs".into(),
+            Phase::Down => format!(
+                "/price, /reserve answer 503 at once; /stock hangs; warehouse {FAILING_WAREHOUSE} \
+                 503s"
+            ),
             Phase::Recovering => "back, and slower while caches warm (40-120 ms)".into(),
         }
     }
@@ -188,6 +195,13 @@ const STOCK_WORKERS: usize = 2;
 /// Reservations sent at once, every half second: more than `RESERVE_POOL`
 /// runs (2) and queues (2).
 const RESERVE_BURST: usize = 5;
+/// Concurrent shipping quotes (each pauses 50-100 ms between calls): about
+/// 40 a second if none waited, five times the limiter's 8, so that some wait
+/// for their turn and more are refused.
+const QUOTE_WORKERS: usize = 4;
+/// Concurrent warehouse lookups, each at a random warehouse (each pauses
+/// 60-100 ms between calls).
+const DEPOT_WORKERS: usize = 2;
 /// How often the breakers' states are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 
@@ -216,7 +230,7 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
     let server = server::start(clock, options.faults).await?;
     let shop = Arc::new(Shop::new(server.addr));
     let front = Arc::new(Front::default());
-    let tracker = Arc::new(Mutex::new(Tracker::new(clock)));
+    let tracker = Arc::new(Mutex::new(Tracker::new(clock, Arc::clone(&shop))));
 
     let mut workers = JoinSet::new();
     for _ in 0..PRICE_WORKERS {
@@ -226,6 +240,12 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
         workers.spawn(stock_worker(Arc::clone(&shop), Arc::clone(&front), clock));
     }
     workers.spawn(reserve_bursts(Arc::clone(&shop), clock));
+    for _ in 0..QUOTE_WORKERS {
+        workers.spawn(quote_worker(Arc::clone(&shop), Arc::clone(&front), clock));
+    }
+    for _ in 0..DEPOT_WORKERS {
+        workers.spawn(depot_worker(Arc::clone(&shop), clock));
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample(Arc::clone(&tracker), Arc::clone(&stop)));
@@ -269,8 +289,11 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
             ("price", shop_stats.price.counts()),
             ("stock", shop_stats.stock.counts()),
             ("reserve", shop_stats.reserve.counts()),
+            ("quote", shop_stats.quote.counts()),
+            ("depot", shop_stats.depot.counts()),
         ],
         breakers: tracker.breakers.clone(),
+        warehouses: tracker.warehouses.clone(),
         health: steadfast::health(),
         requests: server.counts.tally(),
     };
@@ -319,10 +342,32 @@ async fn reserve_bursts(shop: Arc<Shop>, clock: Clock) {
     }
 }
 
+async fn quote_worker(shop: Arc<Shop>, front: Arc<Front>, clock: Clock) {
+    while clock.running() {
+        let sku = CATALOG[rand::random_range(0..CATALOG.len())].0;
+        // The flat rate answers when the limiter refuses: never an error.
+        if let Ok(quote) = shop.call_quote(sku).await {
+            front.set_shipping(quote);
+        }
+        sleep(Duration::from_millis(rand::random_range(50..100))).await;
+    }
+}
+
+async fn depot_worker(shop: Arc<Shop>, clock: Clock) {
+    while clock.running() {
+        let warehouse = WAREHOUSES[rand::random_range(0..WAREHOUSES.len())];
+        let sku = CATALOG[rand::random_range(0..CATALOG.len())].0;
+        let _ = shop.call_depot(warehouse, sku).await;
+        sleep(Duration::from_millis(rand::random_range(60..100))).await;
+    }
+}
+
 /// What a customer last saw for each product.
 #[derive(Debug, Default)]
 struct Front {
     shelves: Mutex<BTreeMap<&'static str, Shelf>>,
+    /// The last shipping quote.
+    shipping: Mutex<Option<Quote>>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -338,6 +383,10 @@ impl Front {
 
     fn set_stock(&self, sku: &'static str, stock: Stock) {
         self.shelves.lock().unwrap().entry(sku).or_default().stock = Some(stock);
+    }
+
+    fn set_shipping(&self, quote: Quote) {
+        *self.shipping.lock().unwrap() = Some(quote);
     }
 
     /// `tea $4.50 (12 left)`, with `*` for a cached price and `?` for an
@@ -364,6 +413,23 @@ impl Front {
             })
             .collect();
         items.join(", ") + "   (* cached, ? unknown)"
+    }
+
+    /// The last shipping quote: `$3.45 from the carrier`, or the flat rate.
+    fn shipping_line(&self) -> String {
+        match *self.shipping.lock().unwrap() {
+            Some(Quote { cents, live }) => format!(
+                "${}.{:02} {}",
+                cents / 100,
+                cents % 100,
+                if live {
+                    "from the carrier"
+                } else {
+                    "flat rate (the limiter refused the quote)"
+                }
+            ),
+            None => "none yet".into(),
+        }
     }
 }
 
@@ -417,14 +483,30 @@ impl BreakerTrack {
     }
 }
 
+/// One warehouse's breaker (a key of [`DEPOT_BREAKER`]), sampled from
+/// `steadfast::health().keyed` every [`SAMPLE_EVERY`].
+#[derive(Debug, Clone)]
+pub(crate) struct WarehouseTrack {
+    /// The warehouse's breaker: `name` is the warehouse.
+    pub(crate) breaker: BreakerTrack,
+    /// Its calls answered while another warehouse's breaker was not closed
+    /// (the calls between two samples that found one so).
+    pub(crate) ok_while_another_open: u64,
+    /// Its `ok` count at the last sample.
+    last_ok: u64,
+}
+
 #[derive(Debug)]
 struct Tracker {
     clock: Clock,
+    shop: Arc<Shop>,
     breakers: Vec<BreakerTrack>,
+    /// In the order of [`WAREHOUSES`].
+    warehouses: Vec<WarehouseTrack>,
 }
 
 impl Tracker {
-    fn new(clock: Clock) -> Self {
+    fn new(clock: Clock, shop: Arc<Shop>) -> Self {
         let breakers = breakers()
             .into_iter()
             .map(|(function, breaker)| BreakerTrack {
@@ -435,7 +517,26 @@ impl Tracker {
                 not_closed: [false; 4],
             })
             .collect();
-        Tracker { clock, breakers }
+        let warehouses = WAREHOUSES
+            .iter()
+            .map(|&name| WarehouseTrack {
+                breaker: BreakerTrack {
+                    function: "depot",
+                    name,
+                    state: State::Closed,
+                    transitions: Vec::new(),
+                    not_closed: [false; 4],
+                },
+                ok_while_another_open: 0,
+                last_ok: 0,
+            })
+            .collect();
+        Tracker {
+            clock,
+            shop,
+            breakers,
+            warehouses,
+        }
     }
 
     fn sample(&mut self) {
@@ -444,7 +545,50 @@ impl Tracker {
         for (track, (_, breaker)) in self.breakers.iter_mut().zip(breakers()) {
             track.sample(at, phase, breaker.state());
         }
+        let health = steadfast::health();
+        let depot = depot_health(&health);
+        for track in &mut self.warehouses {
+            let state = depot.map_or(State::Closed, |keyed| key_state(keyed, track.breaker.name));
+            track.breaker.sample(at, phase, state);
+        }
+        for (i, track) in self.warehouses.iter_mut().enumerate() {
+            let ok = self.shop.stats.depots[i].counts().ok;
+            let another_open = depot.is_some_and(|keyed| {
+                WAREHOUSES
+                    .iter()
+                    .any(|&w| w != track.breaker.name && key_state(keyed, w) != State::Closed)
+            });
+            if another_open {
+                track.ok_while_another_open += ok - track.last_ok;
+            }
+            track.last_ok = ok;
+        }
     }
+}
+
+/// The per-warehouse breaker in a `health()` snapshot.
+fn depot_health(health: &Health) -> Option<&KeyedHealth> {
+    health.keyed.iter().find(|k| k.name == DEPOT_BREAKER)
+}
+
+/// The state of `warehouse`'s breaker: `health()` lists the keys whose
+/// breaker is not closed, each as its `Debug` rendering (a `&str` key is
+/// stored as a `String`: `"east"`, quotes included).
+fn key_state(keyed: &KeyedHealth, warehouse: &str) -> State {
+    let key = format!("{warehouse:?}");
+    keyed
+        .not_closed
+        .iter()
+        .find(|entry| entry.key == key)
+        .map_or(State::Closed, |entry| entry.state)
+}
+
+/// The quote limiter in a `health()` snapshot.
+fn quote_health(health: &Health) -> Option<&RateLimiterHealth> {
+    health
+        .rate_limiters
+        .iter()
+        .find(|r| r.name == QUOTE_LIMITER)
 }
 
 async fn sample(tracker: Arc<Mutex<Tracker>>, stop: Arc<AtomicBool>) {
@@ -464,6 +608,8 @@ pub(crate) struct Summary {
     pub(crate) phases: Phases,
     pub(crate) functions: Vec<(&'static str, FnCounts)>,
     pub(crate) breakers: Vec<BreakerTrack>,
+    /// The per-warehouse breaker's keys, in the order of [`WAREHOUSES`].
+    pub(crate) warehouses: Vec<WarehouseTrack>,
     /// `steadfast::health()` at the end.
     pub(crate) health: Health,
     pub(crate) requests: ServerTally,
@@ -472,7 +618,8 @@ pub(crate) struct Summary {
 // Read by tests/demo.rs.
 #[allow(dead_code)]
 impl Summary {
-    /// The counters of `function` (`"price"`, `"stock"` or `"reserve"`).
+    /// The counters of `function` (`"price"`, `"stock"`, `"reserve"`,
+    /// `"quote"` or `"depot"`).
     pub(crate) fn function(&self, function: &str) -> FnCounts {
         self.functions
             .iter()
@@ -489,8 +636,26 @@ impl Summary {
             .unwrap_or_else(|| panic!("no breaker {name:?} in the demo"))
     }
 
-    /// The summary as text: the table, the breakers' story, the health
-    /// snapshot, the server's tally.
+    /// The history of `warehouse`'s breaker (one of [`WAREHOUSES`]).
+    pub(crate) fn warehouse(&self, warehouse: &str) -> &WarehouseTrack {
+        self.warehouses
+            .iter()
+            .find(|track| track.breaker.name == warehouse)
+            .unwrap_or_else(|| panic!("no warehouse {warehouse:?} in the demo"))
+    }
+
+    /// The per-warehouse breaker in the health snapshot at the end.
+    pub(crate) fn depot_health(&self) -> &KeyedHealth {
+        depot_health(&self.health).expect("the per-warehouse breaker is in health()")
+    }
+
+    /// The quote limiter in the health snapshot at the end.
+    pub(crate) fn quote_health(&self) -> &RateLimiterHealth {
+        quote_health(&self.health).expect("the quote limiter is in health()")
+    }
+
+    /// The summary as text: the table, the breakers' story, the rate
+    /// limiter's, the health snapshot, the server's tally.
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let phases: Vec<String> = Phase::ALL
@@ -505,15 +670,20 @@ impl Summary {
             phases.join(" -> ")
         );
         let _ = writeln!(out, "Totals over the whole run (cumulative):");
-        let states: Vec<(&str, FnCounts, Option<State>)> = self
+        let states: Vec<Row> = self
             .functions
             .iter()
             .map(|&(name, counts)| {
-                let state = self
-                    .breakers
-                    .iter()
-                    .find(|track| track.function == name)
-                    .map(|track| track.state);
+                let state = if name == "depot" {
+                    let states: Vec<State> =
+                        self.warehouses.iter().map(|w| w.breaker.state).collect();
+                    Some(keyed_cell(&states))
+                } else {
+                    self.breakers
+                        .iter()
+                        .find(|track| track.function == name)
+                        .map(|track| state_name(track.state).to_string())
+                };
                 (name, counts, state)
             })
             .collect();
@@ -523,11 +693,41 @@ impl Summary {
             let _ = writeln!(out, "  {}", breaker_verdict(track));
             out.push_str(&wrap(&commas(events(track)), "    ", PLAIN_WIDTH));
         }
+        let _ = writeln!(
+            out,
+            "  {:<12} one breaker per warehouse (key = warehouse), {} keys:",
+            DEPOT_BREAKER,
+            self.depot_health().keys
+        );
+        for track in &self.warehouses {
+            out.push_str(&warehouse_story(track));
+        }
+        if let Some(limiter) = quote_health(&self.health) {
+            let _ = writeln!(
+                out,
+                "\nRate limit {}: {} per {:?}, burst {}, wait <= {:?} (at most {} in any {:?}):",
+                limiter.name,
+                limiter.rate,
+                limiter.per,
+                limiter.burst,
+                limiter.max_wait,
+                limiter.rate + limiter.burst,
+                limiter.per
+            );
+            let quote = self.function("quote");
+            out.push_str(&wrap(&quote_pieces(&quote), "  ", PLAIN_WIDTH));
+            out.push_str(&wrap(
+                &carrier_pieces(&self.requests.quote),
+                "  ",
+                PLAIN_WIDTH,
+            ));
+        }
         let _ = writeln!(out, "\nHealth at the end:\n{}", health_table(&self.health));
         let _ = write!(
             out,
-            "\nServer, over the whole run:\n{}",
-            wrap(&requests_pieces(&self.requests), "  ", PLAIN_WIDTH)
+            "\nServer, over the whole run:\n{}{}",
+            wrap(&requests_pieces(&self.requests), "  ", PLAIN_WIDTH),
+            wrap(&depots_pieces(&self.requests.depots), "  ", PLAIN_WIDTH)
         );
         out.truncate(out.trim_end().len());
         out
@@ -574,13 +774,47 @@ impl Screen<'_> {
         let _ = self.out.flush();
     }
 
-    fn rows(&self) -> Vec<(&'static str, FnCounts, Option<State>)> {
+    fn rows(&self) -> Vec<Row> {
         let stats = &self.shop.stats;
+        let state = |breaker: &CircuitBreaker| Some(state_name(breaker.state()).to_string());
         vec![
-            ("price", stats.price.counts(), Some(PRICE_BREAKER.state())),
-            ("stock", stats.stock.counts(), Some(STOCK_BREAKER.state())),
+            ("price", stats.price.counts(), state(&PRICE_BREAKER)),
+            ("stock", stats.stock.counts(), state(&STOCK_BREAKER)),
             ("reserve", stats.reserve.counts(), None),
+            ("quote", stats.quote.counts(), None),
+            (
+                "depot",
+                stats.depot.counts(),
+                Some(keyed_cell(&self.warehouse_states())),
+            ),
         ]
+    }
+
+    /// Each warehouse's breaker, as last sampled.
+    fn warehouse_states(&self) -> Vec<State> {
+        let tracker = self.tracker.lock().unwrap();
+        tracker.warehouses.iter().map(|w| w.breaker.state).collect()
+    }
+
+    /// `north closed, east OPEN, south closed`.
+    fn warehouses_line(&self) -> String {
+        let states: Vec<String> = WAREHOUSES
+            .iter()
+            .zip(self.warehouse_states())
+            .map(|(name, state)| format!("{name} {}", state_name(state)))
+            .collect();
+        states.join(", ")
+    }
+
+    /// The quote limiter's waits and the carrier's count, on one line.
+    fn quote_line(&self) -> String {
+        let quote = self.shop.stats.quote.counts();
+        let carrier = self.server.counts.tally().quote;
+        format!(
+            "{} waited, {} refused; carrier /quote: peak {}/s (quota {QUOTA}), \
+             {} answered 429",
+            quote.waited, quote.rate_limited, carrier.peak, carrier.throttled
+        )
     }
 
     /// The clock, as far as the view is concerned: it stops at the end.
@@ -622,6 +856,7 @@ impl Screen<'_> {
         out.push_str(LEGEND);
         out.push_str(STACKS);
         let _ = writeln!(out, "shop front: {}", self.front.line());
+        let _ = writeln!(out, "shipping: {}", self.front.shipping_line());
         out.push_str("health (steadfast::health()):\n");
         let tracker = self.tracker.lock().unwrap();
         let health = steadfast::health();
@@ -632,14 +867,26 @@ impl Screen<'_> {
             }
             out.push('\n');
         }
+        drop(tracker);
+        if let Some(keyed) = depot_health(&health) {
+            let _ = writeln!(
+                out,
+                "  keyed breaker   {:<14} {} keys: {}",
+                keyed.name,
+                keyed.keys,
+                self.warehouses_line()
+            );
+        }
         for bulkhead in &health.bulkheads {
             let _ = writeln!(out, "  {}", bulkhead_line(bulkhead));
         }
-        let _ = writeln!(
-            out,
-            "server: {}",
-            requests_line(&self.server.counts.tally())
-        );
+        if let Some(limiter) = quote_health(&health) {
+            let _ = writeln!(out, "  rate limiter    {}", limiter_line(limiter));
+        }
+        let tally = self.server.counts.tally();
+        let _ = writeln!(out, "server: {}", requests_line(&tally));
+        let _ = writeln!(out, "quote: {}", self.quote_line());
+        out.push_str(&wrap(&depots_pieces(&tally.depots), "", PLAIN_WIDTH));
         out
     }
 
@@ -654,7 +901,8 @@ impl Screen<'_> {
              phases: {}\n\
              Every second, one row per function. The counters are CUMULATIVE: totals since\n\
              the start of the run, not per second. calls = calls made; ok, fallback, failed =\n\
-             how they ended; \"-\" = a policy the function does not carry.\n\
+             how they ended; \"-\" = a policy the function does not carry. After the rows:\n\
+             the quote limiter's waits and the carrier's count; each warehouse's breaker.\n\
              {LEGEND}{STACKS}",
             self.server.addr,
             phases.join(" -> ")
@@ -691,18 +939,20 @@ impl Screen<'_> {
         let time = if last { "end".into() } else { secs(elapsed) };
         for (name, counts, breaker) in self.rows() {
             let mut row = format!("{time:>6}  {name:<8}");
-            for (i, (_, value)) in cells(name, &counts, breaker).iter().enumerate() {
+            for (i, (_, value)) in cells(name, &counts, breaker.as_deref()).iter().enumerate() {
                 push_cell(&mut row, i, value.as_deref().unwrap_or("-"));
             }
             text.push_str(row.trim_end());
             text.push('\n');
         }
+        let _ = writeln!(text, "{time:>6}  quote: {}", self.quote_line());
+        let _ = writeln!(text, "{time:>6}  depot: {}", self.warehouses_line());
     }
 }
 
 /// The widths of the plain view's columns after `time` and `fn`: right-aligned
 /// counters (room for 6 digits), then the breaker's state after two spaces.
-const PLAIN_COLUMNS: [usize; 9] = [7, 7, 9, 7, 8, 8, 7, 7, 11];
+const PLAIN_COLUMNS: [usize; 10] = [7, 7, 9, 7, 8, 8, 7, 7, 7, 11];
 
 /// Appends column `i` of a plain-view row.
 fn push_cell(row: &mut String, i: usize, value: &str) {
@@ -748,7 +998,8 @@ fn commas(items: Vec<String>) -> Vec<String> {
 /// What the rejection columns count.
 const LEGEND: &str = "\
 rejected: timeout = attempts cut off by #[timeout]; open = refused by an open breaker;
-          full = refused by a full bulkhead. retries = attempts after the first.
+          full = refused by a full bulkhead; limit = refused by a rate limiter.
+retries = attempts after the first. depot's breaker: warehouses not closed / known.
 ";
 
 /// Each function's stack, outermost first.
@@ -757,6 +1008,8 @@ stacks, outermost first:
   price    fallback(cache) > retry(3, Retry-After) > circuit_breaker > timeout(300ms) > bulkhead(8)
   stock    fallback(\"unknown\") > circuit_breaker(3 failures in a row) > timeout(250ms)
   reserve  retry(2) > timeout(1s) > bulkhead(2 running, 2 waiting)
+  quote    fallback(flat rate) > rate_limit(8/s, burst 1, wait 250ms) > timeout(300ms)
+  depot    circuit_breaker(key = warehouse, 3 failures in a row) > timeout(250ms)
 ";
 
 fn table() -> Table {
@@ -767,20 +1020,45 @@ fn table() -> Table {
     table
 }
 
-/// Which policies each function carries (see `shop.rs`): retry, fallback,
-/// bulkhead. (Breakers come from [`breakers`].)
-fn carries(function: &str) -> (bool, bool, bool) {
-    match function {
-        "price" => (true, true, true),
-        "stock" => (false, true, false),
-        _ => (true, false, true),
+/// A row of the functions' table: the function, its counters, its breaker's
+/// cell (`None` without a breaker).
+type Row = (&'static str, FnCounts, Option<String>);
+
+/// Which policies a function carries (see `shop.rs`), apart from its breaker
+/// (the rows carry that).
+struct Carries {
+    retry: bool,
+    fallback: bool,
+    bulkhead: bool,
+    rate_limit: bool,
+}
+
+/// What `function` carries.
+fn carries(function: &str) -> Carries {
+    let (retry, fallback, bulkhead, rate_limit) = match function {
+        "price" => (true, true, true, false),
+        "stock" => (false, true, false, false),
+        "quote" => (false, true, false, true),
+        "depot" => (false, false, false, false),
+        _ => (true, false, true, false),
+    };
+    Carries {
+        retry,
+        fallback,
+        bulkhead,
+        rate_limit,
     }
 }
 
 /// A function's counters as (column, value), `None` where the function does
 /// not carry the policy.
-fn cells(name: &str, c: &FnCounts, breaker: Option<State>) -> [(&'static str, Option<String>); 9] {
-    let (retry, fallback, bulkhead) = carries(name);
+fn cells(name: &str, c: &FnCounts, breaker: Option<&str>) -> [(&'static str, Option<String>); 10] {
+    let Carries {
+        retry,
+        fallback,
+        bulkhead,
+        rate_limit,
+    } = carries(name);
     let count = |carried: bool, n: u64| carried.then(|| n.to_string());
     [
         ("calls", count(true, c.calls)),
@@ -791,14 +1069,27 @@ fn cells(name: &str, c: &FnCounts, breaker: Option<State>) -> [(&'static str, Op
         ("timeout", count(true, c.timeouts)),
         ("open", count(breaker.is_some(), c.circuit_open)),
         ("full", count(bulkhead, c.bulkhead_full)),
-        (
-            "breaker",
-            breaker.map(|state| state_name(state).to_string()),
-        ),
+        ("limit", count(rate_limit, c.rate_limited)),
+        ("breaker", breaker.map(str::to_string)),
     ]
 }
 
-fn functions_table(rows: &[(&str, FnCounts, Option<State>)]) -> Table {
+/// The depot row's breaker cell: how many warehouses' breakers are not
+/// closed, of the warehouses known (`1/3 OPEN`, `1/3 half`), or `3 closed`.
+fn keyed_cell(states: &[State]) -> String {
+    let not_closed = states.iter().filter(|&&s| s != State::Closed).count();
+    let worst = if states.contains(&State::Open) {
+        "OPEN"
+    } else {
+        "half"
+    };
+    match not_closed {
+        0 => format!("{} closed", states.len()),
+        n => format!("{n}/{} {worst}", states.len()),
+    }
+}
+
+fn functions_table(rows: &[Row]) -> Table {
     let mut table = table();
     let mut header = vec!["fn"];
     header.extend(cells("", &FnCounts::default(), None).map(|(column, _)| column));
@@ -806,11 +1097,12 @@ fn functions_table(rows: &[(&str, FnCounts, Option<State>)]) -> Table {
     for (name, counts, breaker) in rows {
         let mut row = vec![(*name).to_string()];
         row.extend(
-            cells(name, counts, *breaker).map(|(_, value)| value.unwrap_or_else(|| "-".into())),
+            cells(name, counts, breaker.as_deref())
+                .map(|(_, value)| value.unwrap_or_else(|| "-".into())),
         );
         table.add_row(row);
     }
-    for column in 1..9 {
+    for column in 1..10 {
         if let Some(column) = table.column_mut(column) {
             column.set_cell_alignment(CellAlignment::Right);
         }
@@ -835,6 +1127,35 @@ fn health_table(health: &Health) -> Table {
             ),
         ]);
     }
+    for k in &health.keyed {
+        let not_closed: Vec<String> = k
+            .not_closed
+            .iter()
+            .map(|entry| {
+                format!(
+                    "{} {}",
+                    entry.key.trim_matches('"'),
+                    state_name(entry.state)
+                )
+            })
+            .collect();
+        table.add_row([
+            format!("keyed {}", k.kind.replace('_', " ")),
+            k.name.to_string(),
+            if not_closed.is_empty() {
+                "all closed".to_string()
+            } else {
+                format!("{} not closed", not_closed.len())
+            },
+            format!(
+                "{} keys (at most {}){}{}",
+                k.keys,
+                k.max_keys,
+                if not_closed.is_empty() { "" } else { ": " },
+                not_closed.join(", ")
+            ),
+        ]);
+    }
     for b in &health.bulkheads {
         table.add_row([
             "bulkhead".to_string(),
@@ -843,6 +1164,17 @@ fn health_table(health: &Health) -> Table {
             format!(
                 "{} of {} running, {} of {} waiting",
                 b.running, b.max_concurrent, b.waiting, b.max_queue
+            ),
+        ]);
+    }
+    for r in &health.rate_limiters {
+        table.add_row([
+            "rate limiter".to_string(),
+            r.name.to_string(),
+            format!("{} available", r.available),
+            format!(
+                "{} per {:?}, burst {}, wait <= {:?}",
+                r.rate, r.per, r.burst, r.max_wait
             ),
         ]);
     }
@@ -888,6 +1220,86 @@ fn breaker_line(b: &BreakerHealth) -> String {
         b.window_calls,
         b.window_failures
     )
+}
+
+/// `shop::quote 8 per 1s, burst 1, wait <= 250ms (at most 9 in any 1s); 0
+/// available`.
+fn limiter_line(r: &RateLimiterHealth) -> String {
+    format!(
+        "{:<14} {} per {:?}, burst {}, wait <= {:?} (at most {} in any {:?}); {} available",
+        r.name,
+        r.rate,
+        r.per,
+        r.burst,
+        r.max_wait,
+        r.rate + r.burst,
+        r.per,
+        r.available
+    )
+}
+
+/// What happened to the quote calls, as pieces for [`wrap`].
+fn quote_pieces(q: &FnCounts) -> Vec<String> {
+    let admitted = q.calls - q.rate_limited;
+    let mut pieces = vec![format!("{} calls:", q.calls)];
+    pieces.extend(commas(vec![
+        format!(
+            "{admitted} admitted ({} after waiting for their turn)",
+            q.waited
+        ),
+        format!("{} refused at once (flat rate instead)", q.rate_limited),
+        format!("{} answered by the carrier", q.ok),
+    ]));
+    pieces
+}
+
+/// The carrier's count, as pieces for [`wrap`].
+fn carrier_pieces(c: &QuoteTally) -> Vec<String> {
+    let mut pieces = vec![format!("carrier /quote: {} requests:", c.requests)];
+    pieces.extend(commas(vec![
+        format!("{} answered", c.answered),
+        format!("at most {} in one second (quota {QUOTA})", c.peak),
+        format!("{} answered 429", c.throttled),
+    ]));
+    pieces
+}
+
+/// The warehouses' tallies, as pieces for [`wrap`].
+fn depots_pieces(depots: &[DepotTally; 3]) -> Vec<String> {
+    let mut pieces = vec!["warehouses:".to_string()];
+    pieces.extend(commas(
+        WAREHOUSES
+            .iter()
+            .zip(depots)
+            .map(|(name, d)| format!("{name} {} answered, {} failed (503)", d.ok, d.failed))
+            .collect(),
+    ));
+    pieces
+}
+
+/// One warehouse's breaker in the summary: what it did, when, and the calls
+/// it answered while another warehouse's breaker was not closed.
+fn warehouse_story(track: &WarehouseTrack) -> String {
+    let b = &track.breaker;
+    let opened = Phase::ALL.iter().any(|&phase| b.was_open_during(phase));
+    let verdict = if opened {
+        breaker_verdict(b)
+    } else {
+        format!("{:<12} never opened:", b.name)
+    };
+    let mut out = format!("    {verdict}\n");
+    let mut pieces = commas(events(b));
+    if !opened {
+        if let Some(last) = pieces.last_mut() {
+            last.push(';');
+        }
+        pieces.push(format!(
+            "{} calls answered while another warehouse's breaker was not closed",
+            track.ok_while_another_open
+        ));
+    }
+    out.push_str(&wrap(&pieces, "      ", PLAIN_WIDTH));
+    out
 }
 
 fn bulkhead_line(b: &BulkheadHealth) -> String {

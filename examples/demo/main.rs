@@ -3,13 +3,20 @@
 //! `cargo run --example demo` starts a small shop API on 127.0.0.1 (axum, on
 //! an ephemeral port) that goes through four phases: healthy, flaky (5xx
 //! errors, 429s with `Retry-After`, slow answers), down (503s, and a stock
-//! service that hangs) and recovering. A client calls it over HTTP from
-//! concurrent workers, through `async fn`s that carry `#[fallback]`,
-//! `#[retry]`, `#[circuit_breaker]`, `#[timeout]` and `#[bulkhead]`
-//! (`shop.rs`). Every second the terminal shows each function's calls,
-//! successes, fallbacks, retries and rejections (totals since the start), and
-//! the breakers' states; at the end (25 s by default) it prints a summary and
-//! the policies' health.
+//! service that hangs) and recovering. The same port serves two more
+//! services: three warehouses, of which one (`east`) goes down with the shop
+//! while the others stay up, and a carrier's shipping quotes, a partner API
+//! that answers 429 beyond 10 requests a second. A client calls them over
+//! HTTP from concurrent workers, through `async fn`s that carry
+//! `#[fallback]`, `#[retry]`, `#[circuit_breaker]` (one of them keyed per
+//! warehouse, `key = warehouse`), `#[timeout]`, `#[bulkhead]` and
+//! `#[rate_limit]` (8 quotes a second, so that the carrier's quota is never
+//! exceeded) (`shop.rs`). Every second the terminal shows each function's
+//! calls, successes, fallbacks, retries and rejections (totals since the
+//! start), the calls that waited for their turn at the rate limiter, the
+//! carrier's count and 429s, and the breakers' states, each warehouse's
+//! included; at the end (25 s by default) it prints a summary and the
+//! policies' health.
 //!
 //! `--help` lists the flags; `tests/demo.rs` runs the `--short` mode.
 
@@ -25,7 +32,12 @@ use app::{Options, View};
 const USAGE: &str = "\
 steadfast demo: a real HTTP server on 127.0.0.1 goes healthy -> flaky -> down ->
 recovering, while a client calls it through #[fallback], #[retry],
-#[circuit_breaker], #[timeout] and #[bulkhead].
+#[circuit_breaker], #[timeout], #[bulkhead] and #[rate_limit]. Two more
+services answer on the same port: three warehouses, one of which (east) is down
+with the shop while the others stay up, called through a breaker per warehouse
+(#[circuit_breaker(key = warehouse)]); and a carrier's quote API that answers
+429 beyond 10 requests a second, called through #[rate_limit(rate = 8,
+burst = 1, max_wait = \"250ms\")], which keeps the client within the quota.
 
 Usage: cargo run --example demo -- [OPTIONS]
 

@@ -6,15 +6,29 @@
 //! | `GET /price/{sku}` | 5–25 ms | `--error-rate` of 503/500/429, `--spike-rate` slow | 503 at once | 40–120 ms |
 //! | `GET /stock/{sku}` | 5–25 ms | `--spike-rate` slow | hangs | 40–120 ms |
 //! | `POST /reserve/{sku}` | 150–250 ms | as `/price` | 503 at once | 200–300 ms |
+//! | `GET /depot/{warehouse}/{sku}` | 5–25 ms | 5–25 ms | 503 at once for [`FAILING_WAREHOUSE`], 5–25 ms for the others | 5–25 ms |
+//! | `GET /quote/{sku}` | 5–25 ms, 429 beyond [`QUOTA`] a second | the same | the same | the same |
 //!
 //! A slow answer takes `--latency-ms`; a 429 carries `Retry-After: 1`; a hung
 //! request answers 503 after [`HANG`], long after every client timeout.
+//!
+//! Two more services share the port, each with a tally of its own (the shop's
+//! [`ServerTally`] counts `/price`, `/stock` and `/reserve` only):
+//!
+//! - the warehouses (`/depot/…`), one host per entry of [`WAREHOUSES`]: only
+//!   [`FAILING_WAREHOUSE`] goes down with the shop, the others stay up, so
+//!   that a breaker per host ([`crate::shop::Shop::depot`]) has something to
+//!   tell apart;
+//! - a carrier's shipping quotes (`/quote/…`), a partner API that allows
+//!   [`QUOTA`] requests per second of the demo's clock (a fixed window: the
+//!   count starts again at each whole second since the start) and answers 429
+//!   to the rest, whatever the phase.
 
 use std::io;
 use std::net::SocketAddr;
 use std::ops::Range;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -35,6 +49,16 @@ pub(crate) const CATALOG: &[(&str, u64, u64)] = &[
     ("cocoa", 520, 7),
     ("matcha", 890, 3),
 ];
+
+/// The warehouses behind `/depot/{warehouse}/{sku}`, one host each.
+pub(crate) const WAREHOUSES: [&str; 3] = ["north", "east", "south"];
+
+/// The warehouse that goes down (503s) with the shop; the others stay up.
+pub(crate) const FAILING_WAREHOUSE: &str = "east";
+
+/// Requests per second the carrier's `/quote` API answers; it answers 429 to
+/// the rest.
+pub(crate) const QUOTA: u64 = 10;
 
 /// How long a request hangs while the stock service is down.
 pub(crate) const HANG: Duration = Duration::from_secs(2);
@@ -61,6 +85,8 @@ pub(crate) struct ServerCounts {
     failed: AtomicU64,
     slow: AtomicU64,
     hung: AtomicU64,
+    quote: QuoteCounts,
+    depots: [DepotCounts; 3],
 }
 
 /// A copy of [`ServerCounts`] at one moment.
@@ -73,11 +99,54 @@ pub(crate) struct ServerTally {
     pub(crate) failed: u64,
     pub(crate) slow: u64,
     pub(crate) hung: u64,
+    /// The carrier's `/quote` API.
+    pub(crate) quote: QuoteTally,
+    /// The warehouses, in the order of [`WAREHOUSES`].
+    pub(crate) depots: [DepotTally; 3],
+}
+
+/// What the carrier's `/quote` API did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct QuoteTally {
+    pub(crate) requests: u64,
+    /// Answered 200 (within the quota).
+    pub(crate) answered: u64,
+    /// Answered 429 (over the quota).
+    pub(crate) throttled: u64,
+    /// The most requests received in one second of the demo's clock.
+    pub(crate) peak: u64,
+}
+
+/// What one warehouse did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DepotTally {
+    pub(crate) ok: u64,
+    /// Answered 503 (down).
+    pub(crate) failed: u64,
+}
+
+/// The carrier's quota: requests counted per whole second of the demo's
+/// clock.
+#[derive(Debug, Default)]
+struct QuoteCounts {
+    /// (second since the start, requests received in it).
+    window: Mutex<(u64, u64)>,
+    requests: AtomicU64,
+    answered: AtomicU64,
+    throttled: AtomicU64,
+    peak: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct DepotCounts {
+    ok: AtomicU64,
+    failed: AtomicU64,
 }
 
 impl ServerCounts {
     pub(crate) fn tally(&self) -> ServerTally {
         let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let q = &self.quote;
         ServerTally {
             requests: get(&self.requests),
             ok: get(&self.ok),
@@ -86,6 +155,16 @@ impl ServerCounts {
             failed: get(&self.failed),
             slow: get(&self.slow),
             hung: get(&self.hung),
+            quote: QuoteTally {
+                requests: get(&q.requests),
+                answered: get(&q.answered),
+                throttled: get(&q.throttled),
+                peak: get(&q.peak),
+            },
+            depots: std::array::from_fn(|i| DepotTally {
+                ok: get(&self.depots[i].ok),
+                failed: get(&self.depots[i].failed),
+            }),
         }
     }
 }
@@ -124,6 +203,8 @@ pub(crate) async fn start(clock: Clock, faults: Faults) -> io::Result<Server> {
         .route("/price/{sku}", get(price))
         .route("/stock/{sku}", get(stock))
         .route("/reserve/{sku}", post(reserve))
+        .route("/depot/{warehouse}/{sku}", get(depot))
+        .route("/quote/{sku}", get(quote))
         .with_state(shared);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Server { addr, counts, task })
@@ -158,6 +239,57 @@ async fn stock(State(shared): State<Arc<Shared>>, Path(sku): Path<String>) -> Re
 async fn reserve(State(shared): State<Arc<Shared>>, Path(sku): Path<String>) -> Response {
     let found = lookup(&sku).map(|_| 1);
     shared.serve(Endpoint::Reserve, found).await
+}
+
+async fn depot(
+    State(shared): State<Arc<Shared>>,
+    Path((warehouse, sku)): Path<(String, String)>,
+) -> Response {
+    let Some(index) = WAREHOUSES.iter().position(|&name| name == warehouse) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some((_, _, units)) = lookup(&sku) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let counts = &shared.counts.depots[index];
+    if warehouse == FAILING_WAREHOUSE && shared.clock.phase() == Phase::Down {
+        counts.failed.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(pick(1..5)).await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    counts.ok.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(pick(5..25)).await;
+    // The shop's units, spread over the warehouses.
+    (units / 3 + u64::from(index == 0) * (units % 3))
+        .to_string()
+        .into_response()
+}
+
+async fn quote(State(shared): State<Arc<Shared>>, Path(sku): Path<String>) -> Response {
+    let Some((_, cents, _)) = lookup(&sku) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let counts = &shared.counts.quote;
+    counts.requests.fetch_add(1, Ordering::Relaxed);
+    let in_this_second = {
+        let mut window = counts.window.lock().unwrap();
+        // Read under the lock, so that the seconds only move forward.
+        let second = shared.clock.elapsed().as_secs();
+        if window.0 != second {
+            *window = (second, 0);
+        }
+        window.1 += 1;
+        window.1
+    };
+    counts.peak.fetch_max(in_this_second, Ordering::Relaxed);
+    if in_this_second > QUOTA {
+        counts.throttled.fetch_add(1, Ordering::Relaxed);
+        return (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, "1")]).into_response();
+    }
+    counts.answered.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(pick(5..25)).await;
+    // Shipping: a base rate and a share of the price.
+    (300 + cents / 10).to_string().into_response()
 }
 
 fn lookup(sku: &str) -> Option<(&'static str, u64, u64)> {

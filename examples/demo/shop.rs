@@ -3,7 +3,12 @@
 //! attributes.
 //!
 //! The breakers and bulkheads are `static`s (`shared = …`) so that the demo can
-//! read their state while it runs.
+//! read their state while it runs. Two functions keep their state in the
+//! attribute instead, and the demo reads it from `steadfast::health()`: the
+//! carrier's quotes go through a `#[rate_limit]` that keeps the client within
+//! the carrier's quota ([`Shop::quote`]), and the warehouses through a
+//! `#[circuit_breaker(key = warehouse)]`, one breaker per warehouse
+//! ([`Shop::depot`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,8 +25,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use steadfast::{
-    Bulkhead, CircuitBreaker, Rejected, bulkhead, circuit_breaker, fallback, retry, timeout,
+    Bulkhead, CircuitBreaker, Rejected, bulkhead, circuit_breaker, fallback, rate_limit, retry,
+    timeout,
 };
+use tokio::time::Instant;
+
+use crate::server::WAREHOUSES;
 
 /// Opens when 60% of the last 20 attempts failed (once 10 are recorded);
 /// probes again after a second.
@@ -41,6 +50,16 @@ pub(crate) static STOCK_BREAKER: CircuitBreaker = CircuitBreaker::builder()
     .consecutive_failures(3)
     .open_for(Duration::from_secs(1))
     .build();
+
+/// The name of the quote limiter in `health()`, which also reports its
+/// settings (the summary and the test read them there).
+pub(crate) const QUOTE_LIMITER: &str = "shop::quote";
+/// The name of the per-warehouse breaker in `health()`.
+pub(crate) const DEPOT_BREAKER: &str = "shop::depot";
+
+/// A call that starts its body this long after it was made waited for its
+/// turn at the rate limiter (an admitted call starts at once).
+const WAITED: Duration = Duration::from_millis(1);
 
 /// At most 8 price requests in flight, 8 more waiting up to 100 ms.
 pub(crate) static PRICE_POOL: Bulkhead = Bulkhead::builder()
@@ -120,6 +139,8 @@ pub(crate) struct FnStats {
     timeouts: AtomicU64,
     circuit_open: AtomicU64,
     bulkhead_full: AtomicU64,
+    rate_limited: AtomicU64,
+    waited: AtomicU64,
 }
 
 /// A copy of [`FnStats`] at one moment.
@@ -141,6 +162,12 @@ pub(crate) struct FnCounts {
     pub(crate) circuit_open: u64,
     /// Calls refused by a full `#[bulkhead]`.
     pub(crate) bulkhead_full: u64,
+    /// Calls refused by a `#[rate_limit]` (their turn was more than
+    /// `max_wait` away).
+    pub(crate) rate_limited: u64,
+    /// Calls that waited for their turn at a `#[rate_limit]` (at least
+    /// [`WAITED`]) and then ran.
+    pub(crate) waited: u64,
 }
 
 impl FnStats {
@@ -155,6 +182,8 @@ impl FnStats {
             timeouts: get(&self.timeouts),
             circuit_open: get(&self.circuit_open),
             bulkhead_full: get(&self.bulkhead_full),
+            rate_limited: get(&self.rate_limited),
+            waited: get(&self.waited),
         }
     }
 
@@ -180,14 +209,24 @@ impl FnStats {
         output
     }
 
-    /// Counts the rejections that end a call: an open circuit or a full
-    /// bulkhead is never retried, so it reaches the fallback handler or the
-    /// caller. (Timeouts are counted per attempt, by [`FnStats::attempt`].)
+    /// Counts the rejections that end a call: an open circuit, a full
+    /// bulkhead or a spent rate limit is never retried, so it reaches the
+    /// fallback handler or the caller. (Timeouts are counted per attempt, by
+    /// [`FnStats::attempt`].)
     fn rejected(&self, error: &ApiError) {
         match error {
             ApiError::Rejected(Rejected::CircuitOpen { .. }) => Self::bump(&self.circuit_open),
             ApiError::Rejected(Rejected::BulkheadFull { .. }) => Self::bump(&self.bulkhead_full),
+            ApiError::Rejected(Rejected::RateLimited { .. }) => Self::bump(&self.rate_limited),
             _ => {}
+        }
+    }
+
+    /// Counts a call admitted by a `#[rate_limit]` that had to wait for its
+    /// turn: its body starts at least [`WAITED`] after `asked`.
+    fn admitted(&self, asked: Instant) {
+        if asked.elapsed() >= WAITED {
+            Self::bump(&self.waited);
         }
     }
 }
@@ -198,7 +237,22 @@ pub(crate) struct Stats {
     pub(crate) price: FnStats,
     pub(crate) stock: FnStats,
     pub(crate) reserve: FnStats,
+    pub(crate) quote: FnStats,
+    /// Every warehouse's calls together.
+    pub(crate) depot: FnStats,
+    /// Per warehouse, in the order of [`WAREHOUSES`].
+    pub(crate) depots: [FnStats; 3],
 }
+
+/// A shipping quote, from the carrier or the flat rate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Quote {
+    pub(crate) cents: u64,
+    pub(crate) live: bool,
+}
+
+/// What the shop charges for shipping when the carrier cannot be asked.
+const FLAT_SHIPPING: u64 = 500;
 
 /// The shop front: an HTTP client, a cache of the last live prices, counters.
 #[derive(Debug)]
@@ -287,6 +341,111 @@ impl Shop {
         let path = format!("/reserve/{sku}");
         self.stats.reserve.attempt(self.post(&path)).await?;
         Ok(())
+    }
+
+    /// `GET /quote/{sku}` from the carrier, whose API answers 429 beyond
+    /// [`QUOTA`](crate::server::QUOTA) requests a second (outermost first):
+    ///
+    /// - `fallback`: the flat shipping rate, for any error;
+    /// - `rate_limit` ([`QUOTE_LIMITER`]): 8 calls a second after a burst of
+    ///   1, so at most 9 in any second: one under the carrier's quota of 10,
+    ///   which leaves room for a request that the network delays into the
+    ///   next second. A call whose turn is at most 250 ms away waits for it
+    ///   (in arrival order); any other is refused at once
+    ///   (`Rejected::RateLimited`) and gets the flat rate;
+    /// - `timeout`: 300 ms for the request itself (below the limiter, so
+    ///   that waiting for a turn does not eat into it).
+    ///
+    /// `asked` is when the call was made: the body starts when the limiter
+    /// admits it.
+    #[fallback(|e| self.flat_quote(e))]
+    #[rate_limit(
+        rate = 8,
+        per = "1s",
+        burst = 1,
+        max_wait = "250ms",
+        name = "shop::quote"
+    )]
+    #[timeout("300ms")]
+    pub(crate) async fn quote(&self, sku: &str, asked: Instant) -> Result<Quote, ApiError> {
+        self.stats.quote.admitted(asked);
+        let path = format!("/quote/{sku}");
+        let body = self.stats.quote.attempt(self.get(&path)).await?;
+        Ok(Quote {
+            cents: parse(&body)?,
+            live: true,
+        })
+    }
+
+    fn flat_quote(&self, error: ApiError) -> Result<Quote, ApiError> {
+        self.stats.quote.rejected(&error);
+        Ok(Quote {
+            cents: FLAT_SHIPPING,
+            live: false,
+        })
+    }
+
+    /// `GET /depot/{warehouse}/{sku}`: the units one warehouse holds. One
+    /// breaker per warehouse (`key = warehouse`, at most 8 kept): three
+    /// failures in a row open that warehouse's breaker for a second, and the
+    /// other warehouses' calls go on. 250 ms per call; no fallback (the
+    /// caller picks another warehouse).
+    #[circuit_breaker(
+        key = warehouse,
+        max_keys = 8,
+        window = 10,
+        consecutive_failures = 3,
+        open_for = "1s",
+        name = "shop::depot"
+    )]
+    #[timeout("250ms")]
+    pub(crate) async fn depot(&self, warehouse: &str, sku: &str) -> Result<u64, ApiError> {
+        let path = format!("/depot/{warehouse}/{sku}");
+        // Counted for the warehouse and for all of them.
+        let request = self.depot_stats(warehouse).attempt(self.get(&path));
+        let body = self.stats.depot.attempt(request).await?;
+        parse(&body)
+    }
+
+    /// The counters of `warehouse` (one of [`WAREHOUSES`]).
+    fn depot_stats(&self, warehouse: &str) -> &FnStats {
+        let index = WAREHOUSES
+            .iter()
+            .position(|&name| name == warehouse)
+            .expect("a known warehouse");
+        &self.stats.depots[index]
+    }
+
+    /// One shipping quote, counted.
+    pub(crate) async fn call_quote(&self, sku: &str) -> Result<Quote, ApiError> {
+        let stats = &self.stats.quote;
+        FnStats::bump(&stats.calls);
+        let result = self.quote(sku, Instant::now()).await;
+        match &result {
+            Ok(Quote { live: true, .. }) => FnStats::bump(&stats.ok),
+            Ok(Quote { live: false, .. }) => FnStats::bump(&stats.fallbacks),
+            Err(_) => FnStats::bump(&stats.failed),
+        }
+        result
+    }
+
+    /// One warehouse lookup, counted for the warehouse and for all of them.
+    pub(crate) async fn call_depot(&self, warehouse: &str, sku: &str) -> Result<u64, ApiError> {
+        let stats = [&self.stats.depot, self.depot_stats(warehouse)];
+        for s in stats {
+            FnStats::bump(&s.calls);
+        }
+        let result = self.depot(warehouse, sku).await;
+        for s in stats {
+            match &result {
+                Ok(_) => FnStats::bump(&s.ok),
+                Err(error) => {
+                    FnStats::bump(&s.failed);
+                    s.rejected(error);
+                }
+            }
+        }
+        result
     }
 
     /// One price lookup, counted.
