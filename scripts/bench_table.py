@@ -33,6 +33,11 @@ GROUPS = [
 # means ours <= bound nanoseconds (theirs, the floor that explains a miss, is
 # shown beside it).
 TARGETS = [
+    ("#[rate_limit] admitted call vs governor check()", "rate-limit-admitted",
+     "steadfast #[rate_limit]", "governor check() + call", "at most", 1.0),
+    ("#[rate_limit(key = …)] vs governor keyed, 1,000 keys", "rate-limit-keyed",
+     "steadfast #[rate_limit(key = …)], 1,000 keys",
+     "governor keyed check_key + call, 1,000 keys", "at most", 1.0),
     ("#[retry] success path vs inline loop", "retry-success", "steadfast #[retry]",
      "inline retry loop", "at most", 1.3),
     ("#[circuit_breaker] closed path vs two-atomic floor (async fn)", "breaker-attribute",
