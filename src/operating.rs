@@ -23,6 +23,8 @@
 //! | `steadfast::circuit_breaker` | WARN | `two circuit breakers share a name` | `policy` |
 //! | `steadfast::bulkhead` | WARN | `two bulkheads share a name` | `policy` |
 //! | `steadfast::rate_limit` | WARN | `two rate limiters share a name` | `policy` |
+//! | `steadfast::keyed` | WARN | `two keyed policies share a name` | `policy` |
+//! | `steadfast::keyed` | WARN | `keyed policy is full of calls in flight: a key is served by the shared overflow state` (at the 1st, 2nd, 4th, 8th… overflow) | `policy`, `overflows`, `max_keys` |
 //! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
 //!
 //! `policy` is the policy's name: for an attribute, `module::fn`, or
@@ -62,9 +64,13 @@
 //! rate limiter:
 //! an attribute's own from the start of the process, before its first call;
 //! a `static` named with `shared = …` from its first call (list it earlier
-//! with its `register()`); with state, state changes, window counts, probes,
-//! time in state, running and waiting calls, a limiter's settings and the
-//! calls it would admit at once. With the `serde` feature it
+//! with its `register()`; a policy owned by an instance, `shared =
+//! self.breaker`, is not listed, since it may be dropped); with state, state
+//! changes, window counts, probes, time in state, running and waiting calls,
+//! a limiter's settings and the calls it would admit at once. Keyed policies
+//! (`key = …`) are listed once each under `keyed`, from startup: their kind,
+//! key count, `max_keys`, overflows, and every key whose breaker is not
+//! closed. With the `serde` feature it
 //! serializes to the JSON documented on [`health()`](crate::health()) (stable
 //! field names; durations are whole milliseconds, `in_state_for_ms`); here
 //! is an axum handler serving it:

@@ -454,8 +454,10 @@ fn a_rate_limited_call_admitted_at_once_does_not_allocate() {
 #[test]
 fn keyed_with_on_a_stored_key_does_not_allocate() {
     use steadfast::keyed::{Keyed, Probe};
-    static STATE: Keyed<steadfast::CircuitBreaker> =
-        Keyed::new(steadfast::CircuitBreaker::builder().name("alloc-keyed-with"), 8);
+    static STATE: Keyed<steadfast::CircuitBreaker> = Keyed::new(
+        steadfast::CircuitBreaker::builder().name("alloc-keyed-with"),
+        8,
+    );
     let admit = |id: u64| STATE.with(Probe::debug(&id), |b| b.try_acquire().is_ok());
     assert!(admit(1), "the miss stores the key");
     ALLOCATIONS.with(|n| n.set(0));
