@@ -8,49 +8,20 @@
 //! Run with `scripts/bench.sh` (all of it, with the summary table) or
 //! `cargo bench -p steadfast-benches --bench peers [filter]`.
 
+mod common;
+
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use backon::Retryable as _;
+use common::{op, plain, ready};
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use steadfast::{Bulkhead, CircuitBreaker, bulkhead, circuit_breaker, fallback, retry, timeout};
 use tokio::sync::Semaphore;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt as _};
-
-/// The operation under protection: cheap, so that overhead dominates.
-#[inline(never)]
-fn op(x: u64) -> Result<u64, ()> {
-    Ok(x.wrapping_mul(31))
-}
-
-/// The same operation as an async fn with a real error type: the bare call.
-async fn plain(x: u64) -> Result<u64, std::io::Error> {
-    op(x).map_err(|()| std::io::Error::other("no"))
-}
-
-/// Polls a future that is ready at once (none of the benchmarked calls waits),
-/// where it was made.
-///
-/// Always inlined, so that every row measures its call the same way. Left to
-/// the compiler, it was inlined for small futures and called for larger ones,
-/// which then paid for a copy of the future into its frame: a copy that
-/// reads, 8 or 16 bytes at a time, a state byte and arguments written a few
-/// instructions before with narrower stores, which the processor cannot
-/// forward (a store-forwarding stall, ≈ 5 to 10 ns on this machine). That is
-/// a cost of moving any future over 16 bytes right after making it, measured
-/// on its own by [`moved`].
-#[inline(always)]
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("the benchmarked futures never wait"),
-    }
-}
 
 /// [`ready`] for a future moved once first (into this function's frame), as
 /// a future is when handed to a function that is not inlined.

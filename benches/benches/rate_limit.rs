@@ -9,37 +9,16 @@
 //!
 //! Run with `cargo bench -p steadfast-benches --bench rate_limit [filter]`.
 
-use std::future::Future;
+mod common;
+
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use common::{op, plain, ready};
 use criterion::{Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter};
 use tower::{Service, ServiceBuilder, ServiceExt as _};
-
-/// The operation under protection: cheap, so that overhead dominates.
-#[inline(never)]
-fn op(x: u64) -> Result<u64, ()> {
-    Ok(x.wrapping_mul(31))
-}
-
-/// The same operation as an async fn with a real error type: the bare call.
-async fn plain(x: u64) -> Result<u64, std::io::Error> {
-    op(x).map_err(|()| std::io::Error::other("no"))
-}
-
-/// Polls a future that is ready at once (none of the benchmarked calls
-/// waits), in place: see `ready` in `peers.rs`.
-#[inline(always)]
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("the benchmarked futures never wait"),
-    }
-}
 
 /// A current-thread runtime with the timer, for the limiters that sleep
 /// through tokio (tower's and tower-resilience's).
