@@ -93,8 +93,30 @@ pub(crate) fn rejected(rejected: &Rejected) {
             retry_after = ?retry_after,
             "call rejected"
         ),
+        Rejected::StoreUnavailable { name } => tracing::debug!(
+            target: "steadfast::rate_limit",
+            policy = *name,
+            rejection = "store_unavailable",
+            "call rejected"
+        ),
         Rejected::Timeout { .. } => {}
     }
+}
+
+/// A shared policy's store failed, timed out or answered garbage; `then` is
+/// what the call does instead.
+#[cold]
+pub(crate) fn store_failed(
+    policy: &str,
+    error: &crate::store::StoreError,
+    then: crate::store::OnStoreError,
+) {
+    let then = match then {
+        crate::store::OnStoreError::Local => "local",
+        crate::store::OnStoreError::Open => "open",
+        crate::store::OnStoreError::Closed => "closed",
+    };
+    tracing::warn!(target: "steadfast::rate_limit", policy, error = %error, then, "store failed");
 }
 
 pub(crate) fn fallback_applied(policy: &str, error: &ErrorField<'_>) {

@@ -86,6 +86,20 @@ pub enum Rejected {
         /// made then is admitted at once, unless others took the turn first.
         retry_after: core::time::Duration,
     },
+    /// A shared rate limiter's store (Redis, …) failed, timed out or answered
+    /// garbage, and the limiter is set to fail closed
+    /// (`OnStoreError::Closed`), so the call was not made.
+    ///
+    /// Displayed as `rate limiter "upstream" could not reach its store`. The
+    /// store's own error is in the `steadfast::rate_limit` `store failed`
+    /// event. An outer `#[retry]` does not retry it; an outer
+    /// `#[circuit_breaker]` counts it as neither a success nor a failure (the
+    /// protected dependency did nothing wrong).
+    #[non_exhaustive]
+    StoreUnavailable {
+        /// The limiter's name.
+        name: &'static str,
+    },
 }
 
 impl Rejected {
@@ -112,6 +126,12 @@ impl Rejected {
     #[must_use]
     pub const fn rate_limited(name: &'static str, retry_after: Duration) -> Self {
         Rejected::RateLimited { name, retry_after }
+    }
+
+    /// A [`Rejected::StoreUnavailable`] from the rate limiter called `name`.
+    #[must_use]
+    pub const fn store_unavailable(name: &'static str) -> Self {
+        Rejected::StoreUnavailable { name }
     }
 
     /// Whether an outer `#[retry]` makes another attempt after this rejection.
@@ -141,6 +161,9 @@ impl fmt::Display for Rejected {
                 f,
                 "rate limiter \"{name}\" is over its limit (retry after {retry_after:?})"
             ),
+            Rejected::StoreUnavailable { name } => {
+                write!(f, "rate limiter \"{name}\" could not reach its store")
+            }
         }
     }
 }
@@ -153,7 +176,9 @@ impl From<Rejected> for std::io::Error {
     /// timeout, [`ResourceBusy`](std::io::ErrorKind::ResourceBusy) for an open
     /// circuit or a full bulkhead, and
     /// [`QuotaExceeded`](std::io::ErrorKind::QuotaExceeded) for a rate limit
-    /// (the caller used up its allowance, as with a quota; nothing is busy).
+    /// (the caller used up its allowance, as with a quota; nothing is busy),
+    /// and [`NotConnected`](std::io::ErrorKind::NotConnected) for a shared
+    /// limiter whose store could not be reached.
     ///
     /// This allocates, on the rejection path only: `std` keeps a custom
     /// error in two boxes (the error, and the record holding it with its
@@ -171,6 +196,7 @@ impl From<Rejected> for std::io::Error {
                 std::io::ErrorKind::ResourceBusy
             }
             Rejected::RateLimited { .. } => std::io::ErrorKind::QuotaExceeded,
+            Rejected::StoreUnavailable { .. } => std::io::ErrorKind::NotConnected,
         };
         std::io::Error::new(kind, rejected)
     }

@@ -15,8 +15,8 @@ pin_project! {
     ///
     /// It asks the breaker for a [`Permit`] when first polled, runs the inner
     /// future, and reports its outcome: an inner
-    /// [`Rejected::RateLimited`] is neither a success nor a failure (the call
-    /// was not made); other inner rejections are failures. A panic out of the inner future's
+    /// [`Rejected::RateLimited`] or [`Rejected::StoreUnavailable`] is neither
+    /// a success nor a failure (the call was not made); other inner rejections are failures. A panic out of the inner future's
     /// `poll` is recorded as a failure as it unwinds through this `poll`
     /// (so also when a `catch_unwind` upstream catches it), and propagates.
     /// Dropped while running, it drops the permit unreported (nothing is
@@ -81,7 +81,9 @@ where
             Err(Failure::Error(error)) if !(this.failure_if)(error) => permit.ignore(),
             // An inner rate limit says nothing about the dependency's health:
             // the call was not made.
-            Err(Failure::Rejected(Rejected::RateLimited { .. })) => permit.ignore(),
+            Err(Failure::Rejected(
+                Rejected::RateLimited { .. } | Rejected::StoreUnavailable { .. },
+            )) => permit.ignore(),
             Err(_) => permit.failure(),
         }
         Poll::Ready(result)

@@ -57,6 +57,7 @@ pub use wait::Limited;
 
 use crate::name::PolicyName;
 use crate::registry::{Kind, Registration};
+use crate::store::{OnStoreError, RateDecision, RateSpec, RateStore, StoreError, StoreErrorKind};
 use crate::{Failure, Lift, Rejected};
 use gcra::{Decision, Gcra};
 use wait::Reservation;
@@ -103,6 +104,16 @@ pub struct RateLimiter {
     anchor: OnceLock<Instant>,
     /// Whether the limiter is in the registry that `health()` reads.
     registered: Registration,
+    /// Where its turns are decided when shared across processes.
+    shared: Option<Shared>,
+}
+
+/// A limiter's store, and what to do when it fails.
+#[derive(Debug, Clone, Copy)]
+struct Shared {
+    store: &'static dyn RateStore,
+    on_error: OnStoreError,
+    timeout: Duration,
 }
 
 /// How a call is admitted.
@@ -131,6 +142,7 @@ impl RateLimiter {
             per: Duration::from_secs(1),
             burst: None,
             max_wait: Duration::ZERO,
+            shared: None,
         }
     }
 
@@ -213,6 +225,14 @@ impl RateLimiter {
     /// [`Rejected::RateLimited`], at once, when the next free turn comes after
     /// `max_wait`.
     pub async fn acquire(&self) -> Result<(), Rejected> {
+        if let Some(shared) = self.shared {
+            return self.acquire_shared(shared).await;
+        }
+        self.acquire_local().await
+    }
+
+    /// [`acquire`](RateLimiter::acquire) on the limiter's own state.
+    async fn acquire_local(&self) -> Result<(), Rejected> {
         match self.admit(self.gcra.max_wait()) {
             Admission::Now => Ok(()),
             Admission::Wait {
@@ -224,6 +244,60 @@ impl RateLimiter {
             }
             Admission::Rejected(rejected) => Err(rejected),
         }
+    }
+
+    /// [`acquire`](RateLimiter::acquire) through the store: its decision
+    /// within `store_timeout`, else what `on_store_error` says.
+    async fn acquire_shared(&self, shared: Shared) -> Result<(), Rejected> {
+        let asked = shared.store.take(self.name(), self.spec());
+        let error = match tokio::time::timeout(shared.timeout, asked).await {
+            Ok(Ok(RateDecision::Admitted)) => {
+                crate::meter::rate_limit_call(self.name(), "admitted");
+                return Ok(());
+            }
+            Ok(Ok(RateDecision::Wait(after))) => {
+                crate::meter::rate_limit_call(self.name(), "waited");
+                // The store reserved the turn: a call dropped while it
+                // sleeps loses it (the store is not asked again).
+                tokio::time::sleep(after).await;
+                return Ok(());
+            }
+            Ok(Ok(RateDecision::Rejected { retry_after })) => {
+                return Err(self.rejection(retry_after));
+            }
+            Ok(Err(error)) => error,
+            Err(_) => StoreError::new(
+                StoreErrorKind::Timeout,
+                format!("no decision within {:?}", shared.timeout),
+            ),
+        };
+        crate::events::store_failed(self.name(), &error, shared.on_error);
+        match shared.on_error {
+            OnStoreError::Local => self.acquire_local().await,
+            OnStoreError::Open => Ok(()),
+            OnStoreError::Closed => {
+                let rejected = Rejected::store_unavailable(self.name());
+                crate::events::rejected(&rejected);
+                crate::meter::rate_limit_call(self.name(), "rejected");
+                Err(rejected)
+            }
+        }
+    }
+
+    /// The settings a store applies.
+    fn spec(&self) -> RateSpec {
+        RateSpec {
+            rate: self.rate,
+            per: self.per,
+            burst: self.burst,
+            max_wait: self.max_wait,
+        }
+    }
+
+    /// Whether its turns are decided by a store.
+    #[must_use]
+    pub const fn is_shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     /// Runs a synchronous `call` at its turn, blocking the thread (with
@@ -357,6 +431,7 @@ pub struct RateLimiterBuilder {
     /// `None`: `rate`.
     burst: Option<u32>,
     max_wait: Duration,
+    shared: Option<Shared>,
 }
 
 impl RateLimiterBuilder {
@@ -430,6 +505,68 @@ impl RateLimiterBuilder {
         self
     }
 
+    /// Shares the limit across processes: every call's turn is decided by
+    /// `store` (one round trip, on the store's clock), under this limiter's
+    /// name as its key, so that all replicas naming the same limiter share
+    /// one `rate`. A store call that fails, answers garbage or takes longer
+    /// than [`store_timeout`](RateLimiterBuilder::store_timeout) is handled
+    /// as [`on_store_error`](RateLimiterBuilder::on_store_error) says.
+    ///
+    /// The store lives as long as the program (a `static`, a `LazyLock`, or
+    /// `Box::leak`), so a shared limiter is usually built at startup in a
+    /// `LazyLock` and named with `#[rate_limit(shared = &*LIMIT)]`.
+    ///
+    /// With a store, `try_acquire` and the blocking `call` still decide in
+    /// process (they cannot wait for a round trip); `acquire`, `run`,
+    /// `wrap` and the attribute ask the store.
+    pub const fn store(mut self, store: &'static dyn RateStore) -> Self {
+        self.shared = Some(match self.shared {
+            Some(shared) => Shared { store, ..shared },
+            None => Shared {
+                store,
+                on_error: OnStoreError::Local,
+                timeout: Self::DEFAULT_STORE_TIMEOUT,
+            },
+        });
+        self
+    }
+
+    /// The default [`store_timeout`](RateLimiterBuilder::store_timeout).
+    pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_millis(100);
+
+    /// What a call does when the store fails (default
+    /// [`OnStoreError::Local`]). Set after [`store`](RateLimiterBuilder::store).
+    ///
+    /// # Panics
+    ///
+    /// Without a store.
+    pub const fn on_store_error(mut self, on_error: OnStoreError) -> Self {
+        match &mut self.shared {
+            Some(shared) => shared.on_error = on_error,
+            None => panic!("rate limiter: `on_store_error` needs a `store`"),
+        }
+        self
+    }
+
+    /// How long a call waits for the store's decision before
+    /// [`on_store_error`](RateLimiterBuilder::on_store_error) applies
+    /// (default 100 ms). Set after [`store`](RateLimiterBuilder::store).
+    ///
+    /// # Panics
+    ///
+    /// Without a store, or on a zero duration.
+    pub const fn store_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "rate limiter: `store_timeout` must be longer than 0"
+        );
+        match &mut self.shared {
+            Some(shared) => shared.timeout = timeout,
+            None => panic!("rate limiter: `store_timeout` needs a `store`"),
+        }
+        self
+    }
+
     /// The finished limiter.
     ///
     /// # Panics
@@ -469,12 +606,16 @@ impl RateLimiterBuilder {
             tat: AtomicU64::new(0),
             anchor: OnceLock::new(),
             registered: Registration::new(),
+            shared: self.shared,
         }
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod shared_tests;
 
 #[cfg(test)]
 mod model;

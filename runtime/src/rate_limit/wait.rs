@@ -42,7 +42,9 @@ impl Drop for Reservation<'_> {
 pin_project! {
     /// The future of [`RateLimiter::wrap`] (and of `run`).
     ///
-    /// When first polled it asks the limiter for a turn: admitted at once,
+    /// When first polled it asks the limiter for a turn (a shared limiter
+    /// asks its store, see [`RateLimiterBuilder::store`](super::RateLimiterBuilder::store)):
+    /// admitted at once,
     /// it polls the inner future straight away, with no timer armed and
     /// nothing allocated; over the limit, it sleeps until its reserved turn
     /// (a tokio sleep held inline), or fails at once with
@@ -59,7 +61,20 @@ pin_project! {
         #[pin]
         turn: Option<Sleep>,
         reservation: Option<Reservation<'a>>,
+        // A shared limiter's decision (its store's, or `on_store_error`'s),
+        // boxed: one allocation per call in shared mode only, next to a
+        // network round trip.
+        asking: Option<Asking<'a>>,
         admitted: bool,
+    }
+}
+
+/// The future of a shared limiter's decision.
+struct Asking<'a>(Pin<Box<dyn Future<Output = Result<(), Rejected>> + Send + 'a>>);
+
+impl core::fmt::Debug for Asking<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Asking")
     }
 }
 
@@ -70,6 +85,7 @@ impl<'a, F> Limited<'a, F> {
             inner,
             turn: None,
             reservation: None,
+            asking: None,
             admitted: false,
         }
     }
@@ -84,6 +100,20 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if !*this.admitted
+            && let Some(shared) = this.limiter.shared
+        {
+            let limiter = *this.limiter;
+            let asking = this
+                .asking
+                .get_or_insert_with(|| Asking(Box::pin(limiter.acquire_shared(shared))));
+            let decided = core::task::ready!(asking.0.as_mut().poll(cx));
+            *this.asking = None;
+            if let Err(rejected) = decided {
+                return Poll::Ready(Err(Failure::Rejected(rejected)));
+            }
+            *this.admitted = true;
+        }
         if !*this.admitted {
             if this.turn.is_none() {
                 match this.limiter.admit(this.limiter.gcra.max_wait()) {
