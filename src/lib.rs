@@ -365,7 +365,7 @@ pub use steadfast_runtime::{
     name, retry, timeout,
 };
 
-pub use steadfast_runtime::{RateLimiter, rate_limit};
+pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
