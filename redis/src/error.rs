@@ -67,13 +67,15 @@ mod tests {
 
     #[test]
     fn kinds() {
-        let refused: RedisError = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
+        let refused: RedisError =
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
         assert_eq!(kind(&refused), StoreErrorKind::Unavailable);
         let timed_out: RedisError = std::io::Error::from(std::io::ErrorKind::TimedOut).into();
         assert_eq!(kind(&timed_out), StoreErrorKind::Timeout);
         let parse: RedisError = (ErrorKind::UnexpectedReturnType, "not a decision").into();
         assert_eq!(kind(&parse), StoreErrorKind::InvalidReply);
-        let loading: RedisError = (ErrorKind::Server(ServerErrorKind::BusyLoading), "loading").into();
+        let loading: RedisError =
+            (ErrorKind::Server(ServerErrorKind::BusyLoading), "loading").into();
         assert_eq!(kind(&loading), StoreErrorKind::Unavailable);
     }
 }

@@ -92,7 +92,10 @@ impl RedisStore {
     /// On a zero duration.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        assert!(!timeout.is_zero(), "RedisStore: the timeout must be longer than 0");
+        assert!(
+            !timeout.is_zero(),
+            "RedisStore: the timeout must be longer than 0"
+        );
         self.timeout = timeout;
         self
     }
