@@ -313,3 +313,36 @@ async fn a_key_holding_something_else_is_an_invalid_reply() {
     // The store still decides for other keys.
     assert_eq!(take(&store, "fine", spec).await, RateDecision::Admitted);
 }
+
+/// A limiter whose settings change (a deploy with a new rate) keeps its
+/// TAT: the fraction counted in the old rate's units is rounded up to the
+/// next whole µs, and the new rate's fractions are counted from there.
+#[tokio::test]
+async fn a_new_rate_keeps_the_tat_rounded_up_to_the_microsecond() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    let mut redis = server.connection();
+    let key = RedisStore::rate_key("reconfigured");
+    let state = |redis: &mut redis::Connection| -> (u64, u64, u64) {
+        redis::cmd("HMGET")
+            .arg(&key)
+            .arg(&["t", "f", "r"])
+            .query(redis)
+            .unwrap()
+    };
+    let thirds = RateSpec::new(3, SECOND, 1, Duration::from_secs(5));
+    assert_eq!(
+        take(&store, "reconfigured", thirds).await,
+        RateDecision::Admitted
+    );
+    let (t, f, r) = state(&mut redis);
+    assert_eq!((f, r), (1, 3));
+    // 7 per second: a turn of 142,857 µs and 1/7; reserved after the TAT
+    // rounded up to t + 1.
+    let sevenths = RateSpec::new(7, SECOND, 1, Duration::from_secs(5));
+    assert!(matches!(
+        take(&store, "reconfigured", sevenths).await,
+        RateDecision::Wait(_)
+    ));
+    assert_eq!(state(&mut redis), (t + 1 + 142_857, 1, 7));
+}
