@@ -32,6 +32,21 @@ pub struct RateSpec {
     pub max_wait: Duration,
 }
 
+impl RateSpec {
+    /// `rate` calls per `per`, `burst` back to back, waiting up to
+    /// `max_wait` (the struct is `#[non_exhaustive]`: a backend's tests build
+    /// specs with this).
+    #[must_use]
+    pub const fn new(rate: u32, per: Duration, burst: u32, max_wait: Duration) -> Self {
+        RateSpec {
+            rate,
+            per,
+            burst,
+            max_wait,
+        }
+    }
+}
+
 /// A store's answer for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateDecision {

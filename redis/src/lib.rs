@@ -1,0 +1,119 @@
+//! Redis backend for [`steadfast`](https://docs.rs/steadfast): rate limits
+//! shared by every process that points at one Redis server.
+//!
+//! A service running as four replicas, each allowed 100 calls/s, sends 400
+//! calls/s to an upstream that accepts 100. With a [`RedisStore`], the
+//! replicas' limiters keep their state in Redis under the limiter's name, so
+//! the four share one limit of 100 calls/s. The in-process state stays the
+//! default; this crate is what the runtime's
+//! [`RateStore`](steadfast_runtime::store::RateStore) trait is implemented
+//! by, and the runtime never depends on it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use steadfast_redis::RedisStore;
+//! use steadfast_runtime::store::{RateDecision, RateSpec, RateStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Nothing is connected yet: the first call connects.
+//! let store = RedisStore::new("redis://127.0.0.1:6379")?.with_timeout(Duration::from_millis(50));
+//! // 100 calls per second shared by every process using the name "upstream",
+//! // 10 back to back, waiting up to 20 ms for a turn.
+//! let spec = RateSpec::new(100, Duration::from_secs(1), 10, Duration::from_millis(20));
+//! match store.take("upstream", spec).await? {
+//!     RateDecision::Admitted => { /* call the upstream */ }
+//!     RateDecision::Wait(turn) => {
+//!         tokio::time::sleep(turn).await;
+//!         /* call the upstream */
+//!     }
+//!     RateDecision::Rejected { retry_after } => println!("over the limit; retry in {retry_after:?}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Most users do not call the store: they hand it to a rate limiter
+//! (`RateLimiter::builder().store(…)`), which asks it for each call and
+//! follows its `on_store_error` when Redis fails.
+//!
+//! # What is shared
+//!
+//! One Redis hash per limiter *name*, `steadfast:rl:{name}`
+//! ([`RedisStore::rate_key`]): every process whose limiter carries that name
+//! takes its turns from the same bucket, whatever the process, and its
+//! settings should be the same everywhere (a call is decided with the
+//! settings of the process that makes it). The hash holds one number, the
+//! GCRA theoretical arrival time (TAT): the moment the bucket is full again.
+//!
+//! # One round trip, one script
+//!
+//! Each decision is one `EVALSHA` of a Lua script (`src/rate.lua`) that
+//! reads the TAT, decides, and writes it back, atomically on the server; a
+//! server that lost its script cache (a restart) gets the script once more
+//! through redis-rs' `NOSCRIPT` fallback. The semantics are the in-process
+//! limiter's:
+//!
+//! - in any interval `t`, at most `burst + floor(rate × t / per)` turns are
+//!   taken, exactly, even for 3 per second; a new limiter starts full;
+//! - a call whose turn comes within `max_wait` reserves it in the script and
+//!   gets [`Wait`](steadfast_runtime::store::RateDecision::Wait) (the time to
+//!   its turn); waiters get their turns in the order their scripts ran;
+//! - otherwise it is
+//!   [`Rejected`](steadfast_runtime::store::RateDecision::Rejected), changes
+//!   nothing, and `retry_after` is the time to the next free turn, the turns
+//!   reserved by waiters included.
+//!
+//! # Time is the server's
+//!
+//! The script reads the time with Redis `TIME`, never from a client:
+//! replicas' clocks disagree, and a limiter deciding with each caller's
+//! clock admits more than its limit whenever they do. Durations returned
+//! (`Wait`, `retry_after`) are differences of server times, so they mean the
+//! same on every client. A step of the *server's* clock (it is a wall clock)
+//! moves every limiter at once: forward admits early, backward admits late.
+//! `TIME` inside a script needs Redis 5 or later (3.2–4.x work too: the
+//! script asks for effects replication); some managed offerings refuse it
+//! (ElastiCache Serverless).
+//!
+//! # Keys
+//!
+//! The script touches one key, declared in `KEYS` and hash-tagged by the
+//! limiter's name, so it runs on Redis Cluster. The key is given a `PEXPIRE`
+//! that ends when its bucket is full again: an idle limiter leaves nothing
+//! behind, and a missing key reads as the full bucket it stands for. A key
+//! of that name that holds anything else (another type, or a hash that is
+//! not a limiter's state) is an
+//! [`InvalidReply`](steadfast_runtime::store::StoreErrorKind::InvalidReply),
+//! never overwritten.
+//!
+//! # Exactness
+//!
+//! Lua's numbers are doubles, exact for integers below 2^53. Times are
+//! microseconds (the clock is about 2^50.6 µs since 1970), and a turn,
+//! `per / rate`, is whole µs plus a fraction counted in `1 / rate` µs; the
+//! client computes a turn and the burst's capacity exactly (in 128-bit
+//! integers) and the script only adds, subtracts and compares these pairs,
+//! so every number it handles stays below 2^53 (below 2^33 for fractions).
+//! That needs the horizon, `burst × per / rate + max_wait`, to be at most
+//! 2^51 µs (71 years); a spec beyond it is refused with `InvalidReply`.
+//! `per` is rounded up to the microsecond and `max_wait` down: a setting
+//! finer than a microsecond makes the shared limit stricter, never looser.
+//! The argument in full is in the script's comments (`src/rate.lua`).
+//!
+//! # Failures
+//!
+//! Every call is bounded by the store's timeout (default 100 ms), connecting
+//! included, and fails with a
+//! [`StoreError`](steadfast_runtime::store::StoreError) whose kind says what
+//! happened: `Unavailable` (refused, reset, server loading…), `Timeout`, or
+//! `InvalidReply`. The store connects lazily and reconnects after a loss on
+//! the next call, without being rebuilt. A call dropped before its reply may
+//! or may not have taken its turn: a turn taken is lost, the limit still
+//! holds.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod rate;
+mod store;
+
+pub use store::{DEFAULT_TIMEOUT, RedisStore};
