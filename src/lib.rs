@@ -370,6 +370,11 @@ pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
+/// State shared across processes through Redis (feature `redis`): the
+/// `steadfast-redis` crate.
+#[cfg(feature = "redis")]
+pub use steadfast_redis as redis;
+
 /// What the attribute expansions call. **Not a stable API**: it changes
 /// without notice between any two versions.
 #[doc(hidden)]

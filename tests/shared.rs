@@ -196,3 +196,30 @@ async fn shared_static_keeps_working_and_is_listed() {
             .any(|b| b.name == "shared-static")
     );
 }
+
+#[circuit_breaker(shared = breaker)]
+async fn through(breaker: &CircuitBreaker, up: bool) -> Result<(), Rejected> {
+    if up { Ok(()) } else { Err(outage()) }
+}
+
+/// `shared = breaker` naming an argument is an expression evaluated per call
+/// (not a `static`): each caller passes the breaker to use.
+#[tokio::test(start_paused = true)]
+async fn shared_naming_an_argument_uses_the_breaker_passed() {
+    let (a, b) = (
+        CircuitBreaker::builder()
+            .name("arg-a")
+            .window_calls(2)
+            .min_calls(2)
+            .build(),
+        CircuitBreaker::builder().name("arg-b").build(),
+    );
+    for _ in 0..2 {
+        let _ = through(&a, false).await;
+    }
+    assert_eq!(
+        through(&a, true).await,
+        Err(Rejected::circuit_open("arg-a"))
+    );
+    assert_eq!(through(&b, true).await, Ok(()));
+}

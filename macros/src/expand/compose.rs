@@ -53,6 +53,9 @@ struct Context<'a> {
     /// `module::Type::fn` (methods) or `module::fn`: the argument of
     /// `name_located`, a `static Location` declared in the body.
     located: TokenStream,
+    /// The function's run-time names (`self`, the arguments' bindings): a
+    /// `shared = name` naming one of them is an expression, not a `static`.
+    params: Vec<String>,
 }
 
 /// The new body of `item_fn`, with `parsed` outermost first.
@@ -70,6 +73,7 @@ pub(crate) fn compose(
         returns: Ident::new("__steadfast_returns", Span::mixed_site()),
         describe: Ident::new("__steadfast_describe", Span::mixed_site()),
         located: quote!(&__STEADFAST_LOCATION),
+        params: super::validate::param_names(item_fn),
     };
     let returns = &cx.returns;
     // `Returns<Ret>` carries the declared return type to every helper that
@@ -159,21 +163,21 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
         }
         Policy::CircuitBreaker(breaker) => {
             let failure_if = predicate(cx, "when", breaker.failure_if.as_ref(), "always");
-            let state = policy::breaker(p, breaker, &cx.located);
+            let state = policy::breaker(p, breaker, &cx.located, &cx.params);
             wrapped(stateful(
                 state,
                 |state| quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if)),
             ))
         }
         Policy::Bulkhead(bulkhead) => {
-            let state = policy::bulkhead(p, bulkhead, &cx.located);
+            let state = policy::bulkhead(p, bulkhead, &cx.located, &cx.params);
             wrapped(stateful(
                 state,
                 |state| quote!(#p::Bulkhead::wrap(#state, #future)),
             ))
         }
         Policy::RateLimit(limit) => {
-            let state = policy::rate_limit(p, limit, &cx.located);
+            let state = policy::rate_limit(p, limit, &cx.located, &cx.params);
             wrapped(stateful(
                 state,
                 |state| quote!(#p::RateLimiter::wrap(#state, #future)),

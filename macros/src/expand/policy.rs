@@ -110,6 +110,7 @@ pub(crate) fn breaker(
     p: &TokenStream,
     breaker: &CircuitBreakerArgs,
     located: &TokenStream,
+    params: &[String],
 ) -> State {
     let mut calls = named(breaker.name.as_ref(), located);
     if let Some(ratio) = breaker.failure_ratio {
@@ -156,11 +157,16 @@ pub(crate) fn breaker(
         calls,
         computed,
     };
-    state(p, &builder, &breaker.scope)
+    state(p, &builder, &breaker.scope, params)
 }
 
 /// The bulkhead's state (see [`State`]).
-pub(crate) fn bulkhead(p: &TokenStream, bulkhead: &BulkheadArgs, located: &TokenStream) -> State {
+pub(crate) fn bulkhead(
+    p: &TokenStream,
+    bulkhead: &BulkheadArgs,
+    located: &TokenStream,
+    params: &[String],
+) -> State {
     let mut calls = named(bulkhead.name.as_ref(), located);
     if let Some(n) = bulkhead.max_concurrent {
         calls.extend(quote!(.max_concurrent(#n)));
@@ -178,11 +184,16 @@ pub(crate) fn bulkhead(p: &TokenStream, bulkhead: &BulkheadArgs, located: &Token
         calls,
         computed,
     };
-    state(p, &builder, &bulkhead.scope)
+    state(p, &builder, &bulkhead.scope, params)
 }
 
 /// The rate limiter's state (see [`State`]).
-pub(crate) fn rate_limit(p: &TokenStream, limit: &RateLimitArgs, located: &TokenStream) -> State {
+pub(crate) fn rate_limit(
+    p: &TokenStream,
+    limit: &RateLimitArgs,
+    located: &TokenStream,
+    params: &[String],
+) -> State {
     let mut calls = named(limit.name.as_ref(), located);
     if let Some((n, span)) = limit.rate {
         calls.extend(checked(quote!(.rate(#n)), span));
@@ -206,7 +217,7 @@ pub(crate) fn rate_limit(p: &TokenStream, limit: &RateLimitArgs, located: &Token
         calls,
         computed,
     };
-    state(p, &builder, &limit.scope)
+    state(p, &builder, &limit.scope, params)
 }
 
 /// `path(args)`, spanned on the first of `durations` that is an expression
@@ -297,10 +308,24 @@ impl Builder {
     }
 }
 
-/// The state of a policy configured by `builder` in `scope`.
-fn state(p: &TokenStream, builder: &Builder, scope: &Scope) -> State {
+/// The state of a policy configured by `builder` in `scope`; `params` are
+/// the function's run-time names (a `shared = limiter` naming an argument is
+/// an expression, not a `static`).
+fn state(p: &TokenStream, builder: &Builder, scope: &Scope, params: &[String]) -> State {
     match scope {
         Scope::Own => State::Ref(own_state(p, builder)),
+        Scope::Shared(Shared::Static(path))
+            if path
+                .get_ident()
+                .is_some_and(|ident| params.iter().any(|param| ident == param)) =>
+        {
+            let expr = syn::Expr::Path(syn::ExprPath {
+                attrs: Vec::new(),
+                qself: None,
+                path: path.clone(),
+            });
+            State::Ref(shared_expr(p, builder, &expr))
+        }
         Scope::Shared(Shared::Static(path)) => State::Ref(shared_static(p, builder, path)),
         Scope::Shared(Shared::Expr(expr)) => State::Ref(shared_expr(p, builder, expr)),
         Scope::Keyed { key, max_keys } => State::Held(keyed_state(p, builder, key, *max_keys)),

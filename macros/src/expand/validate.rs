@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
-use syn::{FnArg, Pat, Path, ReturnType, Type};
+use syn::{FnArg, Path, ReturnType, Type};
 
 use crate::args::Args;
 use crate::item::ItemFn;
@@ -113,20 +113,7 @@ pub(crate) fn durations_known_at_compile_time(
     item_fn: &ItemFn,
     parsed: &[Args],
 ) -> syn::Result<()> {
-    // `self` (a receiver, or in a closure) and the named arguments.
-    let params: Vec<String> = item_fn
-        .sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(typed) => match &*typed.pat {
-                Pat::Ident(ident) => Some(ident.ident.to_string()),
-                _ => None,
-            },
-            FnArg::Receiver(_) => None,
-        })
-        .chain(["self".to_string()])
-        .collect();
+    let params = param_names(item_fn);
     let mut errors = crate::args::Errors::default();
     for args in parsed {
         for (key, duration) in args.durations() {
@@ -164,6 +151,28 @@ pub(crate) fn durations_known_at_compile_time(
         }
     }
     errors.finish()
+}
+
+/// `self` (a receiver, or in a closure) and every name the arguments' patterns
+/// bind: the run-time values an attribute's expression can read.
+pub(crate) fn param_names(item_fn: &ItemFn) -> Vec<String> {
+    // (`visit-mut` is the visitor syn is built with here: a copy of each
+    // pattern is walked.)
+    struct Names(Vec<String>);
+    impl syn::visit_mut::VisitMut for Names {
+        fn visit_pat_ident_mut(&mut self, pat: &mut syn::PatIdent) {
+            self.0.push(pat.ident.to_string());
+            syn::visit_mut::visit_pat_ident_mut(self, pat);
+        }
+    }
+    let mut names = Names(vec!["self".to_string()]);
+    for input in &item_fn.sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            let mut pat = (*typed.pat).clone();
+            syn::visit_mut::VisitMut::visit_pat_mut(&mut names, &mut pat);
+        }
+    }
+    names.0
 }
 
 /// The first `self` or argument name among `tokens` (not after a `::`).
