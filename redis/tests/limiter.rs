@@ -103,11 +103,17 @@ async fn with_redis_killed_each_limiter_follows_on_store_error_then_shares_again
     // A fresh server holds no state: a full shared burst again, decided by
     // Redis (the local replica's own bucket is spent, so admissions there
     // prove the store is back).
+    let start = Instant::now();
     let mut back = 0;
     for _ in 0..20 {
         if call(local).await.is_ok() {
             back += 1;
         }
     }
-    assert!((5..=6).contains(&back), "{back} admitted after the restart");
+    let extra = u32::try_from(start.elapsed().as_millis() / 100).unwrap() + 1;
+    assert!(
+        (5..=5 + extra).contains(&back),
+        "{back} admitted after the restart (in {:?})",
+        start.elapsed()
+    );
 }
