@@ -117,6 +117,8 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "burst": 3,
             "max_wait_ms": 250,
             "available": 2,
+            "shared": false,
+            "store_failures": 0,
         })
     );
 

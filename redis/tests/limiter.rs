@@ -98,6 +98,9 @@ async fn with_redis_killed_each_limiter_follows_on_store_error_then_shares_again
     }
     // Local: the replica's own bucket, burst 5, then its own limit.
     assert_eq!(admitted(local, 8).await, 5);
+    // Every failure is counted for `health()`.
+    assert_eq!((closed.store_failures(), open.store_failures()), (3, 3));
+    assert!(closed.is_shared());
 
     server.restart();
     // A fresh server holds no state: a full shared burst again, decided by

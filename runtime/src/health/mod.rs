@@ -154,6 +154,12 @@ pub struct RateLimiterHealth {
     /// Calls that would be admitted at once now (0 to `burst`; 0 while calls
     /// wait for reserved turns).
     pub available: u32,
+    /// Whether a store (Redis, …) decides its turns, shared across
+    /// processes.
+    pub shared: bool,
+    /// Calls whose store failed, timed out or answered garbage (each handled
+    /// as the limiter's `on_store_error` says); 0 without a store.
+    pub store_failures: u64,
 }
 
 #[cfg(feature = "serde")]
@@ -242,7 +248,9 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `rate_limiters[].per_ms` | integer | its `per`, whole milliseconds |
 /// | `rate_limiters[].burst` | integer | its `burst` |
 /// | `rate_limiters[].max_wait_ms` | integer | its `max_wait`, whole milliseconds |
-/// | `rate_limiters[].available` | integer | calls that would be admitted at once now |
+/// | `rate_limiters[].available` | integer | calls that would be admitted at once now (in process: a shared limiter's own bucket) |
+/// | `rate_limiters[].shared` | bool | a store decides its turns, shared across processes |
+/// | `rate_limiters[].store_failures` | integer | calls whose store failed, timed out or answered garbage |
 /// | `keyed[].name` | string | the keyed policy's name (each key's state carries it) |
 /// | `keyed[].duplicate_name` | bool | another keyed policy carries the same name |
 /// | `keyed[].kind` | `"circuit_breaker"`, `"bulkhead"`, `"rate_limit"` | the policy kept per key |
@@ -286,7 +294,9 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "per_ms": 1000,
 ///       "burst": 100,
 ///       "max_wait_ms": 50,
-///       "available": 97
+///       "available": 97,
+///       "shared": false,
+///       "store_failures": 0
 ///     }
 ///   ],
 ///   "keyed": [
@@ -349,6 +359,8 @@ pub fn health() -> Health {
             burst: r.burst(),
             max_wait: r.max_wait(),
             available: r.available(),
+            shared: r.is_shared(),
+            store_failures: r.store_failures(),
         })
         .collect();
     Health {

@@ -106,6 +106,8 @@ pub struct RateLimiter {
     registered: Registration,
     /// Where its turns are decided when shared across processes.
     shared: Option<Shared>,
+    /// Calls whose store failed (for `health()`).
+    store_failures: AtomicU64,
 }
 
 /// A limiter's store, and what to do when it fails.
@@ -271,6 +273,7 @@ impl RateLimiter {
                 format!("no decision within {:?}", shared.timeout),
             ),
         };
+        self.store_failures.fetch_add(1, Ordering::Relaxed);
         crate::events::store_failed(self.name(), &error, shared.on_error);
         match shared.on_error {
             OnStoreError::Local => self.acquire_local().await,
@@ -292,6 +295,12 @@ impl RateLimiter {
             burst: self.burst,
             max_wait: self.max_wait,
         }
+    }
+
+    /// Calls whose store failed, timed out or answered garbage so far.
+    #[must_use]
+    pub fn store_failures(&self) -> u64 {
+        self.store_failures.load(Ordering::Relaxed)
     }
 
     /// Whether its turns are decided by a store.
@@ -607,6 +616,7 @@ impl RateLimiterBuilder {
             anchor: OnceLock::new(),
             registered: Registration::new(),
             shared: self.shared,
+            store_failures: AtomicU64::new(0),
         }
     }
 }
