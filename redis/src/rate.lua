@@ -4,12 +4,15 @@
 --          the moment the bucket is full again) in whole microseconds of the
 --          server's clock, f = its fraction in units of 1/r µs (0 <= f < r),
 --          r = the rate those units were counted in.
--- ARGV     rate, step_us, step_f, cap_us, cap_f, max_wait_us: the rate (the
---          fraction's denominator), one turn (per / rate) and the capacity
---          (burst × per / rate) as whole µs plus a fraction in 1/rate µs,
---          computed exactly by the client, and the longest wait in whole µs.
+-- ARGV     rate, step_us, step_f, cap_us, cap_f, max_wait_us[, n]: the rate
+--          (the fraction's denominator), one turn (per / rate) and the
+--          capacity (burst × per / rate) as whole µs plus a fraction in 1/rate
+--          µs, computed exactly by the client, the longest wait in whole µs,
+--          and (batched mode) how many turns to take at once.
 -- Returns  {0, 0, 0} admitted now; {1, us, f} a turn reserved us + f/rate µs
 --          from now; {2, us, f} rejected, the next free turn that far away.
+--          With n: {3, k, 0} k (1 to n) turns taken now, or {2, us, f} none
+--          free, the next one that far away (max_wait is not used).
 --
 -- Exactness. Lua numbers are doubles: integers are exact below 2^53. Every
 -- quantity here is a pair (whole µs, fraction in 1/rate µs) and the script
@@ -61,6 +64,40 @@ if state[1] or state[2] or state[3] then
   if t > now or (t == now and f > 0) then
     tat, tat_f = t, f
   end
+end
+
+-- Batched mode: the most turns k <= n such that ahead + k turns is within
+-- the capacity (all free now), found by bisection (k × step is a pair too:
+-- k <= 1024 and a fraction below 2^32 keep k × step_f below 2^42, and the
+-- client keeps n × step_us within the horizon).
+local n = tonumber(ARGV[7] or '1')
+if n > 1 then
+  local function within(k)
+    local f = k * step_f
+    local carry = math.floor(f / rate)
+    local us, frac = tat - now + k * step_us + carry, tat_f + f - carry * rate
+    if frac >= rate then
+      us, frac = us + 1, frac - rate
+    end
+    return us < cap_us or (us == cap_us and frac <= cap_f), us, frac
+  end
+  local lo, hi = 0, n
+  while lo < hi do
+    local mid = math.floor((lo + hi + 1) / 2)
+    if within(mid) then lo = mid else hi = mid - 1 end
+  end
+  if lo > 0 then
+    local _, us, frac = within(lo)
+    redis.call('HSET', key,
+      't', string.format('%d', now + us),
+      'f', string.format('%d', frac),
+      'r', string.format('%d', rate))
+    redis.call('PEXPIRE', key, string.format('%d', math.floor(us / 1000) + 1))
+    return {3, lo, 0}
+  end
+  -- None free: fall through to the one-turn computation with no wait
+  -- allowed, which refuses with the time to the next free turn.
+  max_wait_us = -1
 end
 
 -- ahead = TAT - now (>= 0); reserved = ahead + one turn.

@@ -22,7 +22,7 @@ use core::time::Duration;
 
 use redis::Script;
 use steadfast_runtime::store::{
-    RateDecision, RateSpec, RateStore, StoreError, StoreErrorKind, StoreFuture,
+    RateBatch, RateDecision, RateSpec, RateStore, StoreError, StoreErrorKind, StoreFuture,
 };
 
 use crate::error;
@@ -121,6 +121,34 @@ pub(crate) fn decision(args: &Args, reply: &[i64]) -> Result<RateDecision, Store
     }
 }
 
+/// The most turns one batched decision may take (the script's bisection
+/// and its exactness argument assume it).
+const MAX_BATCH: u32 = 1024;
+
+/// A batched decision's reply, read: `{3, k, 0}` (k turns taken, 1 to `n`)
+/// or `{2, us, f}` (none free, the next one that far away).
+pub(crate) fn batch(args: &Args, n: u32, reply: &[i64]) -> Result<RateBatch, StoreError> {
+    let garbage = || error::invalid(format!("not a batched rate limiter decision: {reply:?}"));
+    let &[kind, a, b] = reply else {
+        return Err(garbage());
+    };
+    match kind {
+        3 if b == 0 && (1..=i64::from(n)).contains(&a) => Ok(RateBatch::new(
+            u32::try_from(a).map_err(|_| garbage())?,
+            Duration::ZERO,
+        )),
+        2 => {
+            let us = u64::try_from(a).map_err(|_| garbage())?;
+            let f = u64::try_from(b).map_err(|_| garbage())?;
+            if f >= args.rate || (us, f) == (0, 0) {
+                return Err(garbage());
+            }
+            Ok(RateBatch::new(0, args.duration(us, f)))
+        }
+        _ => Err(garbage()),
+    }
+}
+
 impl RateStore for RedisStore {
     /// One `EVALSHA` of the GCRA script on the limiter's key
     /// ([`RedisStore::rate_key`]), within the store's timeout. Cancel-safe:
@@ -147,6 +175,44 @@ impl RateStore for RedisStore {
                 )
                 .await?;
             decision(&args, &reply)
+        })
+    }
+
+    /// Up to `n` free turns in one script run (batched mode; at most 1024).
+    fn take_many<'a>(
+        &'a self,
+        key: &'a str,
+        spec: RateSpec,
+        n: u32,
+    ) -> StoreFuture<'a, Result<RateBatch, StoreError>> {
+        Box::pin(async move {
+            let args = Args::new(&spec)?;
+            let n = n.clamp(1, MAX_BATCH);
+            if u128::from(n) * u128::from(args.step_us + 1) + u128::from(args.cap_us)
+                > MAX_HORIZON_US
+            {
+                return Err(StoreError::new(
+                    StoreErrorKind::InvalidReply,
+                    format!(
+                        "a batch of {n} turns is beyond the Redis store's exact range: {spec:?}"
+                    ),
+                ));
+            }
+            let mut invocation = self.rate_script().key(RedisStore::rate_key(key));
+            invocation
+                .arg(args.rate)
+                .arg(args.step_us)
+                .arg(args.step_f)
+                .arg(args.cap_us)
+                .arg(args.cap_f)
+                .arg(args.max_wait_us)
+                .arg(n);
+            let reply: Vec<i64> = self
+                .bounded(
+                    |mut connection| async move { invocation.invoke_async(&mut connection).await },
+                )
+                .await?;
+            batch(&args, n, &reply)
         })
     }
 }

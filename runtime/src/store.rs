@@ -62,6 +62,28 @@ pub enum RateDecision {
     },
 }
 
+/// A store's answer to a request for several turns at once
+/// ([`RateStore::take_many`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateBatch {
+    /// Turns taken now (none reserved for later), from 0 to the number asked.
+    pub granted: u32,
+    /// When none was granted: the time to the next free turn.
+    pub retry_after: Duration,
+}
+
+impl RateBatch {
+    /// `granted` turns, and when none, the next free one `retry_after` away.
+    #[must_use]
+    pub const fn new(granted: u32, retry_after: Duration) -> Self {
+        RateBatch {
+            granted,
+            retry_after,
+        }
+    }
+}
+
 /// Why a store could not decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -130,6 +152,32 @@ pub trait RateStore: Send + Sync + fmt::Debug + 'static {
         key: &'a str,
         spec: RateSpec,
     ) -> StoreFuture<'a, Result<RateDecision, StoreError>>;
+
+    /// Takes up to `n` turns that are free now, in one decision (none is
+    /// reserved for later): the batched mode of
+    /// [`RateLimiterBuilder::batch`](crate::rate_limit::RateLimiterBuilder::batch).
+    /// The default asks [`take`](RateStore::take) for one turn without
+    /// waiting; a backend overrides it to grant several per round trip.
+    fn take_many<'a>(
+        &'a self,
+        key: &'a str,
+        spec: RateSpec,
+        n: u32,
+    ) -> StoreFuture<'a, Result<RateBatch, StoreError>> {
+        let _ = n;
+        let spec = RateSpec {
+            max_wait: Duration::ZERO,
+            ..spec
+        };
+        Box::pin(async move {
+            Ok(match self.take(key, spec).await? {
+                RateDecision::Admitted => RateBatch::new(1, Duration::ZERO),
+                RateDecision::Rejected { retry_after } => RateBatch::new(0, retry_after),
+                // Not within a wait of zero: as refused, with no hint.
+                RateDecision::Wait(after) => RateBatch::new(0, after),
+            })
+        })
+    }
 }
 
 /// What a shared policy does when its store fails, times out or answers

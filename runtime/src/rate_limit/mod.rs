@@ -47,7 +47,7 @@ mod gcra;
 mod wait;
 
 use core::future::Future;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -57,7 +57,9 @@ pub use wait::Limited;
 
 use crate::name::PolicyName;
 use crate::registry::{Kind, Registration};
-use crate::store::{OnStoreError, RateDecision, RateSpec, RateStore, StoreError, StoreErrorKind};
+use crate::store::{
+    OnStoreError, RateBatch, RateDecision, RateSpec, RateStore, StoreError, StoreErrorKind,
+};
 use crate::{Failure, Lift, Rejected};
 use gcra::{Decision, Gcra};
 use wait::Reservation;
@@ -108,6 +110,12 @@ pub struct RateLimiter {
     shared: Option<Shared>,
     /// Calls whose store failed (for `health()`).
     store_failures: AtomicU64,
+    /// Batched mode: turns the store granted this process and no call used
+    /// yet.
+    leased: AtomicU32,
+    /// Batched mode: until when (nanoseconds since `anchor`) the store said
+    /// no turn is free; 0 when it did not.
+    refused_until: AtomicU64,
 }
 
 /// A limiter's store, and what to do when it fails.
@@ -116,6 +124,16 @@ struct Shared {
     store: &'static dyn RateStore,
     on_error: OnStoreError,
     timeout: Duration,
+    /// Turns asked per round trip (1: one per call).
+    batch: u32,
+}
+
+/// The error of a store call that took longer than `store_timeout`.
+fn timed_out(shared: Shared) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Timeout,
+        format!("no decision within {:?}", shared.timeout),
+    )
 }
 
 /// How a call is admitted.
@@ -251,6 +269,30 @@ impl RateLimiter {
     /// [`acquire`](RateLimiter::acquire) through the store: its decision
     /// within `store_timeout`, else what `on_store_error` says.
     async fn acquire_shared(&self, shared: Shared) -> Result<(), Rejected> {
+        if shared.batch > 1 {
+            if let Some(decided) = self.decided_locally() {
+                return decided;
+            }
+            let asked = shared
+                .store
+                .take_many(self.name(), self.spec(), shared.batch);
+            match tokio::time::timeout(shared.timeout, asked).await {
+                Ok(Ok(RateBatch { granted, .. })) if granted > 0 => {
+                    self.leased.fetch_add(granted - 1, Ordering::Relaxed);
+                    crate::meter::rate_limit_call(self.name(), "admitted");
+                    return Ok(());
+                }
+                Ok(Ok(RateBatch { retry_after, .. })) if self.max_wait.is_zero() => {
+                    self.refuse_until(retry_after);
+                    return Err(self.rejection(retry_after));
+                }
+                // None free now, but the call may wait: ask for a reserved
+                // turn below.
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => return self.store_failed(shared, error).await,
+                Err(_) => return self.store_failed(shared, timed_out(shared)).await,
+            }
+        }
         let asked = shared.store.take(self.name(), self.spec());
         let error = match tokio::time::timeout(shared.timeout, asked).await {
             Ok(Ok(RateDecision::Admitted)) => {
@@ -268,11 +310,14 @@ impl RateLimiter {
                 return Err(self.rejection(retry_after));
             }
             Ok(Err(error)) => error,
-            Err(_) => StoreError::new(
-                StoreErrorKind::Timeout,
-                format!("no decision within {:?}", shared.timeout),
-            ),
+            Err(_) => timed_out(shared),
         };
+        self.store_failed(shared, error).await
+    }
+
+    /// The store failed: counted, reported, and what `on_store_error` says.
+    #[cold]
+    async fn store_failed(&self, shared: Shared, error: StoreError) -> Result<(), Rejected> {
         self.store_failures.fetch_add(1, Ordering::Relaxed);
         crate::events::store_failed(self.name(), &error, shared.on_error);
         match shared.on_error {
@@ -285,6 +330,48 @@ impl RateLimiter {
                 Err(rejected)
             }
         }
+    }
+
+    /// Batched mode, without a round trip: a turn from the lease, or a
+    /// refusal the store already gave (while its next free turn is ahead and
+    /// the call may not wait); `None` when the store must be asked.
+    fn decided_locally(&self) -> Option<Result<(), Rejected>> {
+        let mut leased = self.leased.load(Ordering::Relaxed);
+        while leased > 0 {
+            match self.leased.compare_exchange_weak(
+                leased,
+                leased - 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    crate::meter::rate_limit_call(self.name(), "admitted");
+                    return Some(Ok(()));
+                }
+                Err(now) => leased = now,
+            }
+        }
+        let until = self.refused_until.load(Ordering::Relaxed);
+        if until == 0 || !self.max_wait.is_zero() {
+            return None;
+        }
+        let now = self.nanos();
+        (now < until).then(|| Err(self.rejection(Duration::from_nanos(until - now))))
+    }
+
+    /// Remembers that no turn is free for `retry_after`.
+    fn refuse_until(&self, retry_after: Duration) {
+        let until = self
+            .nanos()
+            .saturating_add(u64::try_from(retry_after.as_nanos()).unwrap_or(u64::MAX));
+        self.refused_until.store(until.max(1), Ordering::Relaxed);
+    }
+
+    /// Nanoseconds since the limiter's clock origin.
+    fn nanos(&self) -> u64 {
+        let now = Instant::now();
+        let anchor = *self.anchor.get_or_init(|| now);
+        u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// The settings a store applies.
@@ -535,6 +622,7 @@ impl RateLimiterBuilder {
                 store,
                 on_error: OnStoreError::Local,
                 timeout: Self::DEFAULT_STORE_TIMEOUT,
+                batch: 1,
             },
         });
         self
@@ -553,6 +641,35 @@ impl RateLimiterBuilder {
         match &mut self.shared {
             Some(shared) => shared.on_error = on_error,
             None => panic!("rate limiter: `on_store_error` needs a `store`"),
+        }
+        self
+    }
+
+    /// Batched mode: asks the store for up to `turns` free turns per round
+    /// trip (with [`RateStore::take_many`]) and admits the calls that follow
+    /// from them without a round trip, until they are used up. A refusal
+    /// is remembered until the next free turn the store named, so calls over
+    /// the limit cost no round trip either (when `max_wait` is 0; a call
+    /// that may wait asks the store for a reserved turn as usual).
+    ///
+    /// The price is a bounded over-admission: turns a process holds were
+    /// taken from the shared bucket when granted, and may be used later, so
+    /// with N processes, in any interval of length t at most
+    /// `burst + floor(rate × t / per) + N × (turns − 1)` calls are admitted
+    /// (each process holds at most `turns − 1` unused turns at any moment).
+    /// Set after [`store`](RateLimiterBuilder::store).
+    ///
+    /// # Panics
+    ///
+    /// Without a store, or when `turns` is not within 1 to 1024.
+    pub const fn batch(mut self, turns: u32) -> Self {
+        assert!(
+            turns >= 1 && turns <= 1024,
+            "rate limiter: `batch` must be within 1 to 1024 turns"
+        );
+        match &mut self.shared {
+            Some(shared) => shared.batch = turns,
+            None => panic!("rate limiter: `batch` needs a `store`"),
         }
         self
     }
@@ -617,6 +734,8 @@ impl RateLimiterBuilder {
             registered: Registration::new(),
             shared: self.shared,
             store_failures: AtomicU64::new(0),
+            leased: AtomicU32::new(0),
+            refused_until: AtomicU64::new(0),
         }
     }
 }

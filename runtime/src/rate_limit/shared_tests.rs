@@ -230,3 +230,115 @@ fn on_store_error_without_a_store_panics() {
         .rate(1)
         .on_store_error(OnStoreError::Open);
 }
+
+/// A store that grants batches from a stock of turns, and refuses with a
+/// 40 ms `retry_after` when the stock is out; counts round trips.
+#[derive(Debug)]
+struct Stock {
+    turns: Mutex<u32>,
+    round_trips: AtomicU32,
+}
+
+impl RateStore for Stock {
+    fn take<'a>(
+        &'a self,
+        _: &'a str,
+        _: RateSpec,
+    ) -> StoreFuture<'a, Result<RateDecision, StoreError>> {
+        unreachable!("a batched limiter that may not wait asks take_many only")
+    }
+
+    fn take_many<'a>(
+        &'a self,
+        _: &'a str,
+        _: RateSpec,
+        n: u32,
+    ) -> StoreFuture<'a, Result<RateBatch, StoreError>> {
+        self.round_trips.fetch_add(1, Ordering::SeqCst);
+        let mut turns = self.turns.lock().unwrap();
+        let granted = n.min(*turns);
+        *turns -= granted;
+        Box::pin(async move { Ok(RateBatch::new(granted, 40 * MS)) })
+    }
+}
+
+/// Batched mode: one round trip grants up to `batch` turns, which the next
+/// calls use without asking; a refusal is remembered until the next free
+/// turn the store named, so calls over the limit ask nothing either.
+#[tokio::test(start_paused = true)]
+async fn a_batched_limiter_asks_once_per_batch_and_remembers_a_refusal() {
+    let store: &'static Stock = Box::leak(Box::new(Stock {
+        turns: Mutex::new(20),
+        round_trips: AtomicU32::new(0),
+    }));
+    let limiter: &'static RateLimiter = Box::leak(Box::new(
+        RateLimiter::builder()
+            .name("batched")
+            .rate(1000)
+            .store(store)
+            .batch(8)
+            .build(),
+    ));
+    let trips = || store.round_trips.load(Ordering::SeqCst);
+    for call in 0..8 {
+        assert_eq!(limiter.run(ok()).await, Ok(7), "call {call}");
+    }
+    assert_eq!(trips(), 1, "8 calls from one batch");
+    for _ in 0..12 {
+        assert_eq!(limiter.run(ok()).await, Ok(7));
+    }
+    assert_eq!(trips(), 3, "8 + 8 + the last 4 of the stock");
+    // Out of stock: refused, then refused again without asking.
+    for _ in 0..10 {
+        assert!(matches!(
+            limiter.run(ok()).await,
+            Err(Failure::Rejected(Rejected::RateLimited {
+                name: "batched",
+                ..
+            }))
+        ));
+    }
+    assert_eq!(trips(), 4, "one round trip for ten refusals");
+    tokio::time::advance(40 * MS).await;
+    *store.turns.lock().unwrap() = 1;
+    assert_eq!(
+        limiter.run(ok()).await,
+        Ok(7),
+        "asked again once the turn was due"
+    );
+    assert_eq!(trips(), 5);
+}
+
+/// A store without its own `take_many` serves a batched limiter one turn per
+/// round trip (the trait's default asks `take` without waiting).
+#[tokio::test(start_paused = true)]
+async fn the_default_take_many_grants_one_turn() {
+    let store = Told::leak(vec![
+        Some(Ok(RateDecision::Admitted)),
+        Some(Ok(RateDecision::Rejected {
+            retry_after: 3 * MS,
+        })),
+    ]);
+    let limiter: &'static RateLimiter = Box::leak(Box::new(
+        RateLimiter::builder()
+            .name("shared")
+            .rate(1)
+            .store(store)
+            .batch(4)
+            .build(),
+    ));
+    assert_eq!(limiter.run(ok()).await, Ok(7));
+    assert_eq!(
+        limiter.run(ok()).await,
+        Err(Failure::Rejected(Rejected::rate_limited("shared", 3 * MS)))
+    );
+    assert_eq!(
+        store
+            .asked()
+            .iter()
+            .map(|(_, spec)| spec.max_wait)
+            .collect::<Vec<_>>(),
+        vec![Duration::ZERO; 2],
+        "asked without waiting"
+    );
+}
