@@ -99,6 +99,17 @@
 //! finer than a microsecond makes the shared limit stricter, never looser.
 //! The argument in full is in the script's comments (`src/rate.lua`).
 //!
+//! # Batched mode
+//!
+//! [`take_many`](steadfast_runtime::store::RateStore::take_many) runs the
+//! same script with a count n (at most 1024): it takes the most turns k ≤ n
+//! that are free now (a bisection over k, every step in the same exact
+//! arithmetic) and answers k, or the time to the next free turn. A limiter
+//! built with `.batch(n)` uses it to admit up to n calls per round trip; the
+//! turns it holds were taken from the shared bucket when granted, so N
+//! processes admit at most `burst + rate × t / per + N × (n − 1)` in any
+//! interval t (see `RateLimiterBuilder::batch`).
+//!
 //! # Failures
 //!
 //! Every call is bounded by the store's timeout (default 100 ms), connecting

@@ -31,6 +31,17 @@
 //!   behind it keep the turns they were promised (none moves earlier), and
 //!   the turn passes unused.
 //!
+//! # Shared across processes
+//!
+//! With a [`store`](RateLimiterBuilder::store) (a `RateStore` such as
+//! `steadfast-redis`'s), a call's turn is decided by the store, on the
+//! store's clock, so that every process naming the limiter shares one
+//! limit; a store that fails or is slow is handled by
+//! [`on_store_error`](RateLimiterBuilder::on_store_error) within
+//! [`store_timeout`](RateLimiterBuilder::store_timeout), and
+//! [`batch`](RateLimiterBuilder::batch) trades a bounded over-admission for
+//! fewer round trips.
+//!
 //! # Implementation and memory ordering
 //!
 //! The state is one `AtomicU64`, the theoretical arrival time of GCRA (the
