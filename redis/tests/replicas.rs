@@ -159,3 +159,164 @@ fn four_processes_share_one_limit() {
         "every replica got turns: {per_replica:?}"
     );
 }
+
+/// How long each replica of the failover test asks, in 250 ms buckets.
+const FAILOVER_BUCKETS: usize = 16;
+const BUCKET: Duration = Duration::from_millis(250);
+
+/// One replica of [`redis_killed_under_four_processes`]: asks for 4 s with
+/// the `on_store_error` named by `STEADFAST_REPLICA_POLICY`, and prints, per
+/// 250 ms bucket, the calls admitted and the store failures counted, then
+/// the slowest call in µs.
+#[test]
+#[ignore = "a replica process of redis_killed_under_four_processes, started by it"]
+fn replica_failover() {
+    let url = std::env::var("STEADFAST_REPLICA_URL").expect("started by the acceptance test");
+    let on_error = match std::env::var("STEADFAST_REPLICA_POLICY").unwrap().as_str() {
+        "open" => OnStoreError::Open,
+        "closed" => OnStoreError::Closed,
+        _ => OnStoreError::Local,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(&url).unwrap()));
+    let limiter: &'static RateLimiter = Box::leak(Box::new(
+        RateLimiter::builder()
+            .name("failover")
+            .rate(RATE)
+            .burst(BURST)
+            .store(store)
+            .on_store_error(on_error)
+            .store_timeout(Duration::from_millis(200))
+            .build(),
+    ));
+    let (admitted, failures, slowest) = runtime.block_on(async {
+        let start = tokio::time::Instant::now();
+        let mut admitted = [0_u64; FAILOVER_BUCKETS];
+        let mut failures = [0_u64; FAILOVER_BUCKETS];
+        let mut slowest = Duration::ZERO;
+        loop {
+            let bucket = (start.elapsed().as_millis() / BUCKET.as_millis()) as usize;
+            if bucket >= FAILOVER_BUCKETS {
+                break;
+            }
+            let before = limiter.store_failures();
+            let asked = tokio::time::Instant::now();
+            let result = call(limiter).await;
+            slowest = slowest.max(asked.elapsed());
+            match result {
+                Ok(()) => admitted[bucket] += 1,
+                Err(Rejected::RateLimited { .. } | Rejected::StoreUnavailable { .. }) => {}
+                Err(other) => panic!("replica: {other}"),
+            }
+            failures[bucket] += limiter.store_failures() - before;
+            // Not a busy loop: a few hundred calls a second per replica.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        (admitted, failures, slowest)
+    });
+    let list = |counts: &[u64]| {
+        counts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    println!(
+        "FAILOVER {} {} {}",
+        list(&admitted),
+        list(&failures),
+        slowest.as_micros()
+    );
+}
+
+/// `kill -9` of Redis under four replica processes (two failing closed, one
+/// open, one local): no call hangs (every call ends within the store timeout
+/// and a margin), no replica panics, every replica sees store failures
+/// while Redis is down and none a second after it is back, and every one is
+/// admitted again through the store after the restart.
+#[test]
+fn redis_killed_under_four_processes() {
+    let mut server = RedisServer::start();
+    let policies = ["closed", "closed", "open", "local"];
+    let children: Vec<_> = policies
+        .iter()
+        .map(|policy| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "replica_failover",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("STEADFAST_REPLICA_URL", server.url())
+                .env("STEADFAST_REPLICA_POLICY", policy)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("a replica process")
+        })
+        .collect();
+    // Down from 1.5 s to 2.5 s after the replicas were started.
+    std::thread::sleep(Duration::from_millis(1_500));
+    server.stop();
+    std::thread::sleep(Duration::from_millis(1_000));
+    server.restart();
+    for (child, policy) in children.into_iter().zip(policies) {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "the {policy} replica failed: {:?}",
+            output.status
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let report = stdout
+            .lines()
+            .find_map(|line| line.split_once("FAILOVER ").map(|(_, report)| report))
+            .unwrap_or_else(|| panic!("no report from the {policy} replica:\n{stdout}"));
+        let fields: Vec<&str> = report.split_whitespace().collect();
+        let counts =
+            |field: &str| -> Vec<u64> { field.split(',').map(|n| n.parse().unwrap()).collect() };
+        let (admitted, failures, slowest_us) = (
+            counts(fields[0]),
+            counts(fields[1]),
+            fields[2].parse::<u64>().unwrap(),
+        );
+        println!("{policy}: admitted {admitted:?}, failures {failures:?}, slowest {slowest_us} µs");
+        assert!(
+            slowest_us <= 200_000 + 300_000,
+            "{policy}: a call took {slowest_us} µs"
+        );
+        // Replica time starts a little after the parent's clock (less than
+        // half a second): the outage is within 1.0 s to 2.5 s of it, and
+        // covers 1.75 to 2 s.
+        let seconds = |bucket: usize| bucket as f64 * 0.25;
+        assert!(
+            (0..FAILOVER_BUCKETS)
+                .filter(|&b| (1.75..2.0).contains(&seconds(b)))
+                .all(|b| failures[b] > 0),
+            "{policy}: no store failures while Redis was down: {failures:?}"
+        );
+        assert!(
+            (0..FAILOVER_BUCKETS)
+                .filter(|&b| seconds(b) >= 3.5 || seconds(b) < 1.0)
+                .all(|b| failures[b] == 0),
+            "{policy}: store failures while Redis was up: {failures:?}"
+        );
+        assert!(
+            (0..FAILOVER_BUCKETS)
+                .filter(|&b| seconds(b) >= 3.5)
+                .any(|b| admitted[b] > 0),
+            "{policy}: not admitted again after the restart: {admitted:?}"
+        );
+        if policy == "open" {
+            assert!(
+                admitted[7] > 0 && admitted[8] > 0,
+                "open admits while down: {admitted:?}"
+            );
+        }
+    }
+}
