@@ -380,9 +380,7 @@ impl RateLimiter {
 
     /// Nanoseconds since the limiter's clock origin.
     fn nanos(&self) -> u64 {
-        let now = Instant::now();
-        let anchor = *self.anchor.get_or_init(|| now);
-        u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX)
+        self.read_clock().1
     }
 
     /// The settings a store applies.
@@ -504,11 +502,19 @@ impl RateLimiter {
     /// the first read).
     #[inline]
     fn now(&self) -> (Instant, u64) {
+        let (now, nanos) = self.read_clock();
+        (now, self.gcra.scaled(nanos))
+    }
+
+    /// The clock, and its reading in nanoseconds since the origin (set on
+    /// the first read).
+    #[inline]
+    fn read_clock(&self) -> (Instant, u64) {
         let now = Instant::now();
         let anchor = *self.anchor.get_or_init(|| now);
         let nanos =
             u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX);
-        (now, self.gcra.scaled(nanos))
+        (now, nanos)
     }
 
     /// Adds the limiter to [`health`](crate::health()) (once; later calls
