@@ -149,6 +149,31 @@ pub(crate) fn batch(args: &Args, n: u32, reply: &[i64]) -> Result<RateBatch, Sto
     }
 }
 
+impl RedisStore {
+    /// One run of the rate script for the limiter `key` with `args`, and a
+    /// count of turns in batched mode; its raw reply.
+    async fn run_rate_script(
+        &self,
+        key: &str,
+        args: &Args,
+        batch: Option<u32>,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut invocation = self.rate_script().key(RedisStore::rate_key(key));
+        invocation
+            .arg(args.rate)
+            .arg(args.step_us)
+            .arg(args.step_f)
+            .arg(args.cap_us)
+            .arg(args.cap_f)
+            .arg(args.max_wait_us);
+        if let Some(n) = batch {
+            invocation.arg(n);
+        }
+        self.bounded(|mut connection| async move { invocation.invoke_async(&mut connection).await })
+            .await
+    }
+}
+
 impl RateStore for RedisStore {
     /// One `EVALSHA` of the GCRA script on the limiter's key
     /// ([`RedisStore::rate_key`]), within the store's timeout. Cancel-safe:
@@ -161,19 +186,7 @@ impl RateStore for RedisStore {
     ) -> StoreFuture<'a, Result<RateDecision, StoreError>> {
         Box::pin(async move {
             let args = Args::new(&spec)?;
-            let mut invocation = self.rate_script().key(RedisStore::rate_key(key));
-            invocation
-                .arg(args.rate)
-                .arg(args.step_us)
-                .arg(args.step_f)
-                .arg(args.cap_us)
-                .arg(args.cap_f)
-                .arg(args.max_wait_us);
-            let reply: Vec<i64> = self
-                .bounded(
-                    |mut connection| async move { invocation.invoke_async(&mut connection).await },
-                )
-                .await?;
+            let reply = self.run_rate_script(key, &args, None).await?;
             decision(&args, &reply)
         })
     }
@@ -198,20 +211,7 @@ impl RateStore for RedisStore {
                     ),
                 ));
             }
-            let mut invocation = self.rate_script().key(RedisStore::rate_key(key));
-            invocation
-                .arg(args.rate)
-                .arg(args.step_us)
-                .arg(args.step_f)
-                .arg(args.cap_us)
-                .arg(args.cap_f)
-                .arg(args.max_wait_us)
-                .arg(n);
-            let reply: Vec<i64> = self
-                .bounded(
-                    |mut connection| async move { invocation.invoke_async(&mut connection).await },
-                )
-                .await?;
+            let reply = self.run_rate_script(key, &args, Some(n)).await?;
             batch(&args, n, &reply)
         })
     }
