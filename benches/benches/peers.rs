@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::Retryable as _;
-use common::{op, plain, ready};
+use common::{op, plain, ready, runtime, tower_on_runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 use steadfast::{Bulkhead, CircuitBreaker, bulkhead, circuit_breaker, fallback, retry, timeout};
@@ -45,15 +45,6 @@ fn two_threads(iters: u64, call: impl Fn() + Sync) -> Duration {
     start.elapsed()
 }
 
-/// A current-thread runtime with the timer, for what needs one (tokio's and
-/// tower's timeouts register with it).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
 /// The time `iters` awaited calls take inside one `block_on`.
 fn on_runtime<F: Future>(
     rt: &tokio::runtime::Runtime,
@@ -64,22 +55,6 @@ fn on_runtime<F: Future>(
         let start = Instant::now();
         for _ in 0..iters {
             black_box(call().await);
-        }
-        start.elapsed()
-    })
-}
-
-/// The time `iters` calls through a tower service take inside one `block_on`.
-fn tower_on_runtime<S>(rt: &tokio::runtime::Runtime, iters: u64, service: &mut S) -> Duration
-where
-    S: Service<u64, Response = u64>,
-    S::Error: std::fmt::Debug,
-{
-    rt.block_on(async {
-        let start = Instant::now();
-        for _ in 0..iters {
-            let ready = service.ready().await.unwrap();
-            black_box(ready.call(black_box(7)).await).unwrap();
         }
         start.elapsed()
     })

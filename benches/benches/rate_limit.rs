@@ -13,37 +13,12 @@ mod common;
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{op, plain, ready};
+use common::{op, plain, ready, runtime, tower_on_runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter};
-use tower::{Service, ServiceBuilder, ServiceExt as _};
-
-/// A current-thread runtime with the timer, for the limiters that sleep
-/// through tokio (tower's and tower-resilience's).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// The time `iters` calls through a tower service take inside one `block_on`.
-fn tower_on_runtime<S>(rt: &tokio::runtime::Runtime, iters: u64, service: &mut S) -> Duration
-where
-    S: Service<u64, Response = u64>,
-    S::Error: std::fmt::Debug,
-{
-    rt.block_on(async {
-        let start = Instant::now();
-        for _ in 0..iters {
-            let ready = service.ready().await.unwrap();
-            black_box(ready.call(black_box(7)).await).unwrap();
-        }
-        start.elapsed()
-    })
-}
+use tower::ServiceBuilder;
 
 /// The attribute as users write it, with a rate no run reaches.
 #[steadfast::rate_limit(rate = 4_000_000_000)]

@@ -1,9 +1,14 @@
 //! What every benchmark file shares: the operation under protection, its
-//! bare `async fn`, and the poller that runs a future ready at once.
+//! bare `async fn`, the poller that runs a future ready at once, and the
+//! runtime (and its driver for tower services) of the rows that need one.
 
 use std::future::Future;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
+use tower::{Service, ServiceExt as _};
 
 /// The operation under protection: cheap, so that overhead dominates.
 #[inline(never)]
@@ -33,4 +38,33 @@ pub(crate) fn ready<F: Future>(future: F) -> F::Output {
         Poll::Ready(output) => output,
         Poll::Pending => unreachable!("the benchmarked futures never wait"),
     }
+}
+
+/// A current-thread runtime with the timer, for what needs one (tokio's and
+/// tower's timeouts register with it).
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// The time `iters` calls through a tower service take inside one `block_on`.
+pub(crate) fn tower_on_runtime<S>(
+    rt: &tokio::runtime::Runtime,
+    iters: u64,
+    service: &mut S,
+) -> Duration
+where
+    S: Service<u64, Response = u64>,
+    S::Error: std::fmt::Debug,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let ready = service.ready().await.unwrap();
+            black_box(ready.call(black_box(7)).await).unwrap();
+        }
+        start.elapsed()
+    })
 }
