@@ -94,36 +94,11 @@ fn four_processes_share_one_limit() {
     let mut redis = server.connection();
     let before = server_time_us(&mut redis);
     let children: Vec<_> = (0..REPLICAS)
-        .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "replica",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("STEADFAST_REPLICA_URL", server.url())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("a replica process")
-        })
+        .map(|_| spawn_replica("replica", &server.url(), &[]))
         .collect();
     let mut reports = Vec::new();
     for child in children {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "a replica failed: {:?}",
-            output.status
-        );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        let line = stdout
-            .lines()
-            // (libtest may print `test replica ... ` on the same line first.)
-            .find_map(|line| line.split_once("REPLICA ").map(|(_, report)| report))
-            .unwrap_or_else(|| panic!("no report from a replica:\n{stdout}"));
+        let line = report(child, "REPLICA ", "a replica");
         let numbers: Vec<u64> = line
             .split_whitespace()
             .take(3)
@@ -244,20 +219,11 @@ fn redis_killed_under_four_processes() {
     let children: Vec<_> = policies
         .iter()
         .map(|policy| {
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    "replica_failover",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("STEADFAST_REPLICA_URL", server.url())
-                .env("STEADFAST_REPLICA_POLICY", policy)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("a replica process")
+            spawn_replica(
+                "replica_failover",
+                &server.url(),
+                &[("STEADFAST_REPLICA_POLICY", policy)],
+            )
         })
         .collect();
     // Down from 1.5 s to 2.5 s after the replicas were started.
@@ -266,17 +232,7 @@ fn redis_killed_under_four_processes() {
     std::thread::sleep(Duration::from_millis(1_000));
     server.restart();
     for (child, policy) in children.into_iter().zip(policies) {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "the {policy} replica failed: {:?}",
-            output.status
-        );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        let report = stdout
-            .lines()
-            .find_map(|line| line.split_once("FAILOVER ").map(|(_, report)| report))
-            .unwrap_or_else(|| panic!("no report from the {policy} replica:\n{stdout}"));
+        let report = report(child, "FAILOVER ", &format!("the {policy} replica"));
         let fields: Vec<&str> = report.split_whitespace().collect();
         let counts =
             |field: &str| -> Vec<u64> { field.split(',').map(|n| n.parse().unwrap()).collect() };
@@ -319,4 +275,36 @@ fn redis_killed_under_four_processes() {
             );
         }
     }
+}
+
+/// Starts this test binary again as a replica: its ignored test `entry`,
+/// with the Redis URL and `env` set, its output piped.
+fn spawn_replica(entry: &str, url: &str, env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            entry,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("STEADFAST_REPLICA_URL", url)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("a replica process")
+}
+
+/// What a replica printed after `marker`, once it exited successfully;
+/// `who` names it in failures.
+fn report(child: std::process::Child, marker: &str, who: &str) -> String {
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{who} failed: {:?}", output.status);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout
+        .lines()
+        // (libtest may print `test replica ... ` on the same line first.)
+        .find_map(|line| line.split_once(marker).map(|(_, report)| report.to_owned()))
+        .unwrap_or_else(|| panic!("no report from {who}:\n{stdout}"))
 }
