@@ -2,7 +2,8 @@
 //!
 //! The in-process state is the default and needs no server. A backend crate
 //! (`steadfast-redis`) implements [`RateStore`] so that limiters in several
-//! processes share one limit; the runtime never depends on a backend.
+//! processes share one limit, and [`BreakerStore`] so that circuit breakers
+//! share one window and one state; the runtime never depends on a backend.
 //!
 //! A store call is a network round trip (about 100 µs on loopback, 10⁴ × an
 //! in-process admission), so its future is boxed: one allocation per call
@@ -194,4 +195,220 @@ pub enum OnStoreError {
     /// Refuse the call with [`Rejected::StoreUnavailable`](crate::Rejected::StoreUnavailable)
     /// (fail closed).
     Closed,
+}
+
+/// The window of a shared circuit breaker, as its store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerWindow {
+    /// The last N calls recorded by the store, from every process.
+    Calls(u32),
+    /// The calls recorded by the store in the last `Duration` of its clock,
+    /// in ten buckets.
+    Duration(Duration),
+}
+
+/// A circuit breaker's settings, as its store applies them. Every process
+/// sharing a breaker (by name) should build it with the same settings: each
+/// store call is decided with the settings of the process that makes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BreakerSpec {
+    /// The sliding window.
+    pub window: BreakerWindow,
+    /// No decision before this many calls are in the window.
+    pub min_calls: u32,
+    /// Open when `failures ≥ ceil(failure_ratio_ppm × calls / 10⁶)`
+    /// (1 to 1,000,000).
+    pub failure_ratio_ppm: u32,
+    /// With `slow_call`: open when `slow ≥ ceil(slow_ratio_ppm × calls /
+    /// 10⁶)`; `None` without it.
+    pub slow_ratio_ppm: Option<u32>,
+    /// Also open after this many failures in a row (in the order the store
+    /// receives them); 0: off.
+    pub consecutive_failures: u32,
+    /// Time open before half-open, on the store's clock.
+    pub open_for: Duration,
+    /// Probe leases granted at once in half-open, cluster-wide; that many
+    /// successes in one half-open generation close the breaker.
+    pub half_open_probes: u32,
+    /// How long a probe lease stays valid after it is granted: a result
+    /// reported later moves nothing, and the slot is free for another probe
+    /// (a process that died holding a lease blocks the others this long).
+    pub probe_lease: Duration,
+}
+
+impl BreakerSpec {
+    /// A spec (the struct is `#[non_exhaustive]`: a backend's tests build
+    /// specs with this).
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        window: BreakerWindow,
+        min_calls: u32,
+        failure_ratio_ppm: u32,
+        slow_ratio_ppm: Option<u32>,
+        consecutive_failures: u32,
+        open_for: Duration,
+        half_open_probes: u32,
+        probe_lease: Duration,
+    ) -> Self {
+        BreakerSpec {
+            window,
+            min_calls,
+            failure_ratio_ppm,
+            slow_ratio_ppm,
+            consecutive_failures,
+            open_for,
+            half_open_probes,
+            probe_lease,
+        }
+    }
+}
+
+/// The outcomes of calls one process ran while the shared breaker was
+/// closed, since its last report: what a report adds to the store's window.
+///
+/// Within one report, order is not kept (the store appends successes, then
+/// failures); the failure run is: `failure_run` failures ended the batch, and
+/// `ended_run` says whether a success came before them in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Outcomes {
+    /// Successes no slower than `slow_call` (all of them without it).
+    pub successes: u32,
+    /// Failures no slower than `slow_call` (all of them without it).
+    pub failures: u32,
+    /// Successes slower than `slow_call`.
+    pub slow_successes: u32,
+    /// Failures slower than `slow_call`.
+    pub slow_failures: u32,
+    /// Failures in a row at the end of the batch.
+    pub failure_run: u32,
+    /// A success came in the batch: the store's run of failures restarts at
+    /// `failure_run` (otherwise it grows by it).
+    pub ended_run: bool,
+}
+
+impl Outcomes {
+    /// Whether the report carries no outcome (a read of the state).
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.successes == 0
+            && self.failures == 0
+            && self.slow_successes == 0
+            && self.slow_failures == 0
+    }
+
+    /// Calls in the batch.
+    #[must_use]
+    pub const fn calls(&self) -> u64 {
+        self.successes as u64
+            + self.failures as u64
+            + self.slow_successes as u64
+            + self.slow_failures as u64
+    }
+}
+
+/// A shared breaker's state as the store saw it when it answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BreakerView {
+    /// Closed, open or half-open.
+    pub state: crate::circuit_breaker::State,
+    /// The store's generation: one more on every state change.
+    pub generation: u64,
+    /// Open: the time left before probes may start, on the store's clock
+    /// (zero: probes are due); zero otherwise.
+    pub open_remaining: Duration,
+}
+
+impl BreakerView {
+    /// A view.
+    #[must_use]
+    pub const fn new(
+        state: crate::circuit_breaker::State,
+        generation: u64,
+        open_remaining: Duration,
+    ) -> Self {
+        BreakerView {
+            state,
+            generation,
+            open_remaining,
+        }
+    }
+}
+
+/// How a probe that held a lease ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeOutcome {
+    /// It succeeded (and was not slow).
+    Success,
+    /// It failed, or succeeded slower than `slow_call`: the breaker reopens.
+    Failure,
+    /// It did not run, or ended in a way that says nothing about the
+    /// dependency: the lease is given back for another probe.
+    Released,
+}
+
+/// The store's answer to a request for a probe lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeGrant {
+    /// A lease: the caller may run one probe. `generation` and `lease` are
+    /// its fencing token, sent back with the result.
+    Granted {
+        /// The half-open generation the lease belongs to.
+        generation: u64,
+        /// The lease's number within it.
+        lease: u64,
+    },
+    /// No lease: the breaker is closed, still open, or every probe slot is
+    /// held.
+    Refused(BreakerView),
+}
+
+/// Where a shared circuit breaker's window and state live.
+///
+/// Each method is one atomic decision on the store, with the store's own
+/// clock, for the breaker called `key` (its name). The futures must be
+/// cancel-safe in the sense of [`RateStore`]: a dropped call has applied
+/// entirely or not at all.
+pub trait BreakerStore: Send + Sync + fmt::Debug + 'static {
+    /// Adds `outcomes` (of calls admitted while the store's breaker was
+    /// closed in `generation`) to the window, unless it has moved to another
+    /// generation since (they are then dropped: they say nothing of the new
+    /// state); opens the breaker if the window, or the failure run, now
+    /// trips it; answers the state. Empty outcomes read the state.
+    fn report<'a>(
+        &'a self,
+        key: &'a str,
+        spec: BreakerSpec,
+        generation: u64,
+        outcomes: Outcomes,
+    ) -> StoreFuture<'a, Result<BreakerView, StoreError>>;
+
+    /// Asks for a half-open probe lease: an open breaker whose `open_for`
+    /// has passed (on the store's clock) becomes half-open, one generation
+    /// on; a half-open one grants a lease while its valid leases plus its
+    /// successes are fewer than `half_open_probes`.
+    fn acquire_probe<'a>(
+        &'a self,
+        key: &'a str,
+        spec: BreakerSpec,
+    ) -> StoreFuture<'a, Result<ProbeGrant, StoreError>>;
+
+    /// Ends the lease `lease` of `generation` with `outcome`: a failure
+    /// reopens (one generation on); the success that makes
+    /// `half_open_probes` closes (one generation on, with a fresh window); a
+    /// release frees the slot. Moves nothing unless the store is still
+    /// half-open in `generation` and the lease is still valid (granted less
+    /// than `probe_lease` ago, and not ended): a late result is fenced off.
+    /// Answers the state.
+    fn complete_probe<'a>(
+        &'a self,
+        key: &'a str,
+        spec: BreakerSpec,
+        generation: u64,
+        lease: u64,
+        outcome: ProbeOutcome,
+    ) -> StoreFuture<'a, Result<BreakerView, StoreError>>;
 }
