@@ -4,7 +4,9 @@
 //! `RedisStore::take` (one script, one round trip), and a call through
 //! `#[rate_limit(shared = …)]` over a limiter whose store is that Redis.
 //! Then a latency driver prints p50 and p99 of sequential decisions next to
-//! those of sequential `PING`s (criterion reports medians, not tails).
+//! those of sequential `PING`s (criterion reports medians, not tails), and a
+//! load driver prints the decisions per second that four OS processes make
+//! together on one server (this binary started again as each of them).
 //!
 //! Run with `cargo bench -p steadfast-benches --bench redis` (needs
 //! `redis-server`; `scripts/test.sh` installs it).
@@ -162,5 +164,86 @@ fn tails(_: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, round_trips, tails);
-criterion_main!(benches);
+/// The load driver's processes and, in each, the decisions in flight at once
+/// (redis-rs pipelines them on the store's one connection).
+const PROCESSES: usize = 4;
+const IN_FLIGHT: usize = 32;
+/// How long the load driver's processes decide.
+const LOAD_FOR: Duration = Duration::from_secs(3);
+/// Set in a load-driver process: the server's URL.
+const DRIVER_ENV: &str = "STEADFAST_BENCH_REDIS_DRIVER";
+
+/// One load-driver process: `IN_FLIGHT` tasks deciding on one limiter name
+/// for `LOAD_FOR`; prints its count of decisions.
+fn drive(url: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(url).unwrap()));
+    let decided = runtime.block_on(async {
+        // Connected before the clock starts.
+        store.take("bench-load", wide()).await.unwrap();
+        let end = Instant::now() + LOAD_FOR;
+        let tasks: Vec<_> = (0..IN_FLIGHT)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let mut decided = 0_u64;
+                    while Instant::now() < end {
+                        black_box(store.take("bench-load", wide()).await.unwrap());
+                        decided += 1;
+                    }
+                    decided
+                })
+            })
+            .collect();
+        let mut decided = 0;
+        for task in tasks {
+            decided += task.await.unwrap();
+        }
+        decided
+    });
+    println!("{decided}");
+}
+
+/// Decisions per second from `PROCESSES` processes at once on one server
+/// and one limiter (not a criterion row).
+fn load(_: &mut Criterion) {
+    let server = RedisServer::start();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .env(DRIVER_ENV, server.url())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let per_process: Vec<u64> = children
+        .into_iter()
+        .map(|child| {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "a load-driver process failed");
+            String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    let total: u64 = per_process.iter().sum();
+    println!(
+        "redis-load/{PROCESSES} processes x {IN_FLIGHT} in flight: {:.0} decisions/s \
+         (per process {:?} in {LOAD_FOR:?})",
+        total as f64 / LOAD_FOR.as_secs_f64(),
+        per_process
+    );
+}
+
+criterion_group!(benches, round_trips, tails, load);
+
+fn main() {
+    if let Ok(url) = std::env::var(DRIVER_ENV) {
+        drive(&url);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
