@@ -119,6 +119,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "available": 2,
             "shared": false,
             "store_failures": 0,
+            "store_healthy": true,
         })
     );
 

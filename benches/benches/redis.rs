@@ -225,7 +225,11 @@ fn load(_: &mut Criterion) {
         .map(|child| {
             let output = child.wait_with_output().unwrap();
             assert!(output.status.success(), "a load-driver process failed");
-            String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
+            String::from_utf8(output.stdout)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
         })
         .collect();
     let total: u64 = per_process.iter().sum();

@@ -119,6 +119,10 @@ pub(crate) fn store_failed(
     tracing::warn!(target: "steadfast::rate_limit", policy, error = %error, then, "store failed");
 }
 
+pub(crate) fn store_recovered(policy: &str) {
+    tracing::info!(target: "steadfast::rate_limit", policy, "store recovered");
+}
+
 pub(crate) fn fallback_applied(policy: &str, error: &ErrorField<'_>) {
     tracing::debug!(target: "steadfast::fallback", policy, error = %error, "fallback applied");
 }

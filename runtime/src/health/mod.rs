@@ -160,6 +160,9 @@ pub struct RateLimiterHealth {
     /// Calls whose store failed, timed out or answered garbage (each handled
     /// as the limiter's `on_store_error` says); 0 without a store.
     pub store_failures: u64,
+    /// Whether the store answered the last call that asked it (true without
+    /// a store).
+    pub store_healthy: bool,
 }
 
 #[cfg(feature = "serde")]
@@ -251,6 +254,7 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `rate_limiters[].available` | integer | calls that would be admitted at once now (in process: a shared limiter's own bucket) |
 /// | `rate_limiters[].shared` | bool | a store decides its turns, shared across processes |
 /// | `rate_limiters[].store_failures` | integer | calls whose store failed, timed out or answered garbage |
+/// | `rate_limiters[].store_healthy` | bool | the store answered the last call that asked it (true without a store) |
 /// | `keyed[].name` | string | the keyed policy's name (each key's state carries it) |
 /// | `keyed[].duplicate_name` | bool | another keyed policy carries the same name |
 /// | `keyed[].kind` | `"circuit_breaker"`, `"bulkhead"`, `"rate_limit"` | the policy kept per key |
@@ -296,7 +300,8 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "max_wait_ms": 50,
 ///       "available": 97,
 ///       "shared": false,
-///       "store_failures": 0
+///       "store_failures": 0,
+///       "store_healthy": true
 ///     }
 ///   ],
 ///   "keyed": [
@@ -361,6 +366,7 @@ pub fn health() -> Health {
             available: r.available(),
             shared: r.is_shared(),
             store_failures: r.store_failures(),
+            store_healthy: r.store_healthy(),
         })
         .collect();
     Health {

@@ -58,7 +58,7 @@ mod gcra;
 mod wait;
 
 use core::future::Future;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -121,6 +121,8 @@ pub struct RateLimiter {
     shared: Option<Shared>,
     /// Calls whose store failed (for `health()`).
     store_failures: AtomicU64,
+    /// Whether the last call that asked the store got no answer.
+    store_down: AtomicBool,
     /// Batched mode: turns the store granted this process and no call used
     /// yet.
     leased: AtomicU32,
@@ -287,49 +289,65 @@ impl RateLimiter {
             let asked = shared
                 .store
                 .take_many(self.name(), self.spec(), shared.batch);
-            match tokio::time::timeout(shared.timeout, asked).await {
-                Ok(Ok(RateBatch { granted, .. })) if granted > 0 => {
+            match self.ask(shared, asked).await {
+                Ok(RateBatch { granted, .. }) if granted > 0 => {
                     self.leased.fetch_add(granted - 1, Ordering::Relaxed);
                     crate::meter::rate_limit_call(self.name(), "admitted");
                     return Ok(());
                 }
-                Ok(Ok(RateBatch { retry_after, .. })) if self.max_wait.is_zero() => {
+                Ok(RateBatch { retry_after, .. }) if self.max_wait.is_zero() => {
                     self.refuse_until(retry_after);
                     return Err(self.rejection(retry_after));
                 }
                 // None free now, but the call may wait: ask for a reserved
                 // turn below.
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => return self.store_failed(shared, error).await,
-                Err(_) => return self.store_failed(shared, timed_out(shared)).await,
+                Ok(_) => {}
+                Err(error) => return self.store_failed(shared, error).await,
             }
         }
         let asked = shared.store.take(self.name(), self.spec());
-        let error = match tokio::time::timeout(shared.timeout, asked).await {
-            Ok(Ok(RateDecision::Admitted)) => {
+        let error = match self.ask(shared, asked).await {
+            Ok(RateDecision::Admitted) => {
                 crate::meter::rate_limit_call(self.name(), "admitted");
                 return Ok(());
             }
-            Ok(Ok(RateDecision::Wait(after))) => {
+            Ok(RateDecision::Wait(after)) => {
                 crate::meter::rate_limit_call(self.name(), "waited");
                 // The store reserved the turn: a call dropped while it
                 // sleeps loses it (the store is not asked again).
                 tokio::time::sleep(after).await;
                 return Ok(());
             }
-            Ok(Ok(RateDecision::Rejected { retry_after })) => {
+            Ok(RateDecision::Rejected { retry_after }) => {
                 return Err(self.rejection(retry_after));
             }
-            Ok(Err(error)) => error,
-            Err(_) => timed_out(shared),
+            Err(error) => error,
         };
         self.store_failed(shared, error).await
+    }
+
+    /// The store's answer to `asked` within `store_timeout`. An answer after
+    /// failures marks the store healthy again (reported once).
+    async fn ask<T>(
+        &self,
+        shared: Shared,
+        asked: crate::store::StoreFuture<'_, Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let answer = tokio::time::timeout(shared.timeout, asked)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(shared)));
+        if answer.is_ok() && self.store_down.load(Ordering::Relaxed) {
+            self.store_down.store(false, Ordering::Relaxed);
+            crate::events::store_recovered(self.name());
+        }
+        answer
     }
 
     /// The store failed: counted, reported, and what `on_store_error` says.
     #[cold]
     async fn store_failed(&self, shared: Shared, error: StoreError) -> Result<(), Rejected> {
         self.store_failures.fetch_add(1, Ordering::Relaxed);
+        self.store_down.store(true, Ordering::Relaxed);
         crate::events::store_failed(self.name(), &error, shared.on_error);
         match shared.on_error {
             OnStoreError::Local => self.acquire_local().await,
@@ -397,6 +415,13 @@ impl RateLimiter {
     #[must_use]
     pub fn store_failures(&self) -> u64 {
         self.store_failures.load(Ordering::Relaxed)
+    }
+
+    /// Whether the store answered the last call that asked it (true without
+    /// a store, and before the first call).
+    #[must_use]
+    pub fn store_healthy(&self) -> bool {
+        !self.store_down.load(Ordering::Relaxed)
     }
 
     /// Whether its turns are decided by a store.
@@ -751,6 +776,7 @@ impl RateLimiterBuilder {
             registered: Registration::new(),
             shared: self.shared,
             store_failures: AtomicU64::new(0),
+            store_down: AtomicBool::new(false),
             leased: AtomicU32::new(0),
             refused_until: AtomicU64::new(0),
         }

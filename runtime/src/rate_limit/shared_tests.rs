@@ -148,6 +148,28 @@ async fn a_failing_store_is_handled_as_on_store_error_says() {
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
+/// The store's status: healthy until a call gets no answer, failing until a
+/// call gets one again (for `health()`); an error and a timeout both count.
+#[tokio::test(start_paused = true)]
+async fn the_store_is_reported_failing_until_it_answers_again() {
+    let limiter = shared(
+        Told::leak(vec![
+            Some(Ok(RateDecision::Admitted)),
+            Some(Err(down())),
+            None,
+            Some(Ok(RateDecision::Admitted)),
+        ]),
+        OnStoreError::Open,
+    );
+    assert!(limiter.store_healthy(), "before any call");
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        assert_eq!(limiter.run(ok()).await, Ok(7));
+        seen.push((limiter.store_healthy(), limiter.store_failures()));
+    }
+    assert_eq!(seen, [(true, 0), (false, 1), (false, 2), (true, 2)]);
+}
+
 /// A store that never answers is abandoned after exactly `store_timeout`,
 /// then `on_store_error` applies: no call hangs.
 #[tokio::test(start_paused = true)]
