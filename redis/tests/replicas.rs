@@ -12,13 +12,12 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use steadfast::store::OnStoreError;
 use steadfast::{RateLimiter, Rejected, rate_limit};
 use steadfast_redis::RedisStore;
-use support::{RedisServer, server_time_us};
+use support::{RedisServer, report, server_time_us, spawn_replica};
 
 /// The shared limit: R calls per second, and the burst.
 const RATE: u32 = 100;
@@ -275,36 +274,4 @@ fn redis_killed_under_four_processes() {
             );
         }
     }
-}
-
-/// Starts this test binary again as a replica: its ignored test `entry`,
-/// with the Redis URL and `env` set, its output piped.
-fn spawn_replica(entry: &str, url: &str, env: &[(&str, &str)]) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            entry,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("STEADFAST_REPLICA_URL", url)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("a replica process")
-}
-
-/// What a replica printed after `marker`, once it exited successfully;
-/// `who` names it in failures.
-fn report(child: std::process::Child, marker: &str, who: &str) -> String {
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{who} failed: {:?}", output.status);
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    stdout
-        .lines()
-        // (libtest may print `test replica ... ` on the same line first.)
-        .find_map(|line| line.split_once(marker).map(|(_, report)| report.to_owned()))
-        .unwrap_or_else(|| panic!("no report from {who}:\n{stdout}"))
 }

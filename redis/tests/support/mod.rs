@@ -174,3 +174,35 @@ pub fn server_time_us(connection: &mut redis::Connection) -> u64 {
     let (seconds, micros): (u64, u64) = redis::cmd("TIME").query(connection).expect("TIME answers");
     seconds * 1_000_000 + micros
 }
+
+/// Starts this test binary again as a replica: its ignored test `entry`,
+/// with the Redis URL and `env` set, its output piped.
+pub fn spawn_replica(entry: &str, url: &str, env: &[(&str, &str)]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            entry,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("STEADFAST_REPLICA_URL", url)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("a replica process")
+}
+
+/// What a replica printed after `marker`, once it exited successfully;
+/// `who` names it in failures.
+pub fn report(child: Child, marker: &str, who: &str) -> String {
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{who} failed: {:?}", output.status);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    stdout
+        .lines()
+        // (libtest may print `test replica ... ` on the same line first.)
+        .find_map(|line| line.split_once(marker).map(|(_, report)| report.to_owned()))
+        .unwrap_or_else(|| panic!("no report from {who}:\n{stdout}"))
+}
