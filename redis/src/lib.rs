@@ -123,6 +123,7 @@
 
 #![forbid(unsafe_code)]
 
+mod breaker;
 mod error;
 mod rate;
 mod store;
