@@ -350,6 +350,32 @@ async fn time_window_buckets_expire_on_the_server_clock() {
     assert_eq!((view.state, view.generation), (State::Open, 1), "{view:?}");
 }
 
+/// A window kept under other settings (a redeploy with another window)
+/// starts afresh, its old fields deleted; the state and generation stay.
+#[tokio::test]
+async fn a_reconfigured_window_starts_afresh() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    let mut redis = server.connection();
+    let ten = spec(10, 4);
+    assert_eq!(report(&store, "redeploy", ten, 0, batch(0, 3)).await, closed(0));
+    // With the 3 failures kept, this would be 3 of 4 and open.
+    let twenty = spec(20, 4);
+    assert_eq!(report(&store, "redeploy", twenty, 0, batch(1, 0)).await, closed(0));
+    assert_eq!(field(&mut redis, "redeploy", "r0").as_deref(), Some("o"));
+    let mut timed = spec(1, 4);
+    timed.window = BreakerWindow::Duration(Duration::from_secs(10));
+    assert_eq!(report(&store, "redeploy", timed, 0, batch(0, 3)).await, closed(0));
+    assert_eq!(field(&mut redis, "redeploy", "r0"), None);
+    assert_eq!(field(&mut redis, "redeploy", "w").as_deref(), Some("d1000000"));
+    // Back to a count window: the buckets go.
+    assert_eq!(report(&store, "redeploy", ten, 0, batch(0, 3)).await, closed(0));
+    let buckets: Vec<Option<String>> = (0..10)
+        .map(|j| field(&mut redis, "redeploy", &format!("b{j}")))
+        .collect();
+    assert!(buckets.iter().all(Option::is_none), "{buckets:?}");
+}
+
 /// The failure run spans reports: it grows by each batch's trailing
 /// failures, and restarts at them after a batch with a success.
 #[tokio::test]
@@ -568,6 +594,12 @@ async fn an_expired_lease_is_reclaimed_and_its_result_fenced_off() {
     );
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert!(server_time_us(&mut redis) > granted_at + 200_000);
+    // Expired, though still listed (no acquire has reclaimed it yet): its
+    // failure moves nothing.
+    assert_eq!(
+        complete(&store, "lease", spec, 2, 1, ProbeOutcome::Failure).await,
+        half_open(2)
+    );
     assert_eq!(
         acquire(&store, "lease", spec).await,
         ProbeGrant::Granted {
@@ -575,7 +607,7 @@ async fn an_expired_lease_is_reclaimed_and_its_result_fenced_off() {
             lease: 2
         }
     );
-    // The first probe's failure comes in late: fenced off.
+    // Reclaimed now, it is fenced off all the more.
     assert_eq!(
         complete(&store, "lease", spec, 2, 1, ProbeOutcome::Failure).await,
         half_open(2)
