@@ -358,18 +358,33 @@ async fn a_reconfigured_window_starts_afresh() {
     let store = store(&server);
     let mut redis = server.connection();
     let ten = spec(10, 4);
-    assert_eq!(report(&store, "redeploy", ten, 0, batch(0, 3)).await, closed(0));
+    assert_eq!(
+        report(&store, "redeploy", ten, 0, batch(0, 3)).await,
+        closed(0)
+    );
     // With the 3 failures kept, this would be 3 of 4 and open.
     let twenty = spec(20, 4);
-    assert_eq!(report(&store, "redeploy", twenty, 0, batch(1, 0)).await, closed(0));
+    assert_eq!(
+        report(&store, "redeploy", twenty, 0, batch(1, 0)).await,
+        closed(0)
+    );
     assert_eq!(field(&mut redis, "redeploy", "r0").as_deref(), Some("o"));
     let mut timed = spec(1, 4);
     timed.window = BreakerWindow::Duration(Duration::from_secs(10));
-    assert_eq!(report(&store, "redeploy", timed, 0, batch(0, 3)).await, closed(0));
+    assert_eq!(
+        report(&store, "redeploy", timed, 0, batch(0, 3)).await,
+        closed(0)
+    );
     assert_eq!(field(&mut redis, "redeploy", "r0"), None);
-    assert_eq!(field(&mut redis, "redeploy", "w").as_deref(), Some("d1000000"));
+    assert_eq!(
+        field(&mut redis, "redeploy", "w").as_deref(),
+        Some("d1000000")
+    );
     // Back to a count window: the buckets go.
-    assert_eq!(report(&store, "redeploy", ten, 0, batch(0, 3)).await, closed(0));
+    assert_eq!(
+        report(&store, "redeploy", ten, 0, batch(0, 3)).await,
+        closed(0)
+    );
     let buckets: Vec<Option<String>> = (0..10)
         .map(|j| field(&mut redis, "redeploy", &format!("b{j}")))
         .collect();
