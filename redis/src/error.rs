@@ -11,7 +11,8 @@
 //!   timeout (ours, or the connection's own, which is set to the same).
 //! - [`InvalidReply`](StoreErrorKind::InvalidReply): the server answered,
 //!   but not with a decision: the key holds something else (`WRONGTYPE`, or
-//!   a hash that is not a limiter's state), the script failed, or the reply
+//!   a hash that is not a limiter's or a breaker's state), the script failed,
+//!   or the reply
 //!   has the wrong shape.
 
 use redis::{ErrorKind, RedisError, ServerErrorKind};

@@ -1,13 +1,16 @@
 //! Redis backend for [`steadfast`](https://docs.rs/steadfast): rate limits
-//! shared by every process that points at one Redis server.
+//! and circuit breakers shared by every process that points at one Redis
+//! server.
 //!
 //! A service running as four replicas, each allowed 100 calls/s, sends 400
 //! calls/s to an upstream that accepts 100. With a [`RedisStore`], the
 //! replicas' limiters keep their state in Redis under the limiter's name, so
 //! the four share one limit of 100 calls/s. The in-process state stays the
 //! default; this crate is what the runtime's
-//! [`RateStore`](steadfast_runtime::store::RateStore) trait is implemented
-//! by, and the runtime never depends on it.
+//! [`RateStore`](steadfast_runtime::store::RateStore) and
+//! [`BreakerStore`](steadfast_runtime::store::BreakerStore) traits are
+//! implemented by, and the runtime never depends on it (see [Shared circuit
+//! breaker](#shared-circuit-breaker) for the second).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -110,6 +113,61 @@
 //! processes admit at most `burst + rate × t / per + N × (n − 1)` in any
 //! interval t (see `RateLimiterBuilder::batch`).
 //!
+//! # Shared circuit breaker
+//!
+//! [`BreakerStore`](steadfast_runtime::store::BreakerStore) keeps one
+//! breaker's window and state for every process that uses its name: four
+//! replicas see one failure ratio over their calls together, open together,
+//! and probe the dependency with `half_open_probes` calls cluster-wide, not
+//! per replica. The breaker's syncer in the runtime calls the three methods
+//! (report its outcomes, acquire a probe lease, complete it); a user does
+//! not.
+//!
+//! - **The key.** One hash per breaker name, `steadfast:cb:{name}`
+//!   ([`RedisStore::breaker_key`]), declared in `KEYS` and hash-tagged:
+//!   Redis Cluster safe. It holds the state (closed, open, half-open), the
+//!   generation, `open_until`, the window, the failure run, the half-open
+//!   successes and the probe leases.
+//! - **One script.** Each call is one `EVALSHA` of `src/breaker.lua` (one
+//!   round trip, atomic on the server), with the server's clock (`TIME`, µs),
+//!   never a client's. A report records its outcomes and, if the breaker is
+//!   closed in the reported generation, opens it when `calls ≥ min_calls`
+//!   and `failures ≥ ceil(failure_ratio × calls)` (or slow calls reach
+//!   `slow_ratio`), or the failure run reaches `consecutive_failures`.
+//! - **The window.** A count window of n keeps the last n outcomes from
+//!   every process, as a ring of one character per outcome in chunks of 256
+//!   with running counts: a report of k outcomes costs O(min(k, n)) string
+//!   work, whatever n (at most 2^20). A time window is ten buckets of a tenth
+//!   of it on the server's clock; a report goes to the current bucket and
+//!   expired buckets leave the tally. A window kept under other window
+//!   settings starts afresh.
+//! - **Fencing.** Every state change moves the generation one on. Outcomes
+//!   reported for another generation, or while the breaker is not closed,
+//!   are dropped; a probe's result counts only if the breaker is still
+//!   half-open in the lease's generation and the lease is still valid. A late
+//!   or duplicated result moves nothing.
+//! - **Leases.** An open breaker whose `open_for` has passed turns half-open
+//!   on the first `acquire_probe` and grants leases while valid leases plus
+//!   successes are fewer than `half_open_probes` (exactly that many, however
+//!   many processes race). A lease expires `probe_lease` after its grant: a
+//!   process that died holding one blocks its slot that long. The success
+//!   that makes `half_open_probes` closes with a fresh window; any failure
+//!   reopens with a new `open_until`; a release frees the slot.
+//! - **Exactness.** Counts, generations and times are integers below 2^53,
+//!   exact in Lua's doubles; `ceil(ppm × calls / 10⁶)` is split so that no
+//!   product reaches 2^53. `open_for` is rounded up to the µs, `probe_lease`
+//!   down; durations beyond 2^51 µs are refused. The argument is in the
+//!   script's comments.
+//! - **Expiry.** Every write sets the key's `PEXPIRE` to
+//!   `max(24 h, open_for + probe_lease, window) + 1 s`: it never expires
+//!   while it holds an open period, a lease or a window, and an idle
+//!   breaker's state goes after a day. A missing key reads as a fresh closed
+//!   breaker of generation 0. A read (a report without outcomes) writes
+//!   nothing.
+//! - **Foreign contents.** A key of that name that holds anything else is an
+//!   [`InvalidReply`](steadfast_runtime::store::StoreErrorKind::InvalidReply),
+//!   checked before anything is written, so it is never overwritten.
+//!
 //! # Failures
 //!
 //! Every call is bounded by the store's timeout (default 100 ms), connecting
@@ -119,10 +177,13 @@
 //! `InvalidReply`. The store connects lazily and reconnects after a loss on
 //! the next call, without being rebuilt. A call dropped before its reply may
 //! or may not have taken its turn: a turn taken is lost, the limit still
-//! holds.
+//! holds. Likewise a breaker's report may or may not have been recorded
+//! (entirely or not at all), and a probe lease granted to a dropped call
+//! blocks its slot until `probe_lease` has passed.
 
 #![forbid(unsafe_code)]
 
+mod breaker;
 mod error;
 mod rate;
 mod store;

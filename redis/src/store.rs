@@ -37,7 +37,7 @@ use redis::{Client, RedisResult, Script};
 use steadfast_runtime::store::{StoreError, StoreErrorKind};
 use tokio::runtime::{Handle, Id};
 
-use crate::{error, rate};
+use crate::{breaker, error, rate};
 
 /// The default [`RedisStore::timeout`]: 100 ms, about a thousand loopback
 /// round trips, and short enough for a policy to fall back well within a
@@ -47,6 +47,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(100);
 /// The prefix of every rate limiter's key.
 const RATE_PREFIX: &str = "steadfast:rl:";
 
+/// The prefix of every circuit breaker's key.
+const BREAKER_PREFIX: &str = "steadfast:cb:";
+
 /// A store on one Redis server, shared by the policies of every process that
 /// points at it. See the [crate docs](crate).
 pub struct RedisStore {
@@ -54,6 +57,8 @@ pub struct RedisStore {
     timeout: Duration,
     /// The rate limiter's script, its SHA-1 computed once.
     rate_script: Script,
+    /// The circuit breaker's script, its SHA-1 computed once.
+    breaker_script: Script,
     /// The connection, and the runtime it belongs to (made on first use).
     connection: Mutex<Option<(Id, ConnectionManager)>>,
 }
@@ -79,6 +84,7 @@ impl RedisStore {
             client,
             timeout: DEFAULT_TIMEOUT,
             rate_script: rate::script(),
+            breaker_script: breaker::script(),
             connection: Mutex::new(None),
         })
     }
@@ -113,9 +119,21 @@ impl RedisStore {
         format!("{RATE_PREFIX}{{{name}}}")
     }
 
+    /// The key of the circuit breaker called `name`: `steadfast:cb:{name}`.
+    /// The braces make the name the key's Redis Cluster hash tag.
+    #[must_use]
+    pub fn breaker_key(name: &str) -> String {
+        format!("{BREAKER_PREFIX}{{{name}}}")
+    }
+
     /// The rate limiter's script.
     pub(crate) fn rate_script(&self) -> &Script {
         &self.rate_script
+    }
+
+    /// The circuit breaker's script.
+    pub(crate) fn breaker_script(&self) -> &Script {
+        &self.breaker_script
     }
 
     /// Runs `call` on the connection within the timeout.
