@@ -330,7 +330,12 @@ impl RateLimiter {
     #[cold]
     async fn store_failed(&self, shared: Shared, error: StoreError) -> Result<(), Rejected> {
         self.store_failures.fetch_add(1, Ordering::Relaxed);
-        crate::events::store_failed(self.name(), &error, shared.on_error);
+        crate::events::store_failed(
+            crate::events::StoreUser::RateLimiter,
+            self.name(),
+            &error,
+            shared.on_error,
+        );
         match shared.on_error {
             OnStoreError::Local => self.acquire_local().await,
             OnStoreError::Open => Ok(()),
