@@ -61,11 +61,7 @@ impl CircuitBreaker {
                 state::shift(&self.word, |w| Some(w.advance(State::Open, 0)))
             }
         };
-        if let Some((from, to)) = moved {
-            if from.state() != to.state() {
-                self.transitioned(from.state(), to.state());
-            }
-        }
+        self.report_move(moved);
     }
 
     /// The store failed: what `on_store_error` does to the local word. A
@@ -115,10 +111,15 @@ impl CircuitBreaker {
                 state::shift(&self.word, |w| Some(w.advance(State::Open, 0)))
             }
         };
-        if let Some((from, to)) = moved {
-            if from.state() != to.state() {
-                self.transitioned(from.state(), to.state());
-            }
+        self.report_move(moved);
+    }
+
+    /// Reports a move of the word that changed its public state.
+    fn report_move(&self, moved: Option<(Word, Word)>) {
+        if let Some((from, to)) = moved
+            && from.state() != to.state()
+        {
+            self.transitioned(from.state(), to.state());
         }
     }
 

@@ -74,7 +74,7 @@ async fn attach(breakers: &[&'static CircuitBreaker]) {
     sleep(INTERVAL).await;
 }
 
-/// 1. The closed path makes no store call per call: 1000 calls over 100 ms
+/// (1) The closed path makes no store call per call: 1000 calls over 100 ms
 /// reach the store in a few reports (one per interval elapsed, plus the
 /// first read), whose counts sum to exactly the calls made. (Successes
 /// only: a report's failures land after its successes in the store's
@@ -106,7 +106,7 @@ async fn the_closed_path_reports_in_batches_not_per_call() {
     assert_eq!(breaker.state(), State::Closed);
 }
 
-/// 2. The staleness bound, both sides: breaker A's failures open the shared
+/// (2) The staleness bound, both sides: breaker A's failures open the shared
 /// state; breaker B, which saw no failure, rejects within `sync_interval +
 /// store_timeout` of the store's opening, and not before it.
 #[tokio::test(start_paused = true)]
@@ -161,7 +161,7 @@ async fn everyone_calls<'a>(
     admitted
 }
 
-/// 3. Exactly one probe cluster-wide: four breakers calling all along after
+/// (3) Exactly one probe cluster-wide: four breakers calling all along after
 /// `open_for` admit one probe per half-open generation; its failure reopens
 /// everywhere, the next generation's success closes everywhere, each within
 /// the staleness bound.
@@ -222,7 +222,7 @@ async fn open_and_wait_out(store: &MemStore, breakers: &[&'static CircuitBreaker
     sleep(OPEN_FOR).await;
 }
 
-/// 4a. Fencing: a probe slower than `probe_lease` reports its success after
+/// (4a) Fencing: a probe slower than `probe_lease` reports its success after
 /// its lease expired: the store moves nothing (still half-open), and neither
 /// does the local breaker.
 #[tokio::test(start_paused = true)]
@@ -258,7 +258,7 @@ async fn a_probe_result_after_its_lease_expired_moves_nothing() {
     assert_eq!(a.state(), State::Open);
 }
 
-/// 4b. A report made for an older store generation is dropped: A's failure,
+/// (4b) A report made for an older store generation is dropped: A's failure,
 /// recorded while the store was closed in generation 0, reaches it after B's
 /// failures opened it.
 #[tokio::test(start_paused = true)]
@@ -289,7 +289,7 @@ async fn a_report_of_an_older_generation_is_dropped() {
     assert_eq!(store.state(), (State::Open, 1));
 }
 
-/// 5. A lease no call used is given back after one sync interval; a probe
+/// (5) A lease no call used is given back after one sync interval; a probe
 /// that is dropped gives its lease back at once; either way the slot is free
 /// for another process.
 #[tokio::test(start_paused = true)]
@@ -332,7 +332,7 @@ async fn unused_and_dropped_leases_are_given_back() {
     assert!(b.try_acquire().expect("B's probe").is_probe());
 }
 
-/// 6. A store that errs or hangs: within `sync_interval + store_timeout`
+/// (6) A store that errs or hangs: within `sync_interval + store_timeout`
 /// the breaker behaves as `on_store_error` says (`Local`: its own window
 /// trips it; `Open`: nothing opens it; `Closed`: `StoreUnavailable`), no
 /// call waits for the store, and once the store answers again the breaker
@@ -425,7 +425,7 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// 7. A shared breaker starts detached (read as closed); its first call in a
+/// (7) A shared breaker starts detached (read as closed); its first call in a
 /// runtime starts the syncer; when that runtime shuts down the word goes
 /// back to detached, and a call in a second runtime starts a new syncer. A
 /// call outside any runtime decides locally and leaves it detached.
@@ -462,7 +462,7 @@ fn a_syncer_per_runtime_and_detached_in_between() {
     assert_eq!(b.link.status(), Status::Syncing);
 }
 
-/// 8. An operator's hold outranks the store's view, in this process only;
+/// (8) An operator's hold outranks the store's view, in this process only;
 /// `reset` follows the store again.
 #[tokio::test(start_paused = true)]
 async fn an_operators_hold_outranks_the_store() {
@@ -496,7 +496,10 @@ async fn an_operators_hold_outranks_the_store() {
 
 /// Keeps the events of the `steadfast::` targets: (target, fields).
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>);
+struct Recorder(Arc<Mutex<Vec<Seen>>>);
+
+/// One event: its target and fields.
+type Seen = (String, BTreeMap<String, String>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -547,7 +550,7 @@ impl Recorder {
     }
 }
 
-/// 9. `health()` shows the store's status, and events report an outage
+/// (9) `health()` shows the store's status, and events report an outage
 /// (once), the breaker's own `StoreUnavailable` rejections, and the end of
 /// the outage.
 #[tokio::test(start_paused = true)]
