@@ -69,7 +69,10 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "in_state_for_ms",
             "name",
             "probes_in_flight",
+            "shared",
             "state",
+            "store_failures",
+            "store_healthy",
             "transitions",
             "window_calls",
             "window_failures",
@@ -89,6 +92,9 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "probes_in_flight": 0,
             "in_state_for_ms": 1500,
             "transitions": 1,
+            "shared": false,
+            "store_failures": 0,
+            "store_healthy": true,
         })
     );
 

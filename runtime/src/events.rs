@@ -103,10 +103,21 @@ pub(crate) fn rejected(rejected: &Rejected) {
     }
 }
 
+/// Which kind of shared policy a store event is about (its target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreUser {
+    RateLimiter,
+    CircuitBreaker,
+}
+
 /// A shared policy's store failed, timed out or answered garbage; `then` is
-/// what the call does instead.
+/// what the policy does instead. A rate limiter reports every failed call;
+/// a circuit breaker's syncer reports the first failure of an outage (it
+/// retries every `sync_interval`: `store_failures` counts them all), and
+/// [`store_recovered`] its end.
 #[cold]
 pub(crate) fn store_failed(
+    user: StoreUser,
     policy: &str,
     error: &crate::store::StoreError,
     then: crate::store::OnStoreError,
@@ -116,11 +127,50 @@ pub(crate) fn store_failed(
         crate::store::OnStoreError::Open => "open",
         crate::store::OnStoreError::Closed => "closed",
     };
-    tracing::warn!(target: "steadfast::rate_limit", policy, error = %error, then, "store failed");
+    match user {
+        StoreUser::RateLimiter => {
+            tracing::warn!(target: "steadfast::rate_limit", policy, error = %error, then, "store failed");
+        }
+        StoreUser::CircuitBreaker => {
+            tracing::warn!(target: "steadfast::circuit_breaker", policy, error = %error, then, "store failed");
+        }
+    }
 }
 
-pub(crate) fn store_recovered(policy: &str) {
-    tracing::info!(target: "steadfast::rate_limit", policy, "store recovered");
+/// A shared policy's store answers again after failing: the policy follows
+/// the shared state again.
+#[cold]
+pub(crate) fn store_recovered(user: StoreUser, policy: &str) {
+    match user {
+        StoreUser::RateLimiter => {
+            tracing::info!(target: "steadfast::rate_limit", policy, "store recovered");
+        }
+        StoreUser::CircuitBreaker => {
+            tracing::info!(target: "steadfast::circuit_breaker", policy, "store recovered");
+        }
+    }
+}
+
+/// A shared circuit breaker that is not a registered `'static` cannot run
+/// its syncer: it decides locally.
+#[cold]
+pub(crate) fn breaker_store_unused(policy: &str) {
+    tracing::warn!(
+        target: "steadfast::circuit_breaker",
+        policy,
+        "shared circuit breaker not registered: deciding locally"
+    );
+}
+
+/// A shared circuit breaker rejected a call because its store fails and
+/// `on_store_error` is `Closed`.
+pub(crate) fn breaker_rejected_store_unavailable(policy: &str) {
+    tracing::debug!(
+        target: "steadfast::circuit_breaker",
+        policy,
+        rejection = "store_unavailable",
+        "call rejected"
+    );
 }
 
 pub(crate) fn fallback_applied(policy: &str, error: &ErrorField<'_>) {

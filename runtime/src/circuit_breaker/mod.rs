@@ -30,6 +30,22 @@
 //! relaxed atomic operations to record; no lock, no allocation, and no clock
 //! read unless a time window or `slow_call` needs one.
 //!
+//! # Shared across processes
+//!
+//! With a [`store`](CircuitBreakerBuilder::store) (a
+//! [`BreakerStore`](crate::store::BreakerStore) such as `steadfast-redis`'s),
+//! replicas share one window and one state, and exactly one half-open probe
+//! runs cluster-wide per lease, fenced by a generation. Calls are still
+//! admitted on the breaker's own word, without a round trip: a background
+//! task per breaker reports outcomes in batches every
+//! [`sync_interval`](CircuitBreakerBuilder::sync_interval) and mirrors the
+//! store's state into the word. **Staleness bound**: a call is admitted on a
+//! view the store answered at most `sync_interval + store_timeout` earlier
+//! (a process's first calls excepted, admitted closed until the first answer,
+//! at most `store_timeout` later). A store that fails is handled as
+//! [`on_store_error`](CircuitBreakerBuilder::on_store_error) says. The
+//! details, and what operator commands do there, are in `shared/mod.rs`.
+//!
 //! # Memory ordering
 //!
 //! The state word is read with `Acquire` and changed with `AcqRel`
@@ -43,6 +59,7 @@
 
 mod call;
 mod permit;
+mod shared;
 mod state;
 mod window;
 
@@ -59,7 +76,9 @@ pub use state::State;
 
 use crate::name::PolicyName;
 use crate::registry::{Kind, Registration};
+use crate::store::BreakerWindow;
 use crate::{Failure, Lift, Rejected};
+use shared::{Link, Shared};
 use state::{Admission, MAX_PROBES, Word};
 use window::{BUCKETS, MAX_COUNT, Tally, Window};
 
@@ -102,10 +121,16 @@ pub struct CircuitBreaker {
     changed_at: AtomicU64,
     /// Whether the breaker is in the registry that `health()` reads.
     registered: Registration,
+    /// Its store and store settings, when shared across processes.
+    shared: Option<Shared>,
+    /// The link to the store (unused without one).
+    link: Link,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
+    /// The window, as a store keeps it.
+    window: BreakerWindow,
     failure_ratio_ppm: u64,
     min_calls: u32,
     consecutive_failures: u32,
@@ -147,6 +172,7 @@ impl CircuitBreaker {
             slow_ratio: None,
             open_for: Duration::from_secs(5),
             half_open_probes: 1,
+            shared: None,
         }
     }
 
@@ -188,7 +214,7 @@ impl CircuitBreaker {
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = Word(self.word.load(Ordering::Acquire));
-        if word.state() == State::Closed {
+        if word.admits_at_once() {
             return Ok(Permit::new(self, word.generation(), false));
         }
         self.acquire_slow(word)
@@ -196,6 +222,9 @@ impl CircuitBreaker {
 
     #[cold]
     fn acquire_slow(&self, word: Word) -> Result<Permit<'_>, Rejected> {
+        if let Some(shared) = &self.shared {
+            return self.acquire_shared(shared, word);
+        }
         let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
         match state::admit(&self.word, word, self.config.half_open_probes, waited_out) {
             Admission::Call(generation) => Ok(Permit::new(self, generation, false)),
@@ -356,6 +385,9 @@ impl CircuitBreaker {
             }
             Outcome::Failure => true,
         };
+        if self.shared.is_some() {
+            self.record_shared(failure, slow);
+        }
         let tally = self.window.record(failure, slow, || self.now());
         let consecutive_trip = failure
             && self.config.consecutive_failures != 0
@@ -364,7 +396,10 @@ impl CircuitBreaker {
         let min_calls = u64::from(self.config.min_calls);
         let evaluate = failure || slow || self.window.success_can_trip(&tally, min_calls);
         if consecutive_trip || (evaluate && self.trips(&tally)) {
-            self.open(word);
+            match &self.shared {
+                None => self.open(word),
+                Some(shared) => self.trip_shared(shared, word),
+            }
         }
     }
 
@@ -379,6 +414,15 @@ impl CircuitBreaker {
     }
 
     fn complete_probe(&self, generation: u32, outcome: Outcome, slow: bool) {
+        if self.shared.is_some() && self.lease_probe_done(generation, outcome, slow) {
+            return;
+        }
+        self.complete_probe_local(generation, outcome, slow);
+    }
+
+    /// Applies a probe's outcome to the word (a shared breaker's lease
+    /// probe goes to its store instead).
+    fn complete_probe_local(&self, generation: u32, outcome: Outcome, slow: bool) {
         let reset = || {
             self.window.reset();
             self.consecutive.store(0, Ordering::Relaxed);
@@ -466,9 +510,19 @@ impl CircuitBreaker {
     /// Back to normal operation: closed, with a fresh window, and no forced
     /// state. Like the forcing commands, it outranks every racing transition:
     /// a call admitted before it cannot move the breaker after it.
+    ///
+    /// A shared breaker's commands act on this process's view only (the
+    /// store is not written): a hold outranks the store's state, and after
+    /// `reset` the next sync mirrors the store's state again.
     pub fn reset(&self) {
         self.window.reset();
         self.consecutive.store(0, Ordering::Relaxed);
+        if self.shared.is_some() && self.link.status() == shared::Status::Detached {
+            // No syncer: back to detached, so that the next call starts one.
+            let from = state::force_with(&self.word, Word::advance_detached);
+            self.transitioned(from, State::Closed);
+            return;
+        }
         self.set_state(State::Closed, false);
     }
 
@@ -563,6 +617,7 @@ pub struct CircuitBreakerBuilder {
     slow_ratio: Option<f64>,
     open_for: Duration,
     half_open_probes: u32,
+    shared: Option<Shared>,
 }
 
 impl CircuitBreakerBuilder {
@@ -714,7 +769,12 @@ impl CircuitBreakerBuilder {
                     calls >= 1 && calls <= MAX_COUNT,
                     "circuit breaker: a count window holds 1 to 1024 calls"
                 );
-                (Window::count(calls), if calls < 20 { calls } else { 20 })
+                let window = if self.shared.is_some() {
+                    Window::count_reporting(calls)
+                } else {
+                    Window::count(calls)
+                };
+                (window, if calls < 20 { calls } else { 20 })
             }
             WindowSpec::Duration(duration) => {
                 let nanos = duration.as_nanos() / BUCKETS as u128;
@@ -751,6 +811,10 @@ impl CircuitBreakerBuilder {
         CircuitBreaker {
             name: self.name,
             config: Config {
+                window: match self.window {
+                    WindowSpec::Calls(calls) => BreakerWindow::Calls(calls),
+                    WindowSpec::Duration(duration) => BreakerWindow::Duration(duration),
+                },
                 failure_ratio_ppm,
                 min_calls,
                 consecutive_failures: self.consecutive_failures,
@@ -759,13 +823,19 @@ impl CircuitBreakerBuilder {
                 open_for: self.open_for,
                 half_open_probes: self.half_open_probes,
             },
-            word: AtomicU64::new(Word::INITIAL.0),
+            word: AtomicU64::new(if self.shared.is_some() {
+                Word::DETACHED.0
+            } else {
+                Word::INITIAL.0
+            }),
             window,
             consecutive: AtomicU32::new(0),
             open_until: AtomicU64::new(0),
             anchor: OnceLock::new(),
             changed_at: AtomicU64::new(0),
             registered: Registration::new(),
+            shared: self.shared,
+            link: Link::new(),
         }
     }
 }

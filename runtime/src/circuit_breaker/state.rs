@@ -3,12 +3,19 @@
 //! compare-and-swap.
 //!
 //! ```text
-//! bits  0..2   state: 0 closed, 1 open, 2 half-open
+//! bits  0..2   state: 0 closed, 1 open, 2 half-open, 3 detached
 //! bit   2      held: an operator's command holds the state (closed or open)
 //! bits  3..19  probes in flight (half-open)
 //! bits 19..35  probes that succeeded (half-open)
 //! bits 35..64  generation: +1 on every state change
 //! ```
+//!
+//! *Detached* is a shared breaker's word while no syncer keeps it in step
+//! with its store (`shared/`): public readers see it as closed, but it is not
+//! state 0, so the closed fast path (`state bits == 0`) does not take it and
+//! the first call goes the slow way, which starts the syncer and attaches the
+//! word (detached → closed, one generation on). A non-shared breaker's word
+//! is never detached.
 //!
 //! The generation is what keeps late results from moving a newer state: a
 //! call remembers the generation it was admitted in, and its result is
@@ -83,6 +90,7 @@ impl core::fmt::Display for State {
 }
 
 const STATE_MASK: u64 = 0b11;
+const DETACHED: u64 = 0b11;
 const HELD: u64 = 0b100;
 const COUNT_BITS: u32 = 16;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
@@ -102,12 +110,27 @@ impl Word {
     /// The word of a new breaker: closed, generation 0.
     pub(crate) const INITIAL: Word = Word(0);
 
+    /// The word of a new shared breaker: detached, generation 0.
+    pub(crate) const DETACHED: Word = Word(DETACHED);
+
+    /// The public state: a detached word reads as closed.
     pub(crate) fn state(self) -> State {
         match self.0 & STATE_MASK {
-            0 => State::Closed,
+            0 | DETACHED => State::Closed,
             1 => State::Open,
             _ => State::HalfOpen,
         }
+    }
+
+    /// Closed and attached (state bits 0, held or not): the fast path's test.
+    #[inline]
+    pub(crate) fn admits_at_once(self) -> bool {
+        self.0 & STATE_MASK == 0
+    }
+
+    /// A shared breaker's word with no syncer attached (see above).
+    pub(crate) fn is_detached(self) -> bool {
+        self.0 & STATE_MASK == DETACHED
     }
 
     /// Whether an operator's command holds the state (see the invariant above).
@@ -131,6 +154,11 @@ impl Word {
     pub(crate) fn advance(self, state: State, in_flight: u32) -> Word {
         let generation = u64::from(self.generation().wrapping_add(1)) & GENERATION_MASK;
         Word::pack(state, in_flight, 0, generation)
+    }
+
+    /// Detached, one generation on, not held.
+    pub(crate) fn advance_detached(self) -> Word {
+        Word(self.advance(State::Closed, 0).0 | DETACHED)
     }
 
     /// The next state, one generation on, held by an operator's command.
@@ -297,15 +325,50 @@ pub(crate) fn open<W: AtomicWord>(cell: &W, mut from: Word, arm: impl FnOnce()) 
 /// land after it (see the invariant above). Returns the state it left.
 #[inline]
 pub(crate) fn force<W: AtomicWord>(cell: &W, to: State, hold: bool) -> State {
-    let mut word = Word(cell.load(Ordering::Acquire));
-    loop {
-        let next = if hold {
+    force_with(cell, |word| {
+        if hold {
             word.advance_held(to)
         } else {
             word.advance(to, 0)
-        };
-        match cell.compare_exchange_weak(word.0, next.0, Ordering::AcqRel, Ordering::Acquire) {
+        }
+    })
+}
+
+/// [`force`] to the word `next` makes of the current one (which is one
+/// generation on): a shared breaker's `reset` without a syncer goes back to
+/// detached this way. Returns the state it left.
+#[inline]
+pub(crate) fn force_with<W: AtomicWord>(cell: &W, next: impl Fn(Word) -> Word) -> State {
+    let mut word = Word(cell.load(Ordering::Acquire));
+    loop {
+        match cell.compare_exchange_weak(word.0, next(word).0, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => return word.state(),
+            Err(actual) => word = Word(actual),
+        }
+    }
+}
+
+/// Moves an unheld word to what `next` makes of it (`None`: leave it), one
+/// compare-and-swap taken again from the word it failed on: the shared
+/// breaker's syncer mirrors the store's view, attaches and detaches the word
+/// with it. A held word is never moved (the invariant above: only a command
+/// changes it). `next` must return a word one generation on (the generation
+/// is what fences calls admitted before). Returns the word it left and the
+/// word it set.
+#[inline]
+pub(crate) fn shift<W: AtomicWord>(
+    cell: &W,
+    next: impl Fn(Word) -> Option<Word>,
+) -> Option<(Word, Word)> {
+    let mut word = Word(cell.load(Ordering::Acquire));
+    loop {
+        if word.held() {
+            return None;
+        }
+        let to = next(word)?;
+        match cell.compare_exchange_weak(word.0, to.0, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Some((word, to)),
             Err(actual) => word = Word(actual),
         }
     }

@@ -39,7 +39,14 @@ pub(crate) enum Window {
 
 impl Window {
     pub(crate) const fn count(size: u32) -> Window {
-        Window::Count(CountWindow::new(size))
+        Window::Count(CountWindow::new(size, false))
+    }
+
+    /// A count window whose successes always take the recording path (see
+    /// [`success_changes_nothing`](Window::success_changes_nothing)): a
+    /// shared breaker's, which counts every outcome for its store.
+    pub(crate) const fn count_reporting(size: u32) -> Window {
+        Window::Count(CountWindow::new(size, true))
     }
 
     pub(crate) const fn time(bucket_nanos: u64) -> Window {
@@ -67,14 +74,16 @@ impl Window {
     /// Whether recording a quick success would leave the window as it is: a
     /// count window already full of quick successes (it would replace the
     /// oldest of them with another). A time window always records, since its
-    /// successes expire.
+    /// successes expire, and so does a [reporting](Window::count_reporting)
+    /// count window (its `full_at` is never reached: the same instructions as
+    /// a local window's test, so the local fast path pays nothing for it).
     #[inline]
     pub(crate) fn success_changes_nothing(&self) -> bool {
         match self {
             Window::Count(w) => {
                 w.failures.load(Relaxed) <= 0
                     && w.slow_calls.load(Relaxed) <= 0
-                    && w.seq.load(Relaxed) >= u64::from(w.size)
+                    && w.seq.load(Relaxed) >= w.full_at
             }
             Window::Time(_) => false,
         }
@@ -99,6 +108,9 @@ impl Window {
 #[derive(Debug)]
 pub(crate) struct CountWindow {
     size: u32,
+    /// `size`, or `u64::MAX` for a reporting window (see
+    /// `Window::success_changes_nothing`).
+    full_at: u64,
     /// Outcomes recorded since the last reset.
     seq: AtomicU64,
     failed: [AtomicU64; WORDS],
@@ -110,13 +122,14 @@ pub(crate) struct CountWindow {
 }
 
 impl CountWindow {
-    const fn new(size: u32) -> Self {
+    const fn new(size: u32, reporting: bool) -> Self {
         assert!(
             size >= 1 && size <= MAX_COUNT,
             "circuit breaker: a count window holds 1 to 1024 calls"
         );
         CountWindow {
             size,
+            full_at: if reporting { u64::MAX } else { size as u64 },
             seq: AtomicU64::new(0),
             failed: [const { AtomicU64::new(0) }; WORDS],
             slow: [const { AtomicU64::new(0) }; WORDS],

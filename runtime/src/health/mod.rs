@@ -103,6 +103,15 @@ pub struct BreakerHealth {
     pub in_state_for: Option<Duration>,
     /// State changes so far (see [`CircuitBreaker::transitions`]).
     pub transitions: u32,
+    /// Whether a store (Redis, …) shares its window and state across
+    /// processes.
+    pub shared: bool,
+    /// Store calls that failed, timed out or answered garbage (each handled
+    /// as the breaker's `on_store_error` says); 0 without a store.
+    pub store_failures: u64,
+    /// Whether the store answered the last call made to it (true without a
+    /// store).
+    pub store_healthy: bool,
 }
 
 /// One bulkhead in a [`Health`] snapshot.
@@ -239,6 +248,9 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `breakers[].probes_in_flight` | integer | half-open probes running |
 /// | `breakers[].in_state_for_ms` | integer or `null` | whole milliseconds in its state; `null` if it never changed state |
 /// | `breakers[].transitions` | integer | state changes so far (wraps at 2^30) |
+/// | `breakers[].shared` | bool | a store shares its window and state across processes |
+/// | `breakers[].store_failures` | integer | store calls that failed, timed out or answered garbage |
+/// | `breakers[].store_healthy` | bool | the store answered its last call (true without a store) |
 /// | `bulkheads[].name` | string | the bulkhead's name |
 /// | `bulkheads[].duplicate_name` | bool | another bulkhead carries the same name |
 /// | `bulkheads[].running` | integer | calls running |
@@ -277,7 +289,10 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "window_slow": 0,
 ///       "probes_in_flight": 0,
 ///       "in_state_for_ms": 1250,
-///       "transitions": 1
+///       "transitions": 1,
+///       "shared": false,
+///       "store_failures": 0,
+///       "store_healthy": true
 ///     }
 ///   ],
 ///   "bulkheads": [
@@ -336,6 +351,9 @@ pub fn health() -> Health {
                 probes_in_flight: b.probes_in_flight(),
                 in_state_for: b.in_state_for(),
                 transitions: b.transitions(),
+                shared: b.is_shared(),
+                store_failures: b.store_failures(),
+                store_healthy: b.store_healthy(),
             }
         })
         .collect();

@@ -338,7 +338,7 @@ impl RateLimiter {
             .unwrap_or_else(|_| Err(timed_out(shared)));
         if answer.is_ok() && self.store_down.load(Ordering::Relaxed) {
             self.store_down.store(false, Ordering::Relaxed);
-            crate::events::store_recovered(self.name());
+            crate::events::store_recovered(crate::events::StoreUser::RateLimiter, self.name());
         }
         answer
     }
@@ -348,7 +348,12 @@ impl RateLimiter {
     async fn store_failed(&self, shared: Shared, error: StoreError) -> Result<(), Rejected> {
         self.store_failures.fetch_add(1, Ordering::Relaxed);
         self.store_down.store(true, Ordering::Relaxed);
-        crate::events::store_failed(self.name(), &error, shared.on_error);
+        crate::events::store_failed(
+            crate::events::StoreUser::RateLimiter,
+            self.name(),
+            &error,
+            shared.on_error,
+        );
         match shared.on_error {
             OnStoreError::Local => self.acquire_local().await,
             OnStoreError::Open => Ok(()),

@@ -464,3 +464,33 @@ fn loom_a_forced_state_ends_only_by_a_command() {
         breaker.assert_settled();
     });
 }
+
+#[test]
+fn loom_the_syncers_moves_never_overwrite_a_hold() {
+    for to in [State::Open, State::Closed] {
+        let name = format!("syncer moves against force {to:?}");
+        check(&name, Some(3), move || {
+            // A shared breaker's syncer attaches the word, mirrors an open
+            // view and detaches it (`state::shift`, as `shared/` does), while
+            // an operator forces the breaker: once the command has returned,
+            // the hold is the last word, whatever the syncer did around it.
+            let breaker = unarmed(Word::DETACHED);
+            let syncer = on_thread(&breaker, |breaker| {
+                let _ = state::shift(&breaker.word, |w| {
+                    w.is_detached().then(|| w.advance(State::Closed, 0))
+                });
+                let _ = state::shift(&breaker.word, |w| Some(w.advance(State::Open, 0)));
+                let _ = state::shift(&breaker.word, |w| {
+                    (!w.is_detached()).then(|| w.advance_detached())
+                });
+            });
+            let operator = on_thread(&breaker, move |breaker| {
+                breaker.command(to, true);
+                breaker.assert_forced(to);
+            });
+            operator.join().unwrap();
+            syncer.join().unwrap();
+            breaker.assert_forced(to);
+        });
+    }
+}

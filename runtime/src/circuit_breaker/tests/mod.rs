@@ -408,6 +408,8 @@ fn concurrent_recording_keeps_the_window_exact() {
 mod force;
 mod model;
 mod panic;
+mod shared;
+mod store;
 
 #[test]
 fn call_records_success_failure_and_panic_and_refuses_while_open() {
