@@ -244,17 +244,46 @@ local function main()
     local calls, failures, slow
     if window_kind == 0 then
       local n = window_size
-      -- The batch in the order it is appended (successes, then failures),
-      -- keeping its last m = min(k, n) outcomes.
+      -- A report does not say in which order its outcomes came, so the
+      -- store spreads each kind evenly through the batch: its last
+      -- m = min(k, n) outcomes hold each kind in the batch's proportion
+      -- (floor(add * m / k), the m - sum left over going to the largest
+      -- remainders, failures first on ties), interleaved so that any stretch
+      -- of them does too. (Appending all successes and then all failures
+      -- would let a window smaller than a batch see only the failures:
+      -- 10 % failing calls would open a breaker with a window of 10.)
+      -- add[c] * m < 2^32 * 2^21 and every product below is under 2^53:
+      -- exact.
       local CHARS = { 'o', 'O', 'e', 'E' }
       local m = math.min(k, n)
-      local skip = k - m
-      local parts, added = {}, {}
+      local added, rest, given = {}, {}, 0
       for c = 1, 4 do
-        local take = add[c] - math.min(add[c], skip)
-        skip = skip - (add[c] - take)
-        added[c] = take
-        parts[c] = string.rep(CHARS[c], take)
+        added[c] = math.floor(add[c] * m / k)
+        rest[c] = add[c] * m - added[c] * k
+        given = given + added[c]
+      end
+      while given < m do
+        local best = nil
+        for _, c in ipairs({ 3, 4, 1, 2 }) do
+          if rest[c] > 0 and (best == nil or rest[c] > rest[best]) then best = c end
+        end
+        added[best] = added[best] + 1
+        rest[best] = 0
+        given = given + 1
+      end
+      -- Position p (1 to m) takes the kind furthest behind its share:
+      -- the largest p * added[c] - emitted[c] * m.
+      local parts, emitted = {}, { 0, 0, 0, 0 }
+      for p = 1, m do
+        local best, lead = nil, nil
+        for _, c in ipairs({ 3, 4, 1, 2 }) do
+          if emitted[c] < added[c] then
+            local behind = p * added[c] - emitted[c] * m
+            if lead == nil or behind > lead then best, lead = c, behind end
+          end
+        end
+        emitted[best] = emitted[best] + 1
+        parts[p] = CHARS[best]
       end
       local segment = table.concat(parts)
       -- Read and check the chunks it lands on (once each), then splice.

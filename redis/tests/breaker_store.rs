@@ -209,8 +209,7 @@ async fn trips_by_ratio_once_min_calls_are_recorded() {
 }
 
 /// A count window holds the last n outcomes across reports: old ones leave
-/// it, and a batch longer than n keeps its last n (its failures, appended
-/// after its successes).
+/// it, and a batch longer than n keeps n outcomes in the batch's proportions.
 #[tokio::test]
 async fn the_count_window_slides_across_batches() {
     let server = RedisServer::start();
@@ -235,21 +234,102 @@ async fn the_count_window_slides_across_batches() {
         report(&store, "slide", spec, 0, batch(0, 1)).await,
         closed(0)
     );
-    // A batch of 11 keeps its last 4: 3 successes and its 1 failure (the
-    // window's earlier failure is gone).
+    // A batch of 11 keeps 4 in its proportions: 10/11 of 4 is 3.6 successes,
+    // 1/11 of 4 is 0.4 failures: the larger remainder rounds up, 4 successes
+    // (the window's earlier failure is gone).
     assert_eq!(
         report(&store, "slide", spec, 0, batch(10, 1)).await,
         closed(0)
     );
     let mut redis = server.connection();
-    for (f, count) in [("l", 4), ("ok", 3), ("err", 1)] {
+    for (f, count) in [("l", 4), ("ok", 4), ("err", 0)] {
         assert_eq!(number(&mut redis, "slide", f), count, "{f}");
     }
-    // And the next failure makes 2 of 4.
+    // One failure is 1 of 4; the next makes 2 of 4.
+    assert_eq!(
+        report(&store, "slide", spec, 0, batch(0, 1)).await,
+        closed(0)
+    );
     assert_eq!(
         report(&store, "slide", spec, 0, batch(0, 1)).await.state,
         State::Open
     );
+}
+
+/// A report does not say in which order its calls ended, so a window
+/// smaller than the batch keeps the batch's mix, spread evenly: 900
+/// successes and 100 failures (10 % failing) on a window of 10 hold 9
+/// successes and 1 failure, and do not open a breaker at 50 % (appending the
+/// failures last would have filled the window with them).
+#[tokio::test]
+async fn a_batch_larger_than_the_window_keeps_its_mix() {
+    let server = RedisServer::start();
+    let store = store(&server);
+    let small = spec(10, 10);
+    assert_eq!(
+        report(&store, "mix", small, 0, batch(900, 100)).await,
+        closed(0)
+    );
+    let mut redis = server.connection();
+    for (f, count) in [("l", 10), ("ok", 9), ("err", 1)] {
+        assert_eq!(number(&mut redis, "mix", f), count, "{f}");
+    }
+    // Half failing, on a window of 100 from a batch of 1,000: alternating,
+    // so any stretch of the window holds half of each.
+    assert_eq!(
+        report(&store, "half", spec(100, 100), 0, batch(500, 500)).await.state,
+        State::Open
+    );
+}
+
+/// What the store appends for a batch on a window of `n` (the rule written
+/// in `breaker.lua`): its last `m = min(k, n)` outcomes, each kind in the
+/// batch's proportion (floors, then the largest remainders, failures first
+/// on ties), each position taking the kind furthest behind its share.
+fn spread(outcomes: Outcomes, n: u64) -> String {
+    let add = [
+        u64::from(outcomes.successes),
+        u64::from(outcomes.slow_successes),
+        u64::from(outcomes.failures),
+        u64::from(outcomes.slow_failures),
+    ];
+    let chars = ['o', 'O', 'e', 'E'];
+    let k: u64 = add.iter().sum();
+    if k == 0 {
+        return String::new();
+    }
+    let m = k.min(n);
+    let mut added = add.map(|a| a * m / k);
+    let mut rest: Vec<u64> = (0..4).map(|c| add[c] * m - added[c] * k).collect();
+    let ties = [2, 3, 0, 1];
+    while added.iter().sum::<u64>() < m {
+        let mut best: Option<usize> = None;
+        for &c in &ties {
+            if rest[c] > 0 && best.is_none_or(|b| rest[c] > rest[b]) {
+                best = Some(c);
+            }
+        }
+        let best = best.expect("a remainder left");
+        added[best] += 1;
+        rest[best] = 0;
+    }
+    let mut emitted = [0_u64; 4];
+    (1..=m)
+        .map(|p| {
+            let mut best: Option<(usize, i64)> = None;
+            for &c in &ties {
+                if emitted[c] < added[c] {
+                    let behind = (p * added[c]) as i64 - (emitted[c] * m) as i64;
+                    if best.is_none_or(|(_, lead)| behind > lead) {
+                        best = Some((c, behind));
+                    }
+                }
+            }
+            let (c, _) = best.expect("a kind left");
+            emitted[c] += 1;
+            chars[c]
+        })
+        .collect()
 }
 
 /// The ring against a model: reports of many sizes on a window of 700 (three
@@ -280,17 +360,10 @@ async fn the_ring_matches_a_model_across_chunks_and_wraps() {
         outcomes.failures = next(scale / 2) as u32;
         outcomes.slow_failures = next(scale / 4) as u32;
         assert_eq!(report(&store, "ring", spec, 0, outcomes).await, closed(0));
-        for (c, count) in [
-            ('o', outcomes.successes),
-            ('O', outcomes.slow_successes),
-            ('e', outcomes.failures),
-            ('E', outcomes.slow_failures),
-        ] {
-            for _ in 0..count {
-                model.push_back(c);
-                if model.len() > n as usize {
-                    model.pop_front();
-                }
+        for c in spread(outcomes, u64::from(n)).chars() {
+            model.push_back(c);
+            if model.len() > n as usize {
+                model.pop_front();
             }
         }
         let held = number(&mut redis, "ring", "l") as usize;

@@ -268,9 +268,11 @@ impl BreakerSpec {
 /// The outcomes of calls one process ran while the shared breaker was
 /// closed, since its last report: what a report adds to the store's window.
 ///
-/// Within one report, order is not kept (the store appends successes, then
-/// failures); the failure run is: `failure_run` failures ended the batch, and
-/// `ended_run` says whether a success came before them in it.
+/// A report does not keep the order its calls ended in: the store spreads
+/// each kind evenly through the batch, so that a count window smaller than
+/// a batch keeps the batch's mix (10 % failing calls are 10 % of the window,
+/// not all of it). The failure run is kept: `failure_run` failures ended the
+/// batch, and `ended_run` says whether a success came before them in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Outcomes {
