@@ -2,7 +2,10 @@
 //! a free port), in one run: a bare `PING` round trip through redis-rs's
 //! `ConnectionManager` (the connection `RedisStore` uses), one
 //! `RedisStore::take` (one script, one round trip), and a call through
-//! `#[rate_limit(shared = …)]` over a limiter whose store is that Redis.
+//! `#[rate_limit(shared = …)]` over a limiter whose store is that Redis; and
+//! a closed `#[circuit_breaker(shared = …)]` over a breaker whose store is
+//! that Redis (no round trip per call: its outcomes go in batches) next to
+//! the same breaker in process.
 //! Then a latency driver prints p50 and p99 of sequential decisions next to
 //! those of sequential `PING`s (criterion reports medians, not tails), and a
 //! load driver prints the decisions per second that four OS processes make
@@ -17,10 +20,10 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use redis::aio::ConnectionManager;
 use steadfast::store::{OnStoreError, RateSpec, RateStore};
-use steadfast::{RateLimiter, Rejected, rate_limit};
+use steadfast::{CircuitBreaker, RateLimiter, Rejected, circuit_breaker, rate_limit};
 use steadfast_redis::RedisStore;
 use support::RedisServer;
 
@@ -119,6 +122,51 @@ fn round_trips(c: &mut Criterion) {
             })
         })
     });
+    group.finish();
+}
+
+#[circuit_breaker(shared = breaker)]
+async fn guarded(breaker: &CircuitBreaker, x: u64) -> Result<u64, Rejected> {
+    Ok(x)
+}
+
+/// A closed breaker's call: in process, and shared through Redis (its
+/// syncer reporting the outcomes every 100 ms meanwhile).
+fn closed_breaker(c: &mut Criterion) {
+    let Setup {
+        _server,
+        runtime,
+        store,
+        ..
+    } = setup();
+    static LOCAL: CircuitBreaker = CircuitBreaker::builder().name("bench-local").build();
+    let shared: &'static CircuitBreaker = Box::leak(Box::new(
+        CircuitBreaker::builder()
+            .name("bench-shared-breaker")
+            .store(store)
+            .on_store_error(OnStoreError::Closed)
+            .build(),
+    ));
+    shared.register();
+    let mut group = c.benchmark_group("breaker-closed");
+    for (label, breaker) in [
+        ("#[circuit_breaker] in process", &LOCAL),
+        ("#[circuit_breaker(shared = …)] over Redis", shared),
+    ] {
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    // The shared breaker's first call starts its syncer.
+                    guarded(breaker, 0).await.unwrap();
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        black_box(guarded(breaker, i).await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+    }
     group.finish();
 }
 
@@ -241,7 +289,7 @@ fn load(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, round_trips, tails, load);
+criterion_group!(benches, round_trips, closed_breaker, tails, load);
 
 fn main() {
     if let Ok(url) = std::env::var(DRIVER_ENV) {

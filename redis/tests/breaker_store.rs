@@ -277,7 +277,9 @@ async fn a_batch_larger_than_the_window_keeps_its_mix() {
     // Half failing, on a window of 100 from a batch of 1,000: alternating,
     // so any stretch of the window holds half of each.
     assert_eq!(
-        report(&store, "half", spec(100, 100), 0, batch(500, 500)).await.state,
+        report(&store, "half", spec(100, 100), 0, batch(500, 500))
+            .await
+            .state,
         State::Open
     );
 }
