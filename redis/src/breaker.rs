@@ -111,7 +111,7 @@ impl Args {
                 }
                 (0, u128::from(n), 0)
             }
-            BreakerWindow::Duration(d) => {
+            BreakerWindow::Time(d) => {
                 let d_us = d.as_nanos().div_ceil(1000);
                 if d_us == 0 {
                     return Err(out_of_range("a time window longer than 0"));
@@ -373,7 +373,7 @@ mod tests {
             [0, 100, 20, 500_000, 800_000, 5, 5_000_001, 2, 1, 86_401_000]
         );
         // A time window of d: ten buckets of ceil(d / 10) µs.
-        let args = Args::new(&spec(BreakerWindow::Duration(Duration::from_nanos(
+        let args = Args::new(&spec(BreakerWindow::Time(Duration::from_nanos(
             1_000_001,
         ))))
         .unwrap();
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn the_key_outlives_what_it_holds() {
-        let mut long = spec(BreakerWindow::Duration(SECOND * 3 * 86_400));
+        let mut long = spec(BreakerWindow::Time(SECOND * 3 * 86_400));
         long.open_for = SECOND * 2 * 86_400;
         long.probe_lease = SECOND;
         // The window (3 days) is the longest.
@@ -408,9 +408,9 @@ mod tests {
             |s| s.probe_lease = Duration::from_nanos(999),
             |s| s.window = BreakerWindow::Calls(0),
             |s| s.window = BreakerWindow::Calls(MAX_CALLS + 1),
-            |s| s.window = BreakerWindow::Duration(Duration::ZERO),
+            |s| s.window = BreakerWindow::Time(Duration::ZERO),
             |s| s.open_for = Duration::from_micros(1 << 52),
-            |s| s.window = BreakerWindow::Duration(Duration::from_micros(1 << 52)),
+            |s| s.window = BreakerWindow::Time(Duration::from_micros(1 << 52)),
         ] {
             let mut s = base;
             change(&mut s);

@@ -405,7 +405,7 @@ async fn time_window_buckets_expire_on_the_server_clock() {
     let store = store(&server);
     let mut redis = server.connection();
     let mut spec = spec(1, 4);
-    spec.window = BreakerWindow::Duration(Duration::from_millis(500));
+    spec.window = BreakerWindow::Time(Duration::from_millis(500));
     let started = server_time_us(&mut redis);
     assert_eq!(
         report(&store, "timed", spec, 0, batch(0, 3)).await,
@@ -445,7 +445,7 @@ async fn a_reconfigured_window_starts_afresh() {
     );
     assert_eq!(field(&mut redis, "redeploy", "r0").as_deref(), Some("o"));
     let mut timed = spec(1, 4);
-    timed.window = BreakerWindow::Duration(Duration::from_secs(10));
+    timed.window = BreakerWindow::Time(Duration::from_secs(10));
     assert_eq!(
         report(&store, "redeploy", timed, 0, batch(0, 3)).await,
         closed(0)

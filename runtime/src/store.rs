@@ -204,7 +204,7 @@ pub enum BreakerWindow {
     Calls(u32),
     /// The calls recorded by the store in the last `Duration` of its clock,
     /// in ten buckets.
-    Duration(Duration),
+    Time(Duration),
 }
 
 /// A circuit breaker's settings, as its store applies them. Every process

@@ -813,7 +813,7 @@ impl CircuitBreakerBuilder {
             config: Config {
                 window: match self.window {
                     WindowSpec::Calls(calls) => BreakerWindow::Calls(calls),
-                    WindowSpec::Duration(duration) => BreakerWindow::Duration(duration),
+                    WindowSpec::Duration(duration) => BreakerWindow::Time(duration),
                 },
                 failure_ratio_ppm,
                 min_calls,

@@ -651,7 +651,7 @@ fn the_spec_is_the_breakers_configuration() {
     let spec = slow.store_spec();
     assert_eq!(
         spec.window,
-        BreakerWindow::Duration(Duration::from_secs(60))
+        BreakerWindow::Time(Duration::from_secs(60))
     );
     assert_eq!(
         (

@@ -200,7 +200,7 @@ impl MemStore {
 fn size(spec: &BreakerSpec) -> usize {
     match spec.window {
         BreakerWindow::Calls(calls) => calls as usize,
-        BreakerWindow::Duration(_) => unimplemented!("the test store keeps count windows"),
+        BreakerWindow::Time(_) => unimplemented!("the test store keeps count windows"),
     }
 }
 
