@@ -373,10 +373,7 @@ mod tests {
             [0, 100, 20, 500_000, 800_000, 5, 5_000_001, 2, 1, 86_401_000]
         );
         // A time window of d: ten buckets of ceil(d / 10) µs.
-        let args = Args::new(&spec(BreakerWindow::Time(Duration::from_nanos(
-            1_000_001,
-        ))))
-        .unwrap();
+        let args = Args::new(&spec(BreakerWindow::Time(Duration::from_nanos(1_000_001)))).unwrap();
         assert_eq!((args.window_kind, args.window_size), (1, 101));
         // No slow rule: 0.
         let mut no_slow = spec(BreakerWindow::Calls(10));

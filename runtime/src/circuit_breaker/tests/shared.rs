@@ -649,10 +649,7 @@ fn the_spec_is_the_breakers_configuration() {
         .half_open_probes(3)
         .build();
     let spec = slow.store_spec();
-    assert_eq!(
-        spec.window,
-        BreakerWindow::Time(Duration::from_secs(60))
-    );
+    assert_eq!(spec.window, BreakerWindow::Time(Duration::from_secs(60)));
     assert_eq!(
         (
             spec.slow_ratio_ppm,
