@@ -29,7 +29,7 @@
 //! | `steadfast::circuit_breaker` | WARN | `store failed` (a shared breaker's store failed, timed out or answered garbage; once per outage) | `policy`, `error`, `then` (`local`, `open`, `closed`: its `on_store_error`) |
 //! | `steadfast::circuit_breaker` | INFO | `store recovered` (a shared breaker's store answers again) | `policy` |
 //! | `steadfast::circuit_breaker` | DEBUG | `call rejected` | `policy`, `rejection` = `store_unavailable` (a shared breaker failing closed) |
-//! | `steadfast::circuit_breaker` | WARN | `shared circuit breaker not registered: deciding locally` | `policy` |
+//! | `steadfast::circuit_breaker` | WARN | `shared circuit breaker not registered: deciding locally (register it before its first call)` | `policy` |
 //! | `steadfast::keyed` | WARN | `two keyed policies share a name` | `policy` |
 //! | `steadfast::keyed` | WARN | `keyed policy is full of calls in flight: a key is served by the shared overflow state` (at the 1st, 2nd, 4th, 8th… overflow) | `policy`, `overflows`, `max_keys` |
 //! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |

@@ -158,7 +158,7 @@ pub(crate) fn breaker_store_unused(policy: &str) {
     tracing::warn!(
         target: "steadfast::circuit_breaker",
         policy,
-        "shared circuit breaker not registered: deciding locally"
+        "shared circuit breaker not registered: deciding locally (register it before its first call)"
     );
 }
 

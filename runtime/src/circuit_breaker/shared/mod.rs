@@ -58,11 +58,14 @@
 //!   no syncer runs is decided on the local view, like a non-shared
 //!   breaker's.
 //! - The syncer needs the breaker for the life of the program: a shared
-//!   breaker must be a registered `'static` (the attribute registers its
-//!   breakers; programmatic users call [`register`](super::CircuitBreaker::register)
-//!   or [`register_breaker!`](crate::register_breaker) before the first
-//!   call). An unregistered one (a keyed breaker's per-key state, one not
-//!   yet registered) decides locally, with a warning.
+//!   breaker must be a registered `'static`. The attribute registers the
+//!   `static` that `shared = PATH` names; a breaker named by an expression
+//!   (`shared = &*BREAKER` over a `LazyLock`, a leaked `Box`) cannot be
+//!   known to be `'static` by the attribute, so the program registers it
+//!   ([`register`](super::CircuitBreaker::register), or
+//!   [`register_breaker!`](crate::register_breaker)) before its first call.
+//!   An unregistered one (also a keyed breaker's per-key state) decides
+//!   locally, with a warning (`shared circuit breaker not registered`).
 //! - Operator commands (`force_open`, `force_closed`, `reset`) act on this
 //!   process's view only: a hold outranks what the store says, and the
 //!   store is not written (outcomes of calls admitted while held closed are
@@ -267,11 +270,13 @@ impl CircuitBreakerBuilder {
     /// [`sync_interval`](CircuitBreakerBuilder::sync_interval) `+`
     /// [`store_timeout`](CircuitBreakerBuilder::store_timeout).
     ///
-    /// The breaker must be a registered `'static` (the attribute registers
-    /// its breakers; otherwise call
-    /// [`register`](CircuitBreaker::register) before its first call), and
-    /// its calls must be made inside a tokio runtime for the task to run;
-    /// without either it decides locally.
+    /// The breaker must be a registered `'static`: the attribute registers
+    /// the `static` that `shared = PATH` names; register one built at run
+    /// time (`static BREAKER: LazyLock<CircuitBreaker>` named with
+    /// `shared = &*BREAKER`) with [`register`](CircuitBreaker::register)
+    /// before its first call. Its calls must be made inside a tokio runtime
+    /// for the task to run. Without either it decides locally, with a
+    /// warning.
     pub const fn store(mut self, store: &'static dyn BreakerStore) -> Self {
         self.shared = Some(match self.shared {
             Some(shared) => Shared { store, ..shared },
