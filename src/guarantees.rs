@@ -105,6 +105,49 @@
 //!   bucket in exact arithmetic with proptest
 //!   (`the_word_is_a_token_bucket_and_keeps_the_bound`).
 //!
+//! ## Across processes (Redis)
+//!
+//! With a store (`steadfast-redis`, feature `redis`), against a real
+//! `redis-server` that the tests start:
+//!
+//! - Four OS processes share one limit: together they admit at most
+//!   `burst + rate × t` and at least 99 % of it (`redis/tests/replicas.rs`:
+//!   `four_processes_share_one_limit`); each decision is one script, on the
+//!   server's clock, exact for fractional rates
+//!   (`redis/tests/rate_limit.rs`: `a_fractional_rate_is_counted_exactly`,
+//!   `waiters_reserve_consecutive_turns_in_order`); batched mode makes ten
+//!   times fewer round trips and keeps its documented bound
+//!   (`redis/tests/batch.rs`).
+//! - A circuit breaker opened from one replica's failures rejects on all
+//!   four within `sync_interval + store_timeout` of the store's opening, and
+//!   on none before (`redis/tests/breaker_replicas.rs`:
+//!   `an_opened_breaker_rejects_on_every_replica_within_the_bound`; on paused
+//!   time at every phase of the sync round:
+//!   `another_process_sees_the_store_open_within_the_staleness_bound`); the
+//!   closed path makes no round trip per call
+//!   (`the_closed_path_reports_in_batches_not_per_call`).
+//! - Exactly one probe runs cluster-wide per half-open period
+//!   (`exactly_one_probe_runs_per_half_open_period` across four processes;
+//!   `exactly_one_probe_runs_cluster_wide`; 50 racing acquires get exactly
+//!   the probe slots: `redis/tests/breaker_store.rs`:
+//!   `concurrent_acquires_get_exactly_the_probe_slots`); a result from an
+//!   old generation or an expired lease moves nothing
+//!   (`a_result_of_an_old_generation_moves_nothing`,
+//!   `an_expired_lease_is_reclaimed_and_its_result_fenced_off`,
+//!   `a_probe_result_after_its_lease_expired_moves_nothing`).
+//! - `kill -9` of Redis: each policy follows its `on_store_error` within one
+//!   store timeout (and, for a breaker, one sync interval), no call hangs,
+//!   and the policies share again after the restart
+//!   (`redis_killed_under_four_processes`,
+//!   `with_redis_killed_each_limiter_follows_on_store_error_then_shares_again`,
+//!   `each_breaker_follows_on_store_error_and_resumes_after_a_restart`,
+//!   `kill_9_then_restart_and_the_store_works_again`); an operator's hold
+//!   outranks the store (`an_operators_hold_outranks_the_store`, loom:
+//!   `loom_the_syncers_moves_never_overwrite_a_hold`); a key holding
+//!   anything else is refused and left untouched
+//!   (`invalid_key_contents_are_refused_and_untouched`,
+//!   `a_key_holding_something_else_is_an_invalid_reply`).
+//!
 //! ## State scope and keyed state
 //!
 //! - `shared = EXPR` is evaluated on each call: one policy per instance
