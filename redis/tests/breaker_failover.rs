@@ -13,24 +13,12 @@ use steadfast::circuit_breaker::State;
 use steadfast::store::OnStoreError;
 use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
 use steadfast_redis::RedisStore;
-use support::RedisServer;
+use support::{CallError, RedisServer};
 
 const SYNC_INTERVAL: Duration = Duration::from_millis(50);
 const STORE_TIMEOUT: Duration = Duration::from_millis(100);
 /// What a loaded two-core machine may add before a sync's answer shows.
 const SLACK: Duration = Duration::from_millis(150);
-
-#[derive(Debug, PartialEq)]
-enum CallError {
-    Upstream,
-    Rejected(Rejected),
-}
-
-impl From<Rejected> for CallError {
-    fn from(rejected: Rejected) -> Self {
-        CallError::Rejected(rejected)
-    }
-}
 
 #[circuit_breaker(shared = breaker)]
 async fn call(breaker: &CircuitBreaker, fail: bool) -> Result<(), CallError> {

@@ -22,25 +22,13 @@ use std::time::{Duration, Instant};
 use steadfast::store::{BreakerSpec, BreakerStore, OnStoreError, Outcomes};
 use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
 use steadfast_redis::RedisStore;
-use support::{RedisServer, report, server_time_us, spawn_replica};
+use support::{CallError, RedisServer, report, server_time_us, spawn_replica};
 
 const REPLICAS: usize = 4;
 /// How often the replicas' breakers sync with the store, and how long a
 /// store call may take: the staleness bound is their sum.
 const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 const STORE_TIMEOUT: Duration = Duration::from_millis(200);
-
-#[derive(Debug)]
-enum CallError {
-    Upstream,
-    Rejected(Rejected),
-}
-
-impl From<Rejected> for CallError {
-    fn from(rejected: Rejected) -> Self {
-        CallError::Rejected(rejected)
-    }
-}
 
 #[circuit_breaker(shared = breaker)]
 async fn call(breaker: &CircuitBreaker, fail: bool) -> Result<(), CallError> {

@@ -9,6 +9,8 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use steadfast::Rejected;
+
 /// How long a server may take to answer its first `PING`.
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
@@ -205,4 +207,18 @@ pub fn report(child: Child, marker: &str, who: &str) -> String {
         // (libtest may print `test replica ... ` on the same line first.)
         .find_map(|line| line.split_once(marker).map(|(_, report)| report.to_owned()))
         .unwrap_or_else(|| panic!("no report from {who}:\n{stdout}"))
+}
+
+/// How a test's call through a policy ended: the upstream's own failure, or
+/// a policy's rejection (its `From<Rejected>` is what the attributes need).
+#[derive(Debug, PartialEq)]
+pub enum CallError {
+    Upstream,
+    Rejected(Rejected),
+}
+
+impl From<Rejected> for CallError {
+    fn from(rejected: Rejected) -> Self {
+        CallError::Rejected(rejected)
+    }
 }

@@ -226,7 +226,18 @@ impl CircuitBreaker {
             return self.acquire_shared(shared, word);
         }
         let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
-        match state::admit(&self.word, word, self.config.half_open_probes, waited_out) {
+        self.permit(state::admit(
+            &self.word,
+            word,
+            self.config.half_open_probes,
+            waited_out,
+        ))
+    }
+
+    /// The permit an admission gives (a probe that moved the breaker to
+    /// half-open reports the transition), or the rejection, reported.
+    fn permit(&self, admission: Admission) -> Result<Permit<'_>, Rejected> {
+        match admission {
             Admission::Call(generation) => Ok(Permit::new(self, generation, false)),
             Admission::Probe { generation, first } => {
                 if first {

@@ -59,16 +59,7 @@ impl CircuitBreaker {
                 state::admit(&self.word, word, self.config.half_open_probes, waited_out)
             }
         };
-        match admission {
-            Admission::Call(generation) => Ok(Permit::new(self, generation, false)),
-            Admission::Probe { generation, first } => {
-                if first {
-                    self.transitioned(State::Open, State::HalfOpen);
-                }
-                Ok(Permit::new(self, generation, true))
-            }
-            Admission::Rejected => Err(self.reject()),
-        }
+        self.permit(admission)
     }
 
     /// Starts the syncer on the current tokio runtime, if there is one and
