@@ -27,6 +27,7 @@ pub mod rate_limit;
 mod registry;
 mod rejected;
 pub mod retry;
+pub mod snapshot;
 pub mod store;
 mod sync;
 pub mod timeout;

@@ -59,6 +59,7 @@
 
 mod call;
 mod permit;
+mod restore;
 mod shared;
 mod state;
 mod window;
@@ -72,6 +73,7 @@ use tokio::time::Instant;
 
 pub use call::Guarded;
 pub use permit::Permit;
+pub(crate) use restore::Restore;
 pub use state::State;
 
 use crate::name::PolicyName;

@@ -102,6 +102,23 @@ impl Window {
             Window::Time(w) => w.reset(),
         }
     }
+
+    /// Empties the window, then puts `counts` in it (a restored snapshot's:
+    /// `snapshot/`). A count window takes them as its oldest outcomes, failures
+    /// and slow calls spread evenly among them, scaled down proportionally if
+    /// they exceed its size; a time window takes them in the bucket of `now`.
+    /// Meant for startup: a call recording meanwhile may land before or after.
+    pub(crate) fn restore(&self, counts: Tally, now: impl FnOnce() -> u64) {
+        let counts = Tally {
+            calls: counts.calls,
+            failures: counts.failures.min(counts.calls),
+            slow: counts.slow.min(counts.calls),
+        };
+        match self {
+            Window::Count(w) => w.restore(counts),
+            Window::Time(w) => w.restore(counts, now()),
+        }
+    }
 }
 
 /// The last `size` outcomes.
@@ -176,6 +193,44 @@ impl CountWindow {
         self.slow_calls.store(0, Relaxed);
         self.seq.store(0, Relaxed);
     }
+
+    /// [`Window::restore`] for a count window: `counts` (with failures and
+    /// slow calls at most its calls) become the ring's first slots.
+    fn restore(&self, counts: Tally) {
+        self.reset();
+        let size = u64::from(self.size);
+        let calls = counts.calls.min(size);
+        // More calls than the ring holds (a smaller window than the
+        // snapshot's): keep the proportions, rounded to the nearest.
+        let fit = |n: u64| {
+            if counts.calls <= size {
+                n
+            } else {
+                let scaled = (u128::from(n) * u128::from(size) + u128::from(counts.calls) / 2)
+                    / u128::from(counts.calls);
+                u64::try_from(scaled).unwrap_or(size).min(calls)
+            }
+        };
+        let (failures, slow) = (fit(counts.failures), fit(counts.slow));
+        for slot in 0..calls {
+            let (word, bit) = ((slot / 64) as usize, 1u64 << (slot % 64));
+            if spread(slot, failures, calls) {
+                self.failed[word].fetch_or(bit, Relaxed);
+            }
+            if spread(slot, slow, calls) {
+                self.slow[word].fetch_or(bit, Relaxed);
+            }
+        }
+        self.failures.store(failures as i64, Relaxed);
+        self.slow_calls.store(slow as i64, Relaxed);
+        self.seq.store(calls, Relaxed);
+    }
+}
+
+/// Whether slot `i` of `n` is one of `k` spread evenly among them (exactly
+/// `k` of the slots `0..n` are).
+fn spread(i: u64, k: u64, n: u64) -> bool {
+    (i + 1) * k / n > i * k / n
 }
 
 /// Sets `bit` in `word` to `value`, adjusts `count` by the change, and
@@ -315,6 +370,16 @@ impl<W: AtomicWord> TimeWindow<W> {
     /// The window at `now` (nanoseconds).
     pub(crate) fn tally(&self, now: u64) -> Tally {
         self.tally_at(now / self.bucket_nanos)
+    }
+
+    /// [`Window::restore`] for a time window: `counts` go in the bucket of
+    /// `now`, after a [`reset`](TimeWindow::reset).
+    fn restore(&self, counts: Tally, now: u64) {
+        self.reset();
+        let epoch = now / self.bucket_nanos;
+        let bucket = &self.buckets[(epoch % BUCKETS) as usize];
+        let adds = [counts.calls, counts.failures, counts.slow].map(|n| n.min(COUNT_MASK));
+        bucket.add(epoch / BUCKETS, adds);
     }
 
     fn tally_at(&self, epoch: u64) -> Tally {
