@@ -10,9 +10,9 @@
 //!     .window_calls(2)
 //!     .open_for(Duration::from_secs(30))
 //!     .build();
-//! steadfast::register_breaker!(PAYMENTS);
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! PAYMENTS.register(); // listed, so snapshots see it
 //! for _ in 0..2 {
 //!     let _ = PAYMENTS.call(|| Err::<(), _>("503"));
 //! }

@@ -510,6 +510,27 @@ async fn an_operators_hold_outranks_the_store() {
     assert_eq!(b.state(), State::Open);
 }
 
+/// A snapshot lists a shared breaker, but a restore leaves it to its
+/// store: its state lives there, and outlives the process.
+#[tokio::test(start_paused = true)]
+async fn a_restore_leaves_a_shared_breaker_to_its_store() {
+    let store = MemStore::leak();
+    let b = shared(store, "shared-snapshot", OnStoreError::Local);
+    attach(&[b]).await;
+    let mut snapshot = crate::snapshot::take();
+    snapshot.breakers.retain(|entry| entry.name == "shared-snapshot");
+    assert!(snapshot.breakers[0].shared);
+    // As if it had been open in the process that took the snapshot.
+    snapshot.breakers[0].state = State::Open;
+    snapshot.breakers[0].open_left = OPEN_FOR;
+    let report = crate::snapshot::restore_aged(&snapshot, Duration::ZERO).unwrap();
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].reason, crate::snapshot::Skip::Shared);
+    assert!(report.restored.is_empty());
+    assert_eq!(b.state(), State::Closed, "as its store says");
+    assert_eq!(call(b, 'S'), Ok(()));
+}
+
 /// Keeps the events of the `steadfast::` targets: (target, fields).
 #[derive(Clone, Default)]
 struct Recorder(Arc<Mutex<Vec<Seen>>>);
