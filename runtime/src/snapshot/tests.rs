@@ -110,8 +110,10 @@ async fn window_counts_fit_the_window_and_expire_with_its_time() {
     assert_eq!(small.window_counts(), counts(10, 4, 2));
     assert_eq!(timed.window_counts(), counts(70, 28, 14), "70 s of 100 kept");
 
-    restore_aged(&snapshot, 100 * SECOND).unwrap();
-    assert_eq!(timed.window_counts(), counts(0, 0, 0), "all expired");
+    for age in [100, 1000] {
+        restore_aged(&snapshot, age * SECOND).unwrap();
+        assert_eq!(timed.window_counts(), counts(0, 0, 0), "all expired");
+    }
 
     // Restored counts live in the window's current bucket and leave it with
     // the window's time.
