@@ -136,3 +136,50 @@
 //! assert!(charge(1).await.is_ok());
 //! # }
 //! ```
+//!
+//! ## State that survives a restart
+//!
+//! [`snapshot::take()`](crate::snapshot::take) records every registered
+//! breaker — state, an operator's hold, time left open, window counts, run of
+//! failures — and [`snapshot::restore`](crate::snapshot::restore) puts it back
+//! in the next process, before traffic: a dependency that was failing when a
+//! deploy restarted the service is not hammered by the new one. No `Instant`
+//! crosses processes: the snapshot carries durations and the wall-clock time
+//! it was taken (`taken_at_unix_ms`), so the time left open shrinks by the
+//! snapshot's age, and a snapshot older than `open_for` restores an open
+//! breaker closed. Holds survive whatever the age. Names that no longer
+//! exist are reported, not fatal; a breaker shared through a store is left
+//! to it; a snapshot of another version, or with an entry that contradicts
+//! itself, is refused whole and changes nothing. The rules and the JSON
+//! format (`"version": 1`, with the `serde` feature) are in the
+//! [`snapshot`](crate::snapshot) module.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::circuit_breaker;
+//!
+//! #[circuit_breaker(name = "ledger", window = 2, open_for = "30s")]
+//! async fn post(ok: bool) -> std::io::Result<()> {
+//!     if ok { Ok(()) } else { Err(std::io::Error::other("503")) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let _ = post(false).await;
+//! let _ = post(false).await;
+//! // On shutdown (after draining): write the snapshot somewhere that
+//! // outlives the process.
+//! let json = serde_json::to_string(&steadfast::snapshot::take()).expect("plain data");
+//!
+//! // At the next start, before serving: read it back, restore, log the report.
+//! # steadfast::health::reset_all(); // stands for the new process
+//! let saved: steadfast::snapshot::Snapshot = serde_json::from_str(&json).expect("version 1");
+//! let report = steadfast::snapshot::restore(&saved).expect("consistent");
+//! assert!(report.unknown.is_empty());
+//! let ledger = report.restored.iter().find(|b| b.name == "ledger").unwrap();
+//! assert_eq!(ledger.state.as_str(), "open");
+//! assert!(ledger.open_left <= Duration::from_secs(30), "less the snapshot's age");
+//! assert!(post(true).await.is_err(), "still open for the time it had left");
+//! tokio::time::advance(Duration::from_secs(30)).await;
+//! assert!(post(true).await.is_ok(), "then it probes");
+//! # }
+//! ```

@@ -78,7 +78,10 @@ async fn a_breaker_opened_before_a_restart_rejects_for_the_time_left_then_probes
         "the child failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&child.stderr)
     );
-    assert!(stdout.contains("restored: snapshot-payments open 20000ms"), "{stdout}");
+    assert!(
+        stdout.contains("restored: snapshot-payments open 20000ms"),
+        "{stdout}"
+    );
 }
 
 /// The fresh process of the test above: runs only with the snapshot in
@@ -103,13 +106,19 @@ async fn child_restores_the_snapshot() {
     assert_eq!(payments().state(), State::Open);
     assert!(is_open(&pay(true, Duration::ZERO).await), "rejects at once");
     advance(20 * SECOND - NANO).await;
-    assert!(is_open(&pay(true, Duration::ZERO).await), "rejects until 20 s");
+    assert!(
+        is_open(&pay(true, Duration::ZERO).await),
+        "rejects until 20 s"
+    );
     advance(NANO).await;
     // The probe takes a second; meanwhile a second caller is rejected.
     let probe = tokio::spawn(pay(true, SECOND));
     tokio::task::yield_now().await;
     assert_eq!(payments().state(), State::HalfOpen);
-    assert!(is_open(&pay(true, Duration::ZERO).await), "one probe at a time");
+    assert!(
+        is_open(&pay(true, Duration::ZERO).await),
+        "one probe at a time"
+    );
     probe.await.unwrap().expect("the probe succeeds");
     assert_eq!(payments().state(), State::Closed);
     assert!(pay(true, Duration::ZERO).await.is_ok());
@@ -184,14 +193,17 @@ fn bad_snapshots_fail_clearly_and_unknown_names_are_reported() {
     let error =
         serde_json::from_str::<Snapshot>(&json(1, "").replace("\"open\"", "\"ajar\"")).unwrap_err();
     assert!(
-        error.to_string().starts_with(
-            "unknown variant `ajar`, expected one of `closed`, `open`, `half_open`"
-        ),
+        error
+            .to_string()
+            .starts_with("unknown variant `ajar`, expected one of `closed`, `open`, `half_open`"),
         "{error}"
     );
     let error = serde_json::from_str::<Snapshot>(&json(1, "").replace(r#", "shared": false"#, ""))
         .unwrap_err();
-    assert!(error.to_string().starts_with("missing field `shared`"), "{error}");
+    assert!(
+        error.to_string().starts_with("missing field `shared`"),
+        "{error}"
+    );
     assert!(serde_json::from_str::<Snapshot>("{\"version\": 1").is_err());
 
     let later = json(1, r#", "added_in_1_1": [1, 2]"#);

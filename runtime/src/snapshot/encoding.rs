@@ -36,11 +36,16 @@ fn parse<E: serde::de::Error>(name: &str) -> Result<State, E> {
 pub(super) mod state {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(state: &State, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        state: &State,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(state.as_str())
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<State, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<State, D::Error> {
         parse(&String::deserialize(deserializer)?)
     }
 }

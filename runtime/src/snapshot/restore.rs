@@ -41,10 +41,16 @@ pub struct RestoredBreaker {
     /// Its name.
     pub name: String,
     /// The state it was given (closed or open).
-    #[cfg_attr(feature = "serde", serde(serialize_with = "super::encoding::state::serialize"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::encoding::state::serialize")
+    )]
     pub state: State,
     /// The hold it was given, if any.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "super::encoding::forced::serialize"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::encoding::forced::serialize")
+    )]
     pub forced: Option<State>,
     /// Open and not held: how long it rejects before its next call probes.
     /// In JSON: `open_left_ms`, rounded up.

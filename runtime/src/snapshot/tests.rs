@@ -92,10 +92,7 @@ async fn a_closed_breaker_keeps_its_window_and_failure_run() {
 /// proportion; a time window keeps the part its age has not expired.
 #[tokio::test(start_paused = true)]
 async fn window_counts_fit_the_window_and_expire_with_its_time() {
-    let small = breaker(
-        "snap-fit-small",
-        CircuitBreaker::builder().window_calls(10),
-    );
+    let small = breaker("snap-fit-small", CircuitBreaker::builder().window_calls(10));
     let timed = breaker(
         "snap-fit-timed",
         CircuitBreaker::builder()
@@ -108,7 +105,11 @@ async fn window_counts_fit_the_window_and_expire_with_its_time() {
     }
     restore_aged(&snapshot, 30 * SECOND).unwrap();
     assert_eq!(small.window_counts(), counts(10, 4, 2));
-    assert_eq!(timed.window_counts(), counts(70, 28, 14), "70 s of 100 kept");
+    assert_eq!(
+        timed.window_counts(),
+        counts(70, 28, 14),
+        "70 s of 100 kept"
+    );
 
     for age in [100, 1000] {
         restore_aged(&snapshot, age * SECOND).unwrap();
@@ -167,7 +168,11 @@ async fn an_open_breaker_rejects_for_the_time_left_less_the_age() {
     assert_eq!(open.state(), State::Closed);
     assert_eq!(open.window_counts(), counts(0, 0, 0));
     calls(open, "F");
-    assert_eq!(open.state(), State::Closed, "one failure in a fresh window of 2");
+    assert_eq!(
+        open.state(),
+        State::Closed,
+        "one failure in a fresh window of 2"
+    );
 
     // Half-open: its probes died with the process; the next call probes.
     calls(open, "F");
@@ -240,7 +245,10 @@ async fn holds_survive_and_a_hold_given_here_is_kept() {
 /// registered breakers the snapshot does not name are listed and untouched.
 #[tokio::test(start_paused = true)]
 async fn unknown_and_duplicate_names_are_reported_not_fatal() {
-    let known = breaker("snap-names-known", CircuitBreaker::builder().window_calls(2));
+    let known = breaker(
+        "snap-names-known",
+        CircuitBreaker::builder().window_calls(2),
+    );
     let twin_a = breaker("snap-names-twin", CircuitBreaker::builder().window_calls(2));
     let twin_b = breaker("snap-names-twin", CircuitBreaker::builder().window_calls(2));
     let new = breaker("snap-names-new", CircuitBreaker::builder().window_calls(2));
@@ -266,7 +274,10 @@ async fn unknown_and_duplicate_names_are_reported_not_fatal() {
             && report.skipped.len() == 2,
         "{report:?}"
     );
-    assert_eq!((twin_a.state(), twin_b.state()), (State::Closed, State::Closed));
+    assert_eq!(
+        (twin_a.state(), twin_b.state()),
+        (State::Closed, State::Closed)
+    );
     assert!(report.not_in_snapshot.contains(&"snap-names-new"));
     assert_eq!(new.window_counts(), counts(1, 1, 0), "untouched");
 }

@@ -518,7 +518,9 @@ async fn a_restore_leaves_a_shared_breaker_to_its_store() {
     let b = shared(store, "shared-snapshot", OnStoreError::Local);
     attach(&[b]).await;
     let mut snapshot = crate::snapshot::take();
-    snapshot.breakers.retain(|entry| entry.name == "shared-snapshot");
+    snapshot
+        .breakers
+        .retain(|entry| entry.name == "shared-snapshot");
     assert!(snapshot.breakers[0].shared);
     // As if it had been open in the process that took the snapshot.
     snapshot.breakers[0].state = State::Open;
