@@ -96,6 +96,7 @@ async fn child_restores_the_snapshot() {
     // The age by the wall clock is a few milliseconds here; the parent's
     // paused clock stood still meanwhile, so the exact age is zero.
     let report = snapshot::restore_aged(&saved, Duration::ZERO).unwrap();
+    println!("report: {}", serde_json::to_string(&report).unwrap());
     let restored = &report.restored[0];
     println!(
         "restored: {} {} {}ms",
@@ -207,9 +208,21 @@ fn bad_snapshots_fail_clearly_and_unknown_names_are_reported() {
     assert!(serde_json::from_str::<Snapshot>("{\"version\": 1").is_err());
 
     let later = json(1, r#", "added_in_1_1": [1, 2]"#);
-    let saved: Snapshot = serde_json::from_str(&later).expect("unknown fields are ignored");
+    let mut saved: Snapshot = serde_json::from_str(&later).expect("unknown fields are ignored");
     let report = snapshot::restore(&saved).unwrap();
     assert_eq!(report.unknown, ["snapshot-nobody"]);
     assert!(report.restored.iter().all(|r| r.name != "snapshot-nobody"));
     assert!(!report.skipped.iter().any(|s| s.reason == Skip::Shared));
+    let report = serde_json::to_value(&report).unwrap();
+    assert_eq!(report["unknown"], serde_json::json!(["snapshot-nobody"]));
+    assert!(
+        report["age_ms"].as_u64().unwrap() > 1_700_000_000_000,
+        "since 1970"
+    );
+
+    // A time left open is written in whole milliseconds, rounded up: never
+    // shorter than it was.
+    saved.breakers[0].open_left = Duration::from_nanos(1_000_001);
+    let written = serde_json::to_value(&saved).unwrap();
+    assert_eq!(written["breakers"][0]["open_left_ms"], 2);
 }

@@ -110,6 +110,18 @@
 //! recording at the same moment may land in the window before or after the
 //! restored counts.
 //!
+//! # Concurrency
+//!
+//! [`take`] reads each breaker while its calls go on, without a lock on it:
+//! state, hold and time left come from one `Acquire` load of its state word
+//! and, when that says open, an `Acquire` load of when it may probe (stored
+//! before the word changed, so the time left is that opening's); the window
+//! counts and the run of failures are `Relaxed` statistics read next, so they
+//! may include a call or two that finished after the state was read. A
+//! [`restore`] writes a breaker's window, run and time left open first, then
+//! moves its state word in one compare-and-swap (see `circuit_breaker/
+//! restore.rs`); the registry's lock is held only to list the breakers.
+//!
 //! # Format (version 1)
 //!
 //! | field | type | meaning |
