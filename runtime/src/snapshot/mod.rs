@@ -47,10 +47,14 @@
 //!   its counts), scaled down proportionally if the window is now smaller. A
 //!   time window keeps the part of its counts that `age` has not expired,
 //!   reckoning them spread evenly over the window (`counts × (window − age)
-//!   / window`, none once `age` reaches the window), in its current bucket.
+//!   / window`, none once `age` reaches the window), in its current bucket,
+//!   which they leave with it (so up to one window's duration later). The
+//!   counts are judged under the breaker's present settings when its next
+//!   failure or slow call is recorded (a restore itself opens nothing).
 //! - **Open** (or half-open) and `age < open_for`: open, rejecting for the
-//!   time it had left minus `age`, then probing as usual (a half-open
-//!   breaker's probes died with its process: its next call probes at once).
+//!   time it had left minus `age`, then probing as usual (at once when `age`
+//!   exceeds the time left; a half-open breaker's probes died with its
+//!   process, so its next call probes at once too).
 //!   The window starts fresh, as after any opening.
 //! - **Open** (or half-open) and `age ≥ open_for`: closed, with a fresh
 //!   window. The verdict that opened it is older than the breaker itself
