@@ -82,7 +82,10 @@ async fn n_failures_hold_the_breaker_open_and_m_successes_release_it() {
     DB_HEALTHY.store(true, Ordering::Relaxed);
     until(start, 4 * SECOND + AFTER).await;
     let check = snapshot("checks-db-probe");
-    assert_eq!((check.status, check.consecutive_successes), (CheckStatus::Down, 1));
+    assert_eq!(
+        (check.status, check.consecutive_successes),
+        (CheckStatus::Down, 1)
+    );
     assert_eq!(DB.forced(), Some(State::Open), "1 success does not release");
 
     // The second success: up, and the breaker released (closed, not held).
@@ -116,7 +119,11 @@ async fn an_operators_hold_is_never_released_by_a_check() {
     assert!(!snapshot("checks-held-probe").holds_breaker);
     up();
     assert_eq!(HELD_CHECK.status(), CheckStatus::Up);
-    assert_eq!(HELD.forced(), Some(State::Open), "the operator's hold stays");
+    assert_eq!(
+        HELD.forced(),
+        Some(State::Open),
+        "the operator's hold stays"
+    );
 
     // Taken by the check, then held again by an operator: the operator's.
     HELD.reset();
@@ -176,7 +183,11 @@ async fn a_hung_probe_times_out_counts_as_a_failure_and_is_dropped() {
     assert_eq!(check.consecutive_failures, 1);
     assert_eq!(check.last_error.as_deref(), Some("timed out after 100ms"));
     assert_eq!(check.last_failure, Some(AFTER), "recorded at the timeout");
-    assert_eq!(HUNG_DROPPED.load(Ordering::Relaxed), 1, "the probe was dropped");
+    assert_eq!(
+        HUNG_DROPPED.load(Ordering::Relaxed),
+        1,
+        "the probe was dropped"
+    );
 
     // The next probe starts on time (every 1 s, start to start).
     until(start, SECOND + TIMEOUT + AFTER).await;
@@ -348,12 +359,23 @@ async fn a_restarted_check_starts_afresh_and_its_old_loop_ends() {
     assert_eq!(RESTARTED.status(), CheckStatus::Pending, "a fresh record");
     until(start, 3 * SECOND + 2 * AFTER).await;
     assert!(old.is_finished(), "the old loop ended at its next result");
-    assert_eq!(old_calls.load(Ordering::Relaxed), 2, "probed at 0 s and 1 s only");
+    assert_eq!(
+        old_calls.load(Ordering::Relaxed),
+        2,
+        "probed at 0 s and 1 s only"
+    );
     let check = snapshot("checks-restarted");
-    assert_eq!((check.status, check.consecutive_successes), (CheckStatus::Up, 4));
+    assert_eq!(
+        (check.status, check.consecutive_successes),
+        (CheckStatus::Up, 4)
+    );
     assert_eq!(check.last_error, None);
     assert_eq!(
-        health().checks.iter().filter(|c| c.name == "checks-restarted").count(),
+        health()
+            .checks
+            .iter()
+            .filter(|c| c.name == "checks-restarted")
+            .count(),
         1,
         "listed once"
     );

@@ -9,8 +9,6 @@
 
 use std::net::SocketAddr;
 
-use serde_json::Value;
-use steadfast::health::HealthCheck;
 use axum::body::Bytes;
 use axum::http::Request;
 use axum::http::header::CONTENT_TYPE;
@@ -18,6 +16,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+use steadfast::health::HealthCheck;
 use tokio::net::TcpListener;
 
 static UPSTREAM: HealthCheck = HealthCheck::builder("http-upstream")
@@ -39,7 +39,12 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, Option<String>, Value) {
         .headers()
         .get(CONTENT_TYPE)
         .map(|value| value.to_str().expect("ASCII").to_owned());
-    let body = response.into_body().collect().await.expect("a body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
     let body = serde_json::from_slice(&body)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&body)));
     (status, content_type, body)

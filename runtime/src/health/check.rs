@@ -6,29 +6,7 @@
 //! its own probe loop ([`HealthCheck::start`], in `run.rs`) or from code that
 //! learns of the dependency's health some other way ([`HealthCheck::report`]).
 //!
-//! # Verdict
-//!
-//! A check is [`Pending`](CheckStatus::Pending) until its first success or
-//! its `failures_to_act`-th consecutive failure, then
-//! [`Up`](CheckStatus::Up) or [`Down`](CheckStatus::Down). It goes down after
-//! `failures_to_act` consecutive failures, and back up after
-//! `successes_to_release` consecutive successes: one odd probe does not flip
-//! it.
-//!
-//! - **Readiness**: a check that gates readiness (the default) makes
-//!   [`Health::ready`](crate::health::Health::ready) false while it is not
-//!   up. Liveness never depends on a check: a failing dependency makes the
-//!   service not ready, never restarts it.
-//! - **Breaker**: a check with [`breaker`](HealthCheckBuilder::breaker)
-//!   force-opens every registered breaker of that name when it goes down
-//!   ([`health::breaker`](crate::health::breaker)), and resets them when it
-//!   comes back up. It releases only what it holds itself: a breaker an
-//!   operator already held (forced open or closed) when the check went down
-//!   is left alone, and a hold an operator changed after the check took it
-//!   (`force_open` again, `force_closed`, `reset`: each one a state change,
-//!   seen in [`transitions`](crate::CircuitBreaker::transitions)) is the
-//!   operator's and is not released. Each is a check then a command, so an
-//!   operator's command landing between the two may be overridden once.
+//! The verdict, readiness and breaker rules are on [`HealthCheck`].
 //!
 //! # Locking
 //!
@@ -46,8 +24,37 @@ use tokio::time::Instant;
 
 use crate::CircuitBreaker;
 
-/// A periodic probe of a dependency, with the verdict it keeps (see the
-/// [module docs](self)).
+/// A periodic probe of a dependency, with the verdict it keeps.
+///
+/// Results reach it from its own probe loop ([`start`](HealthCheck::start))
+/// or from code that learns of the dependency's health some other way
+/// ([`report`](HealthCheck::report)).
+///
+/// # Verdict
+///
+/// A check is [`Pending`](CheckStatus::Pending) until its first success or
+/// its `failures_to_act`-th consecutive failure, then
+/// [`Up`](CheckStatus::Up) or [`Down`](CheckStatus::Down). It goes down after
+/// `failures_to_act` consecutive failures, and back up after
+/// `successes_to_release` consecutive successes: one odd probe does not flip
+/// it.
+///
+/// - **Readiness**: a check that gates readiness (the default) makes
+///   [`Health::ready`](crate::health::Health::ready) false while it is not
+///   up. Liveness never depends on a check: a failing dependency makes the
+///   service not ready, never restarts it.
+/// - **Breaker**: a check with [`breaker`](HealthCheckBuilder::breaker)
+///   force-opens every registered breaker of that name when it goes down
+///   ([`health::breaker`](crate::health::breaker)), and resets them when it
+///   comes back up. It releases only what it holds itself: a breaker an
+///   operator already held (forced open or closed) when the check went down
+///   is left alone, and a hold an operator changed after the check took it
+///   (`force_open` again, `force_closed`, `reset`: each one a state change,
+///   seen in [`transitions`](crate::CircuitBreaker::transitions)) is the
+///   operator's and is not released. Each is a check then a command, so an
+///   operator's command landing between the two may be overridden once.
+///
+/// # Example
 ///
 /// ```
 /// use std::time::Duration;
@@ -226,8 +233,12 @@ impl HealthCheck {
             holds_breaker: !record.held.is_empty(),
             every: self.config.every,
             timeout: self.config.timeout,
-            last_success: record.last_success.map(|at| now.saturating_duration_since(at)),
-            last_failure: record.last_failure.map(|at| now.saturating_duration_since(at)),
+            last_success: record
+                .last_success
+                .map(|at| now.saturating_duration_since(at)),
+            last_failure: record
+                .last_failure
+                .map(|at| now.saturating_duration_since(at)),
             last_error: record.last_error.clone(),
             consecutive_failures: record.consecutive_failures,
             consecutive_successes: record.consecutive_successes,
@@ -398,7 +409,7 @@ impl HealthCheckBuilder {
 
     /// The circuit breakers (every registered one called `name`) the check
     /// force-opens while it is down, and resets when it comes back up
-    /// (default: none). See the [module docs](self) for which holds it
+    /// (default: none). See [`HealthCheck`] for which holds it
     /// releases.
     pub const fn breaker(mut self, name: &'static str) -> Self {
         self.config.breaker = Some(name);
@@ -459,21 +470,30 @@ pub struct CheckHealth {
     /// How long a probe may take. In JSON: `timeout_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "timeout_ms", serialize_with = "super::serialize_whole_millis")
+        serde(
+            rename = "timeout_ms",
+            serialize_with = "super::serialize_whole_millis"
+        )
     )]
     pub timeout: Duration,
     /// How long ago the last success was recorded, if any. In JSON:
     /// `last_success_ms_ago`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "last_success_ms_ago", serialize_with = "super::serialize_millis")
+        serde(
+            rename = "last_success_ms_ago",
+            serialize_with = "super::serialize_millis"
+        )
     )]
     pub last_success: Option<Duration>,
     /// How long ago the last failure was recorded, if any. In JSON:
     /// `last_failure_ms_ago`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "last_failure_ms_ago", serialize_with = "super::serialize_millis")
+        serde(
+            rename = "last_failure_ms_ago",
+            serialize_with = "super::serialize_millis"
+        )
     )]
     pub last_failure: Option<Duration>,
     /// The last failure's error (its `Display`), if any.

@@ -22,8 +22,8 @@
 //! Health checks ([`HealthCheck`]) are listed in `checks` from their start:
 //! periodic probes of a dependency, each with its verdict, which gates
 //! [`Health::ready`] and can hold a named breaker open (see
-//! [`HealthCheck`]'s module docs, on the type). With the `axum` feature,
-//! [`axum`](mod@axum) serves liveness and readiness over HTTP.
+//! [`HealthCheck`]). With the `axum` feature, `health::axum` serves liveness
+//! and readiness over HTTP.
 //!
 //! Reading it takes the registry's lock and reads each policy's atomics
 //! without stopping calls. [`breaker`], [`bulkhead`] and [`rate_limiter`] find policies by name
@@ -58,9 +58,9 @@ pub use control::{
 
 use crate::circuit_breaker::State;
 pub use crate::keyed::{KeyedHealth, NotClosed};
-pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
+pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
 
 /// A snapshot of every registered breaker, bulkhead and rate limiter, in
 /// registration order.

@@ -24,6 +24,11 @@ impl HealthCheck {
     /// Spawns the check's probe loop on the current tokio runtime: `probe`
     /// runs at once, then every [`every`](super::HealthCheckBuilder::every),
     /// each run bounded by [`timeout`](super::HealthCheckBuilder::timeout).
+    /// Each probe runs as a task of its own: one that outlives its timeout
+    /// is aborted and counts as a failure (`last_error`: `timed out after
+    /// …`), and so does one that panics (`probe panicked`); the loop goes
+    /// on. Probes never overlap: one due while the previous runs waits for
+    /// it.
     /// The check is listed in [`health`](crate::health()) from now on,
     /// [`Pending`](super::CheckStatus::Pending) until its first verdict.
     ///
