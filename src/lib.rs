@@ -367,6 +367,8 @@ pub use steadfast_runtime::{
 
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
+pub use steadfast_macros::health_check;
+
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
@@ -394,4 +396,5 @@ pub mod __private {
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
     pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};
+    pub use steadfast_runtime::register_health_check;
 }

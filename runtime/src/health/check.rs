@@ -379,10 +379,15 @@ fn release(held: Vec<(&'static CircuitBreaker, u32)>) {
 }
 
 impl HealthCheckBuilder {
-    /// How often the loop probes, start to start (default 5 s). A probe
-    /// still running when the next is due delays it (probes never overlap).
+    /// How often the loop probes, start to start (default 5 s; zero counts
+    /// as 1 ms). A probe still running when the next is due delays it
+    /// (probes never overlap).
     pub const fn every(mut self, every: Duration) -> Self {
-        self.config.every = every;
+        self.config.every = if every.is_zero() {
+            Duration::from_millis(1)
+        } else {
+            every
+        };
         self
     }
 

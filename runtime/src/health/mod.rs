@@ -47,6 +47,7 @@
 pub mod axum;
 mod check;
 mod control;
+mod declared;
 mod run;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,9 @@ pub use crate::keyed::{KeyedHealth, NotClosed};
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
+#[doc(hidden)]
+pub use declared::Declared;
+pub use declared::{declared_checks, start_checks};
 
 /// A snapshot of every registered breaker, bulkhead and rate limiter, in
 /// registration order.
