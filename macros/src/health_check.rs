@@ -11,7 +11,10 @@
 //! const _: () = {
 //!     static __STEADFAST_HEALTH_CHECK: K::health::HealthCheck =
 //!         K::health::HealthCheck::builder("module::ping").every(5s).timeout(1s).build();
-//!     K::__private::register_health_check!(__STEADFAST_HEALTH_CHECK, ping);
+//!     K::__private::register_health_check!(
+//!         __STEADFAST_HEALTH_CHECK,
+//!         || __STEADFAST_HEALTH_CHECK.start(ping),
+//!     );
 //! };
 //! ```
 //!
@@ -251,12 +254,12 @@ fn expand(function: &ItemFn, args: &Args) -> TokenStream {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => ident.span(),
     };
-    let probe = quote_spanned!(span=> #ident);
+    let start = quote_spanned!(span=> || __STEADFAST_HEALTH_CHECK.start(#ident));
     quote! {
         #function
         const _: () = {
             static __STEADFAST_HEALTH_CHECK: #krate::health::HealthCheck = #builder.build();
-            #krate::__private::register_health_check!(__STEADFAST_HEALTH_CHECK, #probe);
+            #krate::__private::register_health_check!(__STEADFAST_HEALTH_CHECK, #start);
         };
     }
 }

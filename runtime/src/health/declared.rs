@@ -56,14 +56,14 @@ pub fn declared_checks() -> Vec<&'static HealthCheck> {
         .collect()
 }
 
-/// Lists a `static` [`HealthCheck`] with its probe, for
+/// Lists a `static` [`HealthCheck`] with a function starting it, for
 /// [`start_checks`]: what `#[health_check]` expands to. **Not a stable API.**
 #[doc(hidden)]
 #[macro_export]
 macro_rules! register_health_check {
-    ($check:ident, $probe:path) => {
+    ($check:ident, $start:expr) => {
         $crate::glue::inventory::submit! {
-            $crate::health::Declared::new(&$check, || $check.start($probe))
+            $crate::health::Declared::new(&$check, $start)
         }
     };
 }
