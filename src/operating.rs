@@ -35,7 +35,7 @@
 //! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
 //! | `steadfast::health` | DEBUG | `health check failed` (a probe, or a reported result) | `policy`, `error` |
 //! | `steadfast::health` | WARN | `health check down` | `policy`, `failures`, `error` |
-//! | `steadfast::health` | INFO | `health check up` | `policy` |
+//! | `steadfast::health` | INFO | `health check up` (a down check recovered) | `policy` |
 //! | `steadfast::health` | WARN | `health check cannot hold its breaker open: no registered breaker has that name` | `policy`, `breaker` |
 //! | `steadfast::health` | WARN | `two health checks share a name` | `policy` |
 //!
@@ -154,7 +154,11 @@
 //! `async fn() -> Result<(), E>` with `E: Display`; one that takes longer
 //! than `timeout` is dropped and counts as a failure, and so does one that
 //! panics. Results known elsewhere (a pool's own errors) can be
-//! [`report`](crate::health::HealthCheck::report)ed instead.
+//! [`report`](crate::health::HealthCheck::report)ed instead. Or declare the
+//! check on the probe itself with
+//! [`#[health_check(every = "5s", timeout = "1s", …)]`](macro@crate::health_check),
+//! and start every declared check with one call,
+//! [`health::start_checks()`](crate::health::start_checks).
 //!
 //! - **It acts.** With `.breaker("name")`, the check holds every registered
 //!   breaker of that name open while it is down ([`force_open`](crate::CircuitBreaker::force_open)),

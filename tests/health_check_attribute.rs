@@ -95,7 +95,10 @@ async fn declared_checks_start_together_and_act_with_their_arguments() {
     INVENTORY_UP.store(false, Ordering::Relaxed);
     at(2010).await;
     assert_eq!(INVENTORY_PROBES.load(Ordering::Relaxed), 2);
-    assert_eq!(check("health_check_attribute::ping_inventory").status, CheckStatus::Up);
+    assert_eq!(
+        check("health_check_attribute::ping_inventory").status,
+        CheckStatus::Up
+    );
     at(4010).await;
     let inventory = check("health_check_attribute::ping_inventory");
     assert_eq!(inventory.status, CheckStatus::Down);
@@ -112,7 +115,10 @@ async fn declared_checks_start_together_and_act_with_their_arguments() {
     // One success (at 6 s) releases the breaker.
     INVENTORY_UP.store(true, Ordering::Relaxed);
     at(6010).await;
-    assert_eq!(check("health_check_attribute::ping_inventory").status, CheckStatus::Up);
+    assert_eq!(
+        check("health_check_attribute::ping_inventory").status,
+        CheckStatus::Up
+    );
     let breaker = health::breaker("inventory").unwrap().only().unwrap();
     assert_eq!((breaker.forced(), breaker.state()), (None, State::Closed));
     assert_eq!(stock(2).await.unwrap(), 2);

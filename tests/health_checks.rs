@@ -7,6 +7,8 @@
 //! that the tests, which share the process's list of checks, do not move
 //! one another's readiness.
 
+mod recorder;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use steadfast::circuit_breaker::State;
 use steadfast::health::{CheckHealth, CheckStatus, HealthCheck};
 use steadfast::{CircuitBreaker, health};
 use tokio::time::{Instant, sleep};
+use tracing::Level;
 
 const SECOND: Duration = Duration::from_secs(1);
 const TIMEOUT: Duration = Duration::from_millis(100);
@@ -394,4 +397,51 @@ async fn two_checks_of_one_name_are_both_flagged() {
         .collect();
     assert_eq!(twins.len(), 2);
     assert!(twins.iter().all(|check| check.duplicate_name));
+}
+
+static EVENTS_CHECK: HealthCheck = HealthCheck::builder("checks-events")
+    .failures_to_act(2)
+    .successes_to_release(1)
+    .breaker("checks-no-such-breaker")
+    .gates_readiness(false)
+    .build();
+static EVENTS_TWIN: HealthCheck = HealthCheck::builder("checks-events")
+    .gates_readiness(false)
+    .build();
+
+#[test]
+fn events_name_the_check_its_error_and_its_failures() {
+    let (recorder, _guard) = recorder::Recorder::install();
+    EVENTS_CHECK.report(Err::<(), _>("refused"));
+    EVENTS_CHECK.report(Err::<(), _>("reset"));
+    EVENTS_CHECK.report(Ok::<(), &str>(()));
+    EVENTS_TWIN.report(Ok::<(), &str>(()));
+
+    let failed = recorder.events("steadfast::health", "health check failed");
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0].level, Level::DEBUG);
+    assert_eq!(failed[0].field("policy"), "checks-events");
+    assert_eq!(failed[1].field("error"), "reset");
+
+    let down = recorder.events("steadfast::health", "health check down");
+    assert_eq!(down.len(), 1);
+    assert_eq!(down[0].level, Level::WARN);
+    assert_eq!(down[0].field("failures"), "2");
+    assert_eq!(down[0].field("error"), "reset");
+
+    let missing = recorder.events(
+        "steadfast::health",
+        "health check cannot hold its breaker open: no registered breaker has that name",
+    );
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].field("breaker"), "checks-no-such-breaker");
+
+    let up = recorder.events("steadfast::health", "health check up");
+    assert_eq!(up.len(), 1);
+    assert_eq!(up[0].level, Level::INFO);
+    assert_eq!(up[0].field("policy"), "checks-events");
+
+    let twins = recorder.events("steadfast::health", "two health checks share a name");
+    assert_eq!(twins.len(), 1);
+    assert_eq!(twins[0].field("policy"), "checks-events");
 }

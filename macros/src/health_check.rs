@@ -226,7 +226,13 @@ fn expand(function: &ItemFn, args: &Args) -> TokenStream {
         .map_or_else(|| quote!(::steadfast), |path| quote!(#path));
     let ident = &function.sig.ident;
     let name = args.name.as_ref().map_or_else(
-        || quote!(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident))),
+        || {
+            quote!(::core::concat!(
+                ::core::module_path!(),
+                "::",
+                ::core::stringify!(#ident)
+            ))
+        },
         |name| quote!(#name),
     );
     let mut builder = quote!(#krate::health::HealthCheck::builder(#name));

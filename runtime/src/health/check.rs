@@ -298,8 +298,10 @@ impl HealthCheck {
                     }
                 }
             }
-            let change = (before != record.status).then_some(record.status);
-            let held = if change == Some(CheckStatus::Up) {
+            // Pending to up is a first verdict, not a change worth an event;
+            // pending to down is (the check acts).
+            let change = (before != record.status).then_some((before, record.status));
+            let held = if record.status == CheckStatus::Up {
                 core::mem::take(&mut record.held)
             } else {
                 Vec::new()
@@ -310,15 +312,15 @@ impl HealthCheck {
             crate::events::check_failed(config.name, error);
         }
         match change {
-            Some(CheckStatus::Down) => {
+            Some((_, CheckStatus::Down)) => {
                 crate::events::check_down(config.name, failures, outcome.as_ref().err());
                 self.hold(epoch);
             }
-            Some(CheckStatus::Up) => {
+            Some((CheckStatus::Down, CheckStatus::Up)) => {
                 crate::events::check_up(config.name);
                 release(held);
             }
-            _ => {}
+            _ => release(held),
         }
         true
     }
