@@ -41,7 +41,10 @@ static CACHE_ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 #[health_check(name = "cache", gates_readiness = false)]
 #[retry(attempts = 2, backoff = none)]
 async fn ping_cache() -> std::io::Result<()> {
-    if CACHE_ATTEMPTS.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+    if CACHE_ATTEMPTS
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(2)
+    {
         Err(std::io::Error::other("first attempt fails"))
     } else {
         Ok(())
