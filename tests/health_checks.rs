@@ -445,3 +445,31 @@ fn events_name_the_check_its_error_and_its_failures() {
     assert_eq!(twins.len(), 1);
     assert_eq!(twins[0].field("policy"), "checks-events");
 }
+
+static EAGER: HealthCheck = HealthCheck::builder("checks-eager")
+    .every(Duration::ZERO)
+    .failures_to_act(0)
+    .successes_to_release(0)
+    .gates_readiness(false)
+    .build();
+
+#[test]
+fn zero_settings_count_as_the_smallest_that_work() {
+    assert_eq!(
+        EAGER.every(),
+        Duration::from_millis(1),
+        "a zero period would spin"
+    );
+    EAGER.report(Err::<(), _>("down"));
+    assert_eq!(
+        EAGER.status(),
+        CheckStatus::Down,
+        "0 failures to act counts as 1"
+    );
+    EAGER.report(Ok::<(), &str>(()));
+    assert_eq!(
+        EAGER.status(),
+        CheckStatus::Up,
+        "0 successes to release counts as 1"
+    );
+}
