@@ -368,6 +368,7 @@ pub use steadfast_runtime::{
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
 pub use steadfast_runtime::snapshot;
+pub use steadfast_macros::health_check;
 
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
@@ -392,6 +393,7 @@ pub mod __private {
     };
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
+    pub use steadfast_runtime::register_health_check;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};

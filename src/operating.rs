@@ -33,6 +33,11 @@
 //! | `steadfast::keyed` | WARN | `two keyed policies share a name` | `policy` |
 //! | `steadfast::keyed` | WARN | `keyed policy is full of calls in flight: a key is served by the shared overflow state` (at the 1st, 2nd, 4th, 8th… overflow) | `policy`, `overflows`, `max_keys` |
 //! | `steadfast::fallback` | DEBUG | `fallback applied` | `policy`, `error` |
+//! | `steadfast::health` | DEBUG | `health check failed` (a probe, or a reported result) | `policy`, `error` |
+//! | `steadfast::health` | WARN | `health check down` | `policy`, `failures`, `error` |
+//! | `steadfast::health` | INFO | `health check up` (a down check recovered) | `policy` |
+//! | `steadfast::health` | WARN | `health check cannot hold its breaker open: no registered breaker has that name` | `policy`, `breaker` |
+//! | `steadfast::health` | WARN | `two health checks share a name` | `policy` |
 //!
 //! `policy` is the policy's name: for an attribute, `module::fn`, or
 //! `module::Type::fn` for a method, unless `name = "…"` gives one. `error` is the error's `Display`
@@ -181,5 +186,76 @@
 //! assert!(post(true).await.is_err(), "still open for the time it had left");
 //! tokio::time::advance(Duration::from_secs(30)).await;
 //! assert!(post(true).await.is_ok(), "then it probes");
+//! # }
+//! ```
+//! ## Health checks, readiness and liveness
+//!
+//! A [`HealthCheck`](crate::health::HealthCheck) probes a dependency on a
+//! period and keeps a verdict: `pending` until its first success (or
+//! `failures_to_act` failures), `down` after `failures_to_act` consecutive
+//! failures, `up` again after `successes_to_release` consecutive successes.
+//! Build it with its `const` builder in a `static`, and
+//! [`start`](crate::health::HealthCheck::start) its loop on the runtime
+//! (abort the returned handle to stop it). A probe is any
+//! `async fn() -> Result<(), E>` with `E: Display`; one that takes longer
+//! than `timeout` is dropped and counts as a failure, and so does one that
+//! panics. Results known elsewhere (a pool's own errors) can be
+//! [`report`](crate::health::HealthCheck::report)ed instead. Or declare the
+//! check on the probe itself with
+//! [`#[health_check(every = "5s", timeout = "1s", …)]`](macro@crate::health_check),
+//! and start every declared check with one call,
+//! [`health::start_checks()`](crate::health::start_checks).
+//!
+//! - **It acts.** With `.breaker("name")`, the check holds every registered
+//!   breaker of that name open while it is down ([`force_open`](crate::CircuitBreaker::force_open)),
+//!   so calls fail fast without each one waiting for its own timeout, and
+//!   resets them when it is up again. It releases only its own hold: a
+//!   breaker an operator held before, or changed after, stays as the
+//!   operator left it.
+//! - **Readiness, not liveness.** A check gates
+//!   [`Health::ready`](crate::health::Health::ready) (unless
+//!   `.gates_readiness(false)`): not ready while any gating check is pending
+//!   or down. [`Health::live`](crate::health::Health::live) never depends on
+//!   a dependency: a failing database should take a replica out of the load
+//!   balancer, never get it restarted.
+//! - **Reported.** Each started check is in `health().checks`, with its
+//!   verdict, last success and failure (milliseconds ago), last error and
+//!   consecutive counts (JSON on [`health()`](crate::health())).
+//! - **Served.** With the cargo feature `axum`,
+//!   `steadfast::health::axum::{liveness, readiness}` are handlers answering
+//!   200, or 503 for readiness while not ready, with the body
+//!   `{"live": …, "ready": …, "checks": […]}`;
+//!   `steadfast::health::axum::routes()` mounts them at `/health/live` and
+//!   `/health/ready`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::circuit_breaker;
+//! use steadfast::health::HealthCheck;
+//!
+//! #[circuit_breaker(name = "orders-db")]
+//! async fn load_order(id: u64) -> std::io::Result<u64> {
+//!     Ok(id)
+//! }
+//!
+//! static ORDERS_DB: HealthCheck = HealthCheck::builder("orders-db")
+//!     .every(Duration::from_secs(5))
+//!     .timeout(Duration::from_secs(1))
+//!     .failures_to_act(3)
+//!     .successes_to_release(2)
+//!     .breaker("orders-db")
+//!     .build();
+//!
+//! async fn ping_orders_db() -> std::io::Result<()> {
+//!     Err(std::io::Error::other("connection refused"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! let probes = ORDERS_DB.start(ping_orders_db);
+//! tokio::time::sleep(Duration::from_millis(10_010)).await; // probes at 0, 5 and 10 s
+//! assert!(load_order(7).await.is_err(), "held open: fails fast");
+//! let health = steadfast::health();
+//! assert!(!health.ready() && health.live());
+//! # probes.abort();
 //! # }
 //! ```

@@ -10,6 +10,7 @@
 
 mod args;
 mod expand;
+mod health_check;
 mod item;
 mod kind;
 #[cfg(test)]
@@ -1090,4 +1091,65 @@ pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn __steadfast_deferred(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::deferred(args.into(), item.into()).into()
+}
+
+/// Declares a health check: the `async fn() -> Result<(), E>` it annotates
+/// (`E: Display`) is the probe, run every `every` within `timeout` once
+/// `steadfast::health::start_checks()` has started the program's checks.
+///
+/// The function is left as written (call it yourself too, if useful); next
+/// to it, the attribute declares a `static` `steadfast::health::HealthCheck`
+/// built from its arguments, and lists it for `start_checks()`. The check
+/// shows in `health()` (as `checks[]`) from its start, gates
+/// `Health::ready()`, and with `breaker = "…"` holds the breakers of that
+/// name open while it is down (see `HealthCheck` for the rules).
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+/// use steadfast::{circuit_breaker, health_check};
+///
+/// static DATABASE_UP: AtomicBool = AtomicBool::new(false);
+///
+/// #[health_check(every = "5s", timeout = "1s", failures_to_act = 2, breaker = "orders-db")]
+/// async fn ping_database() -> Result<(), std::io::Error> {
+///     if DATABASE_UP.load(Ordering::Relaxed) { Ok(()) } else { Err(std::io::Error::other("refused")) }
+/// }
+///
+/// #[circuit_breaker(name = "orders-db")]
+/// async fn load_order(id: u64) -> std::io::Result<u64> {
+///     Ok(id)
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     let _checks = steadfast::health::start_checks();
+///     tokio::time::sleep(Duration::from_millis(5_010)).await; // probes at 0 and 5 s
+///     assert!(load_order(1).await.is_err(), "held open while the database is down");
+///     assert!(!steadfast::health().ready());
+///     assert!(steadfast::health().live());
+/// }
+/// ```
+///
+/// Every key is optional:
+///
+/// | key | meaning | default |
+/// |---|---|---|
+/// | `every = d` | the probe period, start to start | `"5s"` |
+/// | `timeout = d` | how long a probe may take; longer is a failure | `"1s"` |
+/// | `failures_to_act = N` | consecutive failures that take the check down | `3` |
+/// | `successes_to_release = N` | consecutive successes that bring it back up | `2` |
+/// | `breaker = "name"` | the breakers it holds open while down | none |
+/// | `gates_readiness = bool` | whether it gates `Health::ready()` | `true` |
+/// | `name = "…"` | its name in `health()` and events | `module::fn` |
+/// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
+///
+/// Durations are string literals checked at compile time (`"250ms"`, `"2s"`)
+/// or const `Duration` expressions; zero durations, a zero count, a probe that
+/// takes arguments, is generic or is not `async` are compile errors. Write
+/// it on a free function (a module item), above any other attribute: those
+/// below it (`#[retry]`, `#[timeout]`, …) apply to each probe.
+#[proc_macro_attribute]
+pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
+    health_check::entry(args.into(), item.into()).into()
 }

@@ -176,3 +176,44 @@ pub(crate) fn breaker_rejected_store_unavailable(policy: &str) {
 pub(crate) fn fallback_applied(policy: &str, error: &ErrorField<'_>) {
     tracing::debug!(target: "steadfast::fallback", policy, error = %error, "fallback applied");
 }
+
+/// A health check's probe (or reported result) failed.
+pub(crate) fn check_failed(policy: &str, error: &str) {
+    tracing::debug!(target: "steadfast::health", policy, error, "health check failed");
+}
+
+/// A health check went down (`failures` consecutive failures).
+#[cold]
+pub(crate) fn check_down(policy: &str, failures: u32, error: Option<&String>) {
+    tracing::warn!(
+        target: "steadfast::health",
+        policy,
+        failures,
+        error = error.map_or("", String::as_str),
+        "health check down"
+    );
+}
+
+/// A down health check is up again.
+#[cold]
+pub(crate) fn check_up(policy: &str) {
+    tracing::info!(target: "steadfast::health", policy, "health check up");
+}
+
+/// A health check went down, but no registered breaker has the name it acts
+/// on.
+#[cold]
+pub(crate) fn check_breaker_missing(policy: &str, breaker: &str) {
+    tracing::warn!(
+        target: "steadfast::health",
+        policy,
+        breaker,
+        "health check cannot hold its breaker open: no registered breaker has that name"
+    );
+}
+
+/// A health check started under a name another started check carries.
+#[cold]
+pub(crate) fn check_duplicate(policy: &str) {
+    tracing::warn!(target: "steadfast::health", policy, "two health checks share a name");
+}

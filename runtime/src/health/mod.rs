@@ -19,6 +19,12 @@
 //! startup with [`register_keyed!`](crate::register_keyed), or on their first
 //! call.
 //!
+//! Health checks ([`HealthCheck`]) are listed in `checks` from their start:
+//! periodic probes of a dependency, each with its verdict, which gates
+//! [`Health::ready`] and can hold a named breaker open (see
+//! [`HealthCheck`]). With the `axum` feature, `health::axum` serves liveness
+//! and readiness over HTTP.
+//!
 //! Reading it takes the registry's lock and reads each policy's atomics
 //! without stopping calls. [`breaker`], [`bulkhead`] and [`rate_limiter`] find policies by name
 //! for manual control; [`reset_all`] starts every breaker afresh (between
@@ -37,7 +43,12 @@
 //! `duplicate_name: true` on both in the snapshot. [`breaker`] then reaches
 //! every breaker of that name.
 
+#[cfg(feature = "axum")]
+pub mod axum;
+mod check;
 mod control;
+mod declared;
+mod run;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -50,6 +61,10 @@ use crate::circuit_breaker::State;
 pub use crate::keyed::{KeyedHealth, NotClosed};
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
+pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
+#[doc(hidden)]
+pub use declared::Declared;
+pub use declared::{declared_checks, start_checks};
 
 /// A snapshot of every registered breaker, bulkhead and rate limiter, in
 /// registration order.
@@ -68,6 +83,31 @@ pub struct Health {
     /// The keyed policies (`key = …`): one entry per policy, with its key
     /// count and every key whose breaker is not closed.
     pub keyed: Vec<KeyedHealth>,
+    /// The started health checks ([`HealthCheck`]), in the order they
+    /// started.
+    pub checks: Vec<CheckHealth>,
+}
+
+impl Health {
+    /// Whether the service is ready for traffic: every check that gates
+    /// readiness is [`Up`](CheckStatus::Up) (true with no such check). A
+    /// check that is pending or down makes it false.
+    #[must_use]
+    pub fn ready(&self) -> bool {
+        self.checks
+            .iter()
+            .all(|check| !check.gates_readiness || check.status == CheckStatus::Up)
+    }
+
+    /// Whether the service is alive: always true, since no check, breaker
+    /// or store makes a process worth restarting. A failing dependency makes
+    /// the service not [`ready`](Health::ready), never not live; a process
+    /// that cannot answer at all is what a liveness probe's own timeout
+    /// catches.
+    #[must_use]
+    pub fn live(&self) -> bool {
+        true
+    }
 }
 
 /// One circuit breaker in a [`Health`] snapshot.
@@ -232,8 +272,8 @@ fn serialize_millis<S: serde::Serializer>(
 ///
 /// # JSON
 ///
-/// With the `serde` feature, [`Health`] serializes to one object with three
-/// arrays, in registration order. The field names are stable; a duration is
+/// With the `serde` feature, [`Health`] serializes to one object of arrays,
+/// in registration order. The field names are stable; a duration is
 /// a number whose unit ends its name.
 ///
 /// | field | type | meaning |
@@ -275,6 +315,19 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `keyed[].overflows` | integer | calls served by the shared overflow state so far |
 /// | `keyed[].not_closed[].key` | string | a key whose breaker is not closed (`Debug`, or type name and hash) |
 /// | `keyed[].not_closed[].state` | `"open"`, `"half_open"` | that breaker's state |
+/// | `checks[].name` | string | the health check's name |
+/// | `checks[].duplicate_name` | bool | another started check carries the same name |
+/// | `checks[].gates_readiness` | bool | its verdict gates [`Health::ready`] |
+/// | `checks[].status` | `"pending"`, `"up"`, `"down"` | its verdict |
+/// | `checks[].breaker` | string or `null` | the breakers' name it force-opens while down |
+/// | `checks[].holds_breaker` | bool | it holds those breakers open now |
+/// | `checks[].every_ms` | integer | its probe period, whole milliseconds |
+/// | `checks[].timeout_ms` | integer | its probe timeout, whole milliseconds |
+/// | `checks[].last_success_ms_ago` | integer or `null` | whole milliseconds since its last success; `null` if none |
+/// | `checks[].last_failure_ms_ago` | integer or `null` | whole milliseconds since its last failure; `null` if none |
+/// | `checks[].last_error` | string or `null` | the last failure's error |
+/// | `checks[].consecutive_failures` | integer | failures in a row, up to now |
+/// | `checks[].consecutive_successes` | integer | successes in a row, up to now |
 ///
 /// ```json
 /// {
@@ -328,6 +381,23 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "max_keys": 1024,
 ///       "overflows": 0,
 ///       "not_closed": [{ "key": "\"eu.example\"", "state": "open" }]
+///     }
+///   ],
+///   "checks": [
+///     {
+///       "name": "database",
+///       "duplicate_name": false,
+///       "gates_readiness": true,
+///       "status": "down",
+///       "breaker": "orders-db",
+///       "holds_breaker": true,
+///       "every_ms": 5000,
+///       "timeout_ms": 1000,
+///       "last_success_ms_ago": 16020,
+///       "last_failure_ms_ago": 1010,
+///       "last_error": "timed out after 1s",
+///       "consecutive_failures": 3,
+///       "consecutive_successes": 0
 ///     }
 ///   ]
 /// }
@@ -392,6 +462,7 @@ pub fn health() -> Health {
         bulkheads,
         rate_limiters,
         keyed: crate::keyed::report_snapshot(),
+        checks: check::report_snapshot(),
     }
 }
 
