@@ -358,7 +358,9 @@
 pub mod guarantees;
 pub mod operating;
 
-pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
+pub use steadfast_macros::{
+    bulkhead, chaos, circuit_breaker, fallback, rate_limit, retry, timeout,
+};
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
     Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, keyed,
@@ -369,6 +371,9 @@ pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
+
+#[cfg(feature = "chaos")]
+pub use steadfast_runtime::chaos;
 
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
@@ -381,6 +386,7 @@ pub use steadfast_redis as redis;
 pub mod __private {
     pub use std::sync::OnceLock;
     pub use steadfast_macros::__steadfast_deferred;
+    pub use steadfast_runtime::chaos::Chaos;
     pub use steadfast_runtime::fallback::{Handled, recover};
     pub use steadfast_runtime::glue::rate_limiter;
     pub use steadfast_runtime::glue::{
@@ -388,6 +394,7 @@ pub mod __private {
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, keyed,
         no_hint, relift, returns, when,
     };
+    pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::retry::pause;

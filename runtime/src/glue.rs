@@ -275,3 +275,19 @@ pub fn always<E>(_: &E) -> bool {
 pub fn no_hint<E>(_: &E) -> Option<Duration> {
     None
 }
+
+/// Checks a `#[chaos(error = f)]` function against `E`: it builds the
+/// injected error (`Fn() -> E`).
+#[inline]
+pub fn chaos_error<T, E, G>(_: Returns<Result<T, E>>, error: G) -> Option<G>
+where
+    G: Fn() -> E,
+{
+    Some(error)
+}
+
+/// `#[chaos]` without `error = …`: no error to inject.
+#[inline]
+pub fn chaos_no_error<T, E>(_: Returns<Result<T, E>>) -> Option<fn() -> E> {
+    None
+}
