@@ -372,7 +372,6 @@ pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
-#[cfg(feature = "chaos")]
 pub use steadfast_runtime::chaos;
 
 /// State shared across processes through Redis (feature `redis`): the

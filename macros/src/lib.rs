@@ -1128,7 +1128,7 @@ pub fn __steadfast_deferred(args: TokenStream, item: TokenStream) -> TokenStream
 ///
 /// #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// async fn main() {
-///     if cfg!(feature = "chaos") {
+///     if steadfast::chaos::ENABLED {
 ///         assert_eq!(fetch(7).await, Err(ApiError::Unavailable));
 ///     } else {
 ///         assert_eq!(fetch(7).await, Ok(7), "compiled to nothing");

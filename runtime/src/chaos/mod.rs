@@ -50,3 +50,7 @@ pub use control::{InvalidSettings, Settings, disable, enable, set, settings};
 #[cfg(feature = "chaos")]
 pub use control::{seed, seed_in_use};
 pub use policy::{Chaos, ChaosBuilder};
+
+/// Whether this build has the feature `chaos`: whether `#[chaos]` injects
+/// anything (and the run-time controls exist).
+pub const ENABLED: bool = cfg!(feature = "chaos");

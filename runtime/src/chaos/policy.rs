@@ -66,24 +66,22 @@ impl Chaos {
     ///
     /// Without the feature `chaos`, returns `future` itself.
     #[cfg(feature = "chaos")]
-    pub fn wrap<T, E, R, F, G>(
+    pub async fn wrap<T, E, R, F, G>(
         &'static self,
         future: F,
         error: Option<G>,
-    ) -> impl Future<Output = Result<T, Failure<E, R>>>
+    ) -> Result<T, Failure<E, R>>
     where
         F: Future<Output = Result<T, Failure<E, R>>>,
         G: FnOnce() -> E,
     {
-        async move {
-            let faults = self.draw(error.is_some());
-            if let Some(latency) = faults.latency {
-                tokio::time::sleep(latency).await;
-            }
-            match error {
-                Some(error) if faults.error => Err(Failure::Error(error())),
-                _ => future.await,
-            }
+        let faults = self.draw(error.is_some());
+        if let Some(latency) = faults.latency {
+            tokio::time::sleep(latency).await;
+        }
+        match error {
+            Some(error) if faults.error => Err(Failure::Error(error())),
+            _ => future.await,
         }
     }
 
