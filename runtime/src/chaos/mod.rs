@@ -14,8 +14,8 @@
 //! exactly as with the feature (its builder runs the same `const` checks, the
 //! error function has the same bound). With the feature, the run-time
 //! controls appear: switch a policy on and off and retune it by name
-//! ([`set`], [`enable`], [`disable`], [`settings`]) and seed the random
-//! draws ([`seed`]).
+//! (`set`, `enable`, `disable`, `settings`) and seed the random
+//! draws (`seed`).
 //!
 //! # Invariants (feature `chaos`)
 //!
@@ -25,7 +25,7 @@
 //!   stream.
 //! - Each call makes exactly two draws from its name's stream when the
 //!   policy is enabled (one for the error, one for the latency), whatever the
-//!   rates, and none when it is disabled; so with a [`seed`], the sequence of
+//!   rates, and none when it is disabled; so with a `seed`, the sequence of
 //!   faults of a name depends only on the seed, the name and the number of
 //!   enabled calls before it, not on other names' calls nor on retuned rates.
 //!   A rate of `0.0` never strikes, `1.0` always does.
@@ -37,7 +37,7 @@
 //! The settings are four independent atomics written under the registry's
 //! mutex and read with `Relaxed` loads: a call that starts on another thread
 //! while they are being retuned may see some fields old and some new (a new
-//! rate with the old latency); a call that starts after [`set`] returned on
+//! rate with the old latency); a call that starts after `set` returned on
 //! the same thread sees all of them. The random stream is behind a mutex
 //! held only for the two draws, never across an `.await`.
 
