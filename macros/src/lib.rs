@@ -1138,7 +1138,7 @@ pub fn __steadfast_deferred(args: TokenStream, item: TokenStream) -> TokenStream
 ///
 /// | key | meaning | default |
 /// |---|---|---|
-/// | `error = f` | `fn() -> E` (a path or a closure): builds the injected error | no error injected |
+/// | `error = f` | a `fn() -> E` (a function, or a closure that captures nothing): builds the injected error | no error injected |
 /// | `error_rate = r` | the share of calls that fail with it, in `[0, 1]` (needs `error`) | `1.0` |
 /// | `latency = d` | the latency injected before the call | no latency injected |
 /// | `latency_rate = r` | the share of calls that wait it, in `[0, 1]` (needs `latency`) | `1.0` |

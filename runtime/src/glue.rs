@@ -276,13 +276,11 @@ pub fn no_hint<E>(_: &E) -> Option<Duration> {
     None
 }
 
-/// Checks a `#[chaos(error = f)]` function against `E`: it builds the
-/// injected error (`Fn() -> E`).
+/// Checks a `#[chaos(error = f)]` function against `E`: a `fn() -> E` (a
+/// function, or a closure that captures nothing) that builds the injected
+/// error.
 #[inline]
-pub fn chaos_error<T, E, G>(_: Returns<Result<T, E>>, error: G) -> Option<G>
-where
-    G: Fn() -> E,
-{
+pub fn chaos_error<T, E>(_: Returns<Result<T, E>>, error: fn() -> E) -> Option<fn() -> E> {
     Some(error)
 }
 

@@ -66,14 +66,13 @@ impl Chaos {
     ///
     /// Without the feature `chaos`, returns `future` itself.
     #[cfg(feature = "chaos")]
-    pub async fn wrap<T, E, R, F, G>(
+    pub async fn wrap<T, E, R, F>(
         &'static self,
         future: F,
-        error: Option<G>,
+        error: Option<fn() -> E>,
     ) -> Result<T, Failure<E, R>>
     where
         F: Future<Output = Result<T, Failure<E, R>>>,
-        G: FnOnce() -> E,
     {
         let faults = self.draw(error.is_some());
         if let Some(latency) = faults.latency {
@@ -91,10 +90,9 @@ impl Chaos {
     /// `#[chaos]` compiles to nothing.
     #[cfg(not(feature = "chaos"))]
     #[inline(always)]
-    pub fn wrap<T, E, R, F, G>(&'static self, future: F, error: Option<G>) -> F
+    pub fn wrap<T, E, R, F>(&'static self, future: F, error: Option<fn() -> E>) -> F
     where
         F: Future<Output = Result<T, Failure<E, R>>>,
-        G: FnOnce() -> E,
     {
         let _ = error;
         future
