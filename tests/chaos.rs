@@ -5,12 +5,16 @@
 
 #![cfg(feature = "chaos")]
 
+mod recorder;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use recorder::Recorder;
 use steadfast::chaos::Settings;
 use steadfast::{Rejected, chaos, circuit_breaker, retry, timeout};
 use tokio::time::Instant;
+use tracing::Level;
 
 #[derive(Debug, Clone, PartialEq)]
 enum ApiError {
@@ -333,4 +337,126 @@ async fn a_timeout_above_fires_on_injected_latency() {
 async fn an_annotated_future_stays_send() {
     let task = tokio::spawn(retried());
     assert!(task.await.is_ok());
+}
+
+// ---- names, events, threads ----
+
+struct Client;
+
+impl Client {
+    #[chaos(latency = "5ms")]
+    async fn get(&self, id: u32) -> Result<u32, ApiError> {
+        Ok(id)
+    }
+
+    #[chaos(error = injected)]
+    async fn generic<T: Send>(&self, value: T) -> Result<T, ApiError> {
+        Ok(value)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_method_is_named_module_type_fn_and_generics_work() {
+    let start = Instant::now();
+    assert_eq!(Client.get(3).await, Ok(3));
+    assert_eq!(start.elapsed(), MS * 5);
+    assert!(chaos::settings("chaos::Client::get").is_some());
+    assert_eq!(Client.generic("x").await, Err(ApiError::Injected));
+    assert_eq!(Client.generic(1u8).await, Err(ApiError::Injected));
+}
+
+#[chaos(error = injected, error_rate = 1.0, latency = "7ms", name = "tests::observed")]
+async fn observed() -> Result<u32, ApiError> {
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_injected_fault_is_an_event() {
+    let (recorder, _guard) = Recorder::install();
+    assert_eq!(observed().await, Err(ApiError::Injected));
+    let events = recorder.events("steadfast::chaos", "fault injected");
+    let faults: Vec<(&str, &str, Level)> = events
+        .iter()
+        .map(|e| (e.field("policy"), e.field("fault"), e.level))
+        .collect();
+    assert_eq!(
+        faults,
+        [
+            ("tests::observed", "latency", Level::DEBUG),
+            ("tests::observed", "error", Level::DEBUG)
+        ]
+    );
+    assert_eq!(events[0].field("latency"), "7ms");
+}
+
+#[chaos(latency = "1s", name = "tests::homonyms")]
+async fn first_homonym() -> Result<u32, ApiError> {
+    Ok(1)
+}
+
+#[chaos(latency = "1s", name = "tests::homonyms")]
+async fn same_settings_homonym() -> Result<u32, ApiError> {
+    Ok(2)
+}
+
+#[chaos(latency = "2s", name = "tests::homonyms")]
+async fn other_settings_homonym() -> Result<u32, ApiError> {
+    Ok(3)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_shared_with_other_settings_is_warned_once() {
+    let (recorder, _guard) = Recorder::install();
+    let warnings = || {
+        recorder
+            .all()
+            .iter()
+            .filter(|e| e.target == "steadfast::chaos" && e.level == Level::WARN)
+            .map(|e| e.field("policy").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(first_homonym().await, Ok(1));
+    assert_eq!(same_settings_homonym().await, Ok(2));
+    assert!(warnings().is_empty(), "the same settings are no conflict");
+    let start = Instant::now();
+    assert_eq!(other_settings_homonym().await, Ok(3));
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(1),
+        "the first one's settings"
+    );
+    assert_eq!(other_settings_homonym().await, Ok(3));
+    assert_eq!(warnings(), ["tests::homonyms"], "warned once");
+}
+
+static CONCURRENT_RUNS: AtomicU32 = AtomicU32::new(0);
+
+#[chaos(error = injected, error_rate = 0.5, name = "tests::threads")]
+async fn on_many_threads() -> Result<u32, ApiError> {
+    CONCURRENT_RUNS.fetch_add(1, Ordering::Relaxed);
+    Ok(1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_on_many_threads_share_the_rate() {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async {
+                let mut injected = 0u32;
+                for _ in 0..500 {
+                    if on_many_threads().await.is_err() {
+                        injected += 1;
+                    }
+                }
+                injected
+            })
+        })
+        .collect();
+    let mut injected = 0;
+    for task in tasks {
+        injected += task.await.unwrap();
+    }
+    assert_eq!(injected + CONCURRENT_RUNS.load(Ordering::Relaxed), 4_000);
+    // Half of 4 000 (the standard deviation is about 32), whatever the seed.
+    assert!((1_800..=2_200).contains(&injected), "{injected}");
 }

@@ -68,6 +68,8 @@ impl std::error::Error for InvalidSettings {}
 #[derive(Debug)]
 pub(crate) struct Knobs {
     name: &'static str,
+    /// The settings of the attribute that ran first under this name.
+    origin: Settings,
     enabled: AtomicBool,
     /// `f64` bits.
     error_rate: AtomicU64,
@@ -173,26 +175,35 @@ impl Chaos {
     fn knobs(&'static self) -> &'static Knobs {
         self.knobs.get_or_init(|| {
             let name = self.config.name.get();
+            let config = &self.config;
+            let origin = Settings {
+                enabled: config.enabled,
+                error_rate: config.error_rate,
+                latency: config.latency,
+                latency_rate: config.latency_rate,
+            };
             let mut registry = registry();
             if let Some(knobs) = registry.knobs.get(name) {
+                if knobs.origin != origin {
+                    tracing::warn!(
+                        target: "steadfast::chaos",
+                        policy = name,
+                        "two chaos policies share a name with different settings: the first to run set them"
+                    );
+                }
                 return knobs;
             }
             let seed = registry.seed();
-            let config = &self.config;
             let knobs: &'static Knobs = Box::leak(Box::new(Knobs {
                 name,
+                origin,
                 enabled: AtomicBool::new(config.enabled),
                 error_rate: AtomicU64::new(config.error_rate.to_bits()),
                 latency_nanos: AtomicU64::new(0),
                 latency_rate: AtomicU64::new(config.latency_rate.to_bits()),
                 rng: Mutex::new(stream(seed, name)),
             }));
-            knobs.store(Settings {
-                enabled: config.enabled,
-                error_rate: config.error_rate,
-                latency: config.latency,
-                latency_rate: config.latency_rate,
-            });
+            knobs.store(origin);
             for change in registry.pending.remove(name).unwrap_or_default() {
                 apply(knobs, change);
             }

@@ -22,7 +22,9 @@
 //! - Every policy carrying one name shares one set of settings (the first to
 //!   run brings its attribute's values; a control call made before any of
 //!   them ran is applied on top when the first one does) and one random
-//!   stream.
+//!   stream. A policy that joins a name whose first policy had other
+//!   attribute values is reported with a `tracing` warning (target
+//!   `steadfast::chaos`), once, at its first call.
 //! - Each call makes exactly two draws from its name's stream when the
 //!   policy is enabled (one for the error, one for the latency), whatever the
 //!   rates, and none when it is disabled; so with a `seed`, the sequence of
