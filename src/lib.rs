@@ -22,7 +22,10 @@
 //!   bounded queue for the rest;
 //! - [`#[rate_limit]`](macro@rate_limit) admits at most `rate` calls per
 //!   period, with bursts, waiting for a turn up to `max_wait`;
-//! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer.
+//! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer;
+//! - [`#[chaos]`](macro@chaos) injects errors and latency, each with a rate,
+//!   to prove the others work (compiled to nothing unless the cargo feature
+//!   `chaos` is on; `steadfast::chaos` retunes it by name at run time).
 //!
 //! # Example
 //!
