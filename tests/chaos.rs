@@ -460,3 +460,28 @@ async fn calls_on_many_threads_share_the_rate() {
     // Half of 4 000 (the standard deviation is about 32), whatever the seed.
     assert!((1_800..=2_200).contains(&injected), "{injected}");
 }
+
+mod paths {
+    use super::ApiError;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use steadfast as sf;
+
+    static MADE: AtomicU32 = AtomicU32::new(0);
+
+    fn counted() -> ApiError {
+        MADE.fetch_add(1, Ordering::Relaxed);
+        ApiError::Injected
+    }
+
+    #[sf::retry(attempts = 3, backoff = none)]
+    #[steadfast::chaos(error = counted, error_rate = 1.0)]
+    async fn through_paths() -> Result<u32, ApiError> {
+        Ok(1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn it_stacks_whatever_path_names_it() {
+        assert_eq!(through_paths().await, Err(ApiError::Injected));
+        assert_eq!(MADE.load(Ordering::Relaxed), 3, "inside the retry");
+    }
+}
