@@ -153,7 +153,8 @@
 //! enabled, error_rate, latency, latency_rate })` retunes every policy of
 //! that name, `enable(name)` / `disable(name)` switch them (an attribute
 //! with `enabled = false` waits for the switch), `settings(name)` reads them
-//! back. A call made before the policy first ran applies when it does.
+//! back, and `injected(name)` counts the faults injected so far (errors and
+//! latencies), for the game day's report. A call made before the policy first ran applies when it does.
 //! `seed(u64)` makes the faults reproducible: the same seed gives each name
 //! the same sequence of faults (`seed_in_use()` tells the seed picked at
 //! random otherwise, to replay a run). Injected latency is tokio time, so

@@ -135,6 +135,13 @@ async fn controls_switch_and_retune_by_name() {
         runs,
         "an injected error replaces the call"
     );
+    assert_eq!(
+        chaos::injected("tests::switched"),
+        Some(chaos::Injected {
+            errors: 50,
+            latencies: 0
+        })
+    );
 
     // Retuned: no error, but latency, which the attribute did not declare.
     chaos::set(
@@ -150,6 +157,7 @@ async fn controls_switch_and_retune_by_name() {
     let start = Instant::now();
     assert_eq!(switched().await, Ok(1));
     assert_eq!(start.elapsed(), MS * 30);
+    assert_eq!(chaos::injected("tests::switched").unwrap().latencies, 1);
 
     chaos::disable("tests::switched");
     let start = Instant::now();

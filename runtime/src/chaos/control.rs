@@ -77,6 +77,9 @@ pub(crate) struct Knobs {
     /// `f64` bits.
     latency_rate: AtomicU64,
     rng: Mutex<StdRng>,
+    /// Faults injected so far.
+    errors: AtomicU64,
+    latencies: AtomicU64,
 }
 
 impl Knobs {
@@ -202,6 +205,8 @@ impl Chaos {
                 latency_nanos: AtomicU64::new(0),
                 latency_rate: AtomicU64::new(config.latency_rate.to_bits()),
                 rng: Mutex::new(stream(seed, name)),
+                errors: AtomicU64::new(0),
+                latencies: AtomicU64::new(0),
             }));
             knobs.store(origin);
             for change in registry.pending.remove(name).unwrap_or_default() {
@@ -230,9 +235,11 @@ impl Chaos {
         let latency = (latency_roll < settings.latency_rate && !settings.latency.is_zero())
             .then_some(settings.latency);
         if let Some(latency) = latency {
+            knobs.latencies.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: "steadfast::chaos", policy = knobs.name, fault = "latency", ?latency, "fault injected");
         }
         if error {
+            knobs.errors.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: "steadfast::chaos", policy = knobs.name, fault = "error", "fault injected");
         }
         Faults { error, latency }
@@ -268,6 +275,25 @@ pub fn disable(name: &str) {
 #[must_use]
 pub fn settings(name: &str) -> Option<Settings> {
     registry().knobs.get(name).map(|knobs| knobs.load())
+}
+
+/// How many faults the policies of one name injected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Injected {
+    /// Calls that failed with the injected error.
+    pub errors: u64,
+    /// Calls that waited the injected latency.
+    pub latencies: u64,
+}
+
+/// The faults injected so far by the policies named `name` (`None` before
+/// one of them ran): for a game day's report, or a test's expectations.
+#[must_use]
+pub fn injected(name: &str) -> Option<Injected> {
+    registry().knobs.get(name).map(|knobs| Injected {
+        errors: knobs.errors.load(Ordering::Relaxed),
+        latencies: knobs.latencies.load(Ordering::Relaxed),
+    })
 }
 
 /// Seeds every name's random stream: each restarts from a stream made of

@@ -14,8 +14,8 @@
 //! exactly as with the feature (its builder runs the same `const` checks, the
 //! error function has the same bound). With the feature, the run-time
 //! controls appear: switch a policy on and off and retune it by name
-//! (`set`, `enable`, `disable`, `settings`) and seed the random
-//! draws (`seed`).
+//! (`set`, `enable`, `disable`, `settings`), count what they injected
+//! (`injected`) and seed the random draws (`seed`).
 //!
 //! # Invariants (feature `chaos`)
 //!
@@ -48,7 +48,7 @@ mod control;
 mod policy;
 
 #[cfg(feature = "chaos")]
-pub use control::{InvalidSettings, Settings, disable, enable, set, settings};
+pub use control::{Injected, InvalidSettings, Settings, disable, enable, injected, set, settings};
 #[cfg(feature = "chaos")]
 pub use control::{seed, seed_in_use};
 pub use policy::{Chaos, ChaosBuilder};
