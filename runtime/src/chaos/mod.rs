@@ -12,9 +12,10 @@
 //! [`Chaos::wrap`] returns the call's future itself: `#[chaos]` adds no
 //! code, no state and no per-call cost, and its arguments are still checked
 //! exactly as with the feature (its builder runs the same `const` checks, the
-//! error function has the same bound). With the feature, the run-time
-//! controls appear: switch a policy on and off and retune it by name
-//! (`set`, `enable`, `disable`, `settings`), count what they injected
+//! error function must be the same `fn() -> E`; `tests/ui` passes in both
+//! builds). [`ENABLED`] tells which build this is. With the feature, the
+//! run-time controls appear: switch a policy on and off and retune it by
+//! name (`set`, `enable`, `disable`, `settings`), count what they injected
 //! (`injected`) and seed the random draws (`seed`).
 //!
 //! # Invariants (feature `chaos`)
