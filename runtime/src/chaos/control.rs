@@ -23,14 +23,22 @@ use super::policy::{Chaos, is_rate};
 /// use std::time::Duration;
 /// use steadfast_runtime::chaos::{self, Settings};
 ///
+/// #[steadfast::chaos(latency = "10ms", name = "payments")]
+/// async fn pay(cents: u64) -> std::io::Result<u64> {
+///     Ok(cents)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// pay(1).await.unwrap();
 /// chaos::set("payments", Settings {
 ///     enabled: true,
-///     error_rate: 0.1,
+///     error_rate: 0.0,
 ///     latency: Duration::from_millis(200),
 ///     latency_rate: 0.05,
 /// })
 /// .unwrap();
-/// assert_eq!(chaos::settings("payments").unwrap().error_rate, 0.1);
+/// assert_eq!(chaos::settings("payments").unwrap().latency_rate, 0.05);
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
