@@ -67,6 +67,22 @@ async fn the_same_seed_replays_the_same_faults() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_names_faults_do_not_depend_on_other_names_calls() {
+    let _serial = SEEDED.lock().await;
+    chaos::seed(5);
+    let alone = errors_of_tenth(300).await;
+    chaos::seed(5);
+    let mut interleaved = Vec::new();
+    for _ in 0..300 {
+        interleaved.push(tenth().await.is_err());
+        // Another name draws from its own stream.
+        let _ = quarter_slow().await;
+        let _ = quarter_slow().await;
+    }
+    assert_eq!(alone, interleaved);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_error_rate_holds_with_an_exact_count_for_the_seed() {
     let _serial = SEEDED.lock().await;
     chaos::seed(7);
