@@ -509,3 +509,41 @@ mod paths {
         assert_eq!(MADE.load(Ordering::Relaxed), 3, "inside the retry");
     }
 }
+
+mod more_stacks {
+    use super::{ApiError, MS, injected};
+    use steadfast::{Rejected, bulkhead, chaos, fallback};
+    use tokio::time::Instant;
+
+    #[bulkhead(max_concurrent = 1, max_queue = 0)]
+    #[chaos(latency = "100ms")]
+    async fn held() -> Result<u32, ApiError> {
+        Ok(1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bulkhead_above_is_held_by_injected_latency() {
+        let start = Instant::now();
+        let (first, second) = tokio::join!(held(), held());
+        assert_eq!(first, Ok(1));
+        assert!(
+            matches!(
+                second,
+                Err(ApiError::Rejected(Rejected::BulkheadFull { .. }))
+            ),
+            "{second:?}"
+        );
+        assert_eq!(start.elapsed(), MS * 100);
+    }
+
+    #[fallback(|_e| Ok(0))]
+    #[chaos(error = injected)]
+    async fn recovered() -> Result<u32, ApiError> {
+        Ok(1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fallback_above_answers_for_an_injected_error() {
+        assert_eq!(recovered().await, Ok(0));
+    }
+}
