@@ -13,6 +13,8 @@ use crate::name::{Location, PolicyName};
 /// `chaos` it is zero-sized and [`wrap`](Chaos::wrap) hands the call back
 /// untouched.
 pub struct Chaos {
+    /// Only the builder makes one (with or without the feature).
+    _private: (),
     #[cfg(feature = "chaos")]
     pub(super) config: ChaosBuilder,
     #[cfg(feature = "chaos")]
@@ -165,6 +167,7 @@ impl ChaosBuilder {
         #[cfg(not(feature = "chaos"))]
         let _ = self;
         Chaos {
+            _private: (),
             #[cfg(feature = "chaos")]
             config: self,
             #[cfg(feature = "chaos")]
