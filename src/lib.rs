@@ -22,7 +22,10 @@
 //!   bounded queue for the rest;
 //! - [`#[rate_limit]`](macro@rate_limit) admits at most `rate` calls per
 //!   period, with bursts, waiting for a turn up to `max_wait`;
-//! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer.
+//! - [`#[fallback]`](macro@fallback) replaces an error with a handler's answer;
+//! - [`#[chaos]`](macro@chaos) injects errors and latency, each with a rate,
+//!   to prove the others work (compiled to nothing unless the cargo feature
+//!   `chaos` is on; `steadfast::chaos` retunes it by name at run time).
 //!
 //! # Example
 //!
@@ -358,7 +361,9 @@
 pub mod guarantees;
 pub mod operating;
 
-pub use steadfast_macros::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
+pub use steadfast_macros::{
+    bulkhead, chaos, circuit_breaker, fallback, rate_limit, retry, timeout,
+};
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
     Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, keyed,
@@ -373,6 +378,8 @@ pub use steadfast_macros::health_check;
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
+pub use steadfast_runtime::chaos;
+
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
 #[cfg(feature = "redis")]
@@ -384,6 +391,7 @@ pub use steadfast_redis as redis;
 pub mod __private {
     pub use std::sync::OnceLock;
     pub use steadfast_macros::__steadfast_deferred;
+    pub use steadfast_runtime::chaos::Chaos;
     pub use steadfast_runtime::fallback::{Handled, recover};
     pub use steadfast_runtime::glue::rate_limiter;
     pub use steadfast_runtime::glue::{
@@ -391,6 +399,7 @@ pub mod __private {
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, keyed,
         no_hint, relift, returns, when,
     };
+    pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;

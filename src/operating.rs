@@ -257,5 +257,62 @@
 //! let health = steadfast::health();
 //! assert!(!health.ready() && health.live());
 //! # probes.abort();
+//! ## Chaos: injecting faults
+//!
+//! `#[chaos]` ([the attribute](macro@crate::chaos)) injects errors and
+//! latency into a function, each with a rate, to prove in tests and game
+//! days that the policies around it do their work: written below a
+//! `#[retry]`, `#[circuit_breaker]` or `#[timeout]`, the injected faults
+//! reach them exactly as real ones. It is **compiled to nothing unless the
+//! cargo feature `chaos` is on**: build the game-day binary (or the test
+//! run) with `--features steadfast/chaos`, and the production build carries
+//! no trace of it.
+//!
+//! With the feature, the `steadfast::chaos` module steps in at run time, by
+//! policy name (`name = "…"`, default `module::fn`): `set(name, Settings {
+//! enabled, error_rate, latency, latency_rate })` retunes every policy of
+//! that name, `enable(name)` / `disable(name)` switch them (an attribute
+//! with `enabled = false` waits for the switch), `settings(name)` reads them
+//! back, and `injected(name)` counts the faults injected so far (errors and
+//! latencies), for the game day's report. A call made before the policy first ran applies when it does.
+//! `seed(u64)` makes the faults reproducible: the same seed gives each name
+//! the same sequence of faults (`seed_in_use()` tells the seed picked at
+//! random otherwise, to replay a run). Injected latency is tokio time, so
+//! a paused-clock test sees it exactly. Each injected fault is a `DEBUG`
+//! event (target `steadfast::chaos`, message `fault injected`, fields
+//! `policy`, `fault` = `error` or `latency`, `latency`).
+//!
+//! ```
+//! use steadfast::{chaos, retry};
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum ApiError {
+//!     Unavailable,
+//! }
+//!
+//! fn unavailable() -> ApiError {
+//!     ApiError::Unavailable
+//! }
+//!
+//! // Off until a game day switches it on; the retry then sees 503s.
+//! #[retry(attempts = 3, backoff = none)]
+//! #[chaos(error = unavailable, error_rate = 0.3, latency = "200ms", latency_rate = 0.1, enabled = false, name = "inventory")]
+//! async fn stock(item: u32) -> Result<u32, ApiError> {
+//!     Ok(item)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! assert_eq!(stock(1).await, Ok(1));
+//! #[cfg(feature = "chaos")]
+//! if steadfast::chaos::ENABLED {
+//!     steadfast::chaos::seed(2026);
+//!     steadfast::chaos::enable("inventory");
+//!     let mut settings = steadfast::chaos::settings("inventory").unwrap();
+//!     settings.error_rate = 1.0;
+//!     steadfast::chaos::set("inventory", settings).unwrap();
+//!     assert_eq!(stock(1).await, Err(ApiError::Unavailable), "every attempt failed");
+//!     steadfast::chaos::disable("inventory");
+//!     assert_eq!(stock(1).await, Ok(1));
+//! }
 //! # }
 //! ```

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::Duration;
 
-use steadfast::{bulkhead, circuit_breaker, fallback, rate_limit, retry, timeout};
+use steadfast::{bulkhead, chaos, circuit_breaker, fallback, rate_limit, retry, timeout};
 
 /// Calls measured per case, after one warm-up call.
 const CALLS: u64 = 1000;
@@ -466,4 +466,50 @@ fn keyed_with_on_a_stored_key_does_not_allocate() {
     COUNTING.with(|c| c.set(false));
     assert_eq!(admitted as u64, CALLS);
     assert_eq!(ALLOCATIONS.with(Cell::get), 0);
+}
+
+// ---------------------------------------------------------------- chaos
+
+fn transient() -> Error {
+    Error::Transient
+}
+
+/// With the feature `chaos` (`.ci/run` runs this file with it too): enabled,
+/// drawing on every call, striking none. Without it: nothing at all.
+#[chaos(error = transient, error_rate = 0.0, latency = "1s", latency_rate = 0.0)]
+async fn chaos_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[chaos(error = transient, error_rate = 0.0, latency = "1s", latency_rate = 0.0)]
+async fn chaos_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+#[test]
+fn chaos_does_not_allocate_per_call() {
+    assert_no_allocations(chaos_ready, chaos_suspends);
+}
+
+/// Injected latency on every call (with the feature): a timer, no allocation.
+#[chaos(latency = "1ms")]
+async fn chaos_latency(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[test]
+fn injected_latency_does_not_allocate() {
+    let expected = if steadfast::chaos::ENABLED {
+        SUSPENDED
+    } else {
+        READY
+    };
+    assert_eq!(
+        allocations(|x| {
+            let call = chaos_latency(x);
+            async move { ok(call.await) }
+        }),
+        expected
+    );
 }

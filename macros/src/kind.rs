@@ -11,16 +11,18 @@ pub(crate) enum Kind {
     Bulkhead,
     Fallback,
     RateLimit,
+    Chaos,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 6] = [
+    pub(crate) const ALL: [Kind; 7] = [
         Kind::Retry,
         Kind::CircuitBreaker,
         Kind::Timeout,
         Kind::Bulkhead,
         Kind::Fallback,
         Kind::RateLimit,
+        Kind::Chaos,
     ];
 
     /// The attribute's name as written.
@@ -32,6 +34,7 @@ impl Kind {
             Kind::Bulkhead => "bulkhead",
             Kind::Fallback => "fallback",
             Kind::RateLimit => "rate_limit",
+            Kind::Chaos => "chaos",
         }
     }
 

@@ -275,3 +275,17 @@ pub fn always<E>(_: &E) -> bool {
 pub fn no_hint<E>(_: &E) -> Option<Duration> {
     None
 }
+
+/// Checks a `#[chaos(error = f)]` function against `E`: a `fn() -> E` (a
+/// function, or a closure that captures nothing) that builds the injected
+/// error.
+#[inline]
+pub fn chaos_error<T, E>(_: Returns<Result<T, E>>, error: fn() -> E) -> Option<fn() -> E> {
+    Some(error)
+}
+
+/// `#[chaos]` without `error = …`: no error to inject.
+#[inline]
+pub fn chaos_no_error<T, E>(_: Returns<Result<T, E>>) -> Option<fn() -> E> {
+    None
+}

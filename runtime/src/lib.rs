@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bulkhead;
+pub mod chaos;
 pub mod circuit_breaker;
 mod events;
 mod failure;

@@ -6,6 +6,7 @@
 //! key's span; each parser ends with a `build` step that checks combinations.
 
 pub(crate) mod bulkhead;
+pub(crate) mod chaos;
 pub(crate) mod circuit_breaker;
 mod duration;
 mod fallback;
@@ -22,6 +23,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, Path, Token};
 
 pub(crate) use bulkhead::BulkheadArgs;
+pub(crate) use chaos::ChaosArgs;
 pub(crate) use circuit_breaker::{CircuitBreakerArgs, WindowArg};
 pub(crate) use duration::DurationArg;
 pub(crate) use fallback::FallbackArgs;
@@ -40,6 +42,7 @@ pub(crate) enum Policy {
     Bulkhead(Box<BulkheadArgs>),
     Fallback(FallbackArgs),
     RateLimit(Box<RateLimitArgs>),
+    Chaos(Box<ChaosArgs>),
 }
 
 /// The parsed arguments of one attribute.
@@ -85,6 +88,9 @@ impl Args {
                 all.extend(limit.per.iter().map(|d| ("per", d)));
                 all.extend(limit.max_wait.iter().map(|d| ("max_wait", d)));
             }
+            Policy::Chaos(chaos) => {
+                all.extend(chaos.latency.iter().map(|d| ("latency", d)));
+            }
             Policy::Fallback(_) => {}
         }
         all
@@ -114,6 +120,7 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<
         }
         Kind::Bulkhead => Policy::Bulkhead(Box::new(BulkheadArgs::parse(&mut reader)?)),
         Kind::RateLimit => Policy::RateLimit(Box::new(RateLimitArgs::parse(&mut reader, span)?)),
+        Kind::Chaos => Policy::Chaos(Box::new(ChaosArgs::parse(&mut reader, span)?)),
     };
     Ok(Args {
         kind,

@@ -183,6 +183,19 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
                 |state| quote!(#p::RateLimiter::wrap(#state, #future)),
             ))
         }
+        Policy::Chaos(chaos) => {
+            let state = policy::chaos(p, chaos, &cx.located);
+            let returns = &cx.returns;
+            let error = match &chaos.error {
+                Some(expr) => {
+                    let span = expr.span();
+                    let helper = respan(quote!(#p::chaos_error), span);
+                    quote_spanned!(span=> #helper(#returns, #expr))
+                }
+                None => quote!(#p::chaos_no_error(#returns)),
+            };
+            wrapped(quote!(#p::Chaos::wrap(#state, #future, #error)))
+        }
         Policy::Retry(retry) => {
             let policy = policy::retry(p, retry, &cx.located);
             let when = predicate(cx, "when", retry.when.as_ref(), "always");

@@ -264,6 +264,16 @@ mod tests {
             (Kind::RateLimit, "shared = LIMIT"),
             (Kind::RateLimit, "shared = self.limit"),
             (Kind::RateLimit, "rate = 10, key = x, max_keys = 100"),
+            (Kind::Chaos, "latency = \"200ms\""),
+            (
+                Kind::Chaos,
+                "error = make_error, error_rate = 0.1, latency = \"1s\", latency_rate = 0, \
+                 enabled = false, name = \"game-day\"",
+            ),
+            (
+                Kind::Chaos,
+                "error = || E::Down, latency = LATENCY, latency_rate = 1",
+            ),
         ] {
             let out = run(kind, args, GOOD_FN);
             assert!(!out.contains("compile_error"), "{kind} ({args}) -> {out}");
@@ -351,6 +361,21 @@ mod tests {
             (Kind::RateLimit, "shared = LIMIT, rate = 5", GOOD_FN),
             (Kind::RateLimit, "rate = 5, max_keys = 3", GOOD_FN),
             (Kind::CircuitBreaker, "name = \"\"", GOOD_FN),
+            (Kind::Chaos, "", GOOD_FN),
+            (Kind::Chaos, "enabled = true", GOOD_FN),
+            (Kind::Chaos, "error = f, error_rate = 1.01", GOOD_FN),
+            (Kind::Chaos, "error = f, error_rate = -0.1", GOOD_FN),
+            (Kind::Chaos, "error = f, error_rate = \"0.1\"", GOOD_FN),
+            (Kind::Chaos, "latency = \"1s\", latency_rate = 2", GOOD_FN),
+            (Kind::Chaos, "latency = \"0s\"", GOOD_FN),
+            (Kind::Chaos, "latency = \"1s\", error_rate = 0.5", GOOD_FN),
+            (Kind::Chaos, "error = f, latency_rate = 0.5", GOOD_FN),
+            (Kind::Chaos, "error = 5", GOOD_FN),
+            (Kind::Chaos, "error = f, enabled = 1", GOOD_FN),
+            (Kind::Chaos, "error = f, error = g", GOOD_FN),
+            (Kind::Chaos, "error = f, rate = 0.5", GOOD_FN),
+            (Kind::Chaos, "error = f, name = \"\"", GOOD_FN),
+            (Kind::Chaos, "\"200ms\"", GOOD_FN),
             (Kind::Bulkhead, "max_concurrent = 0", GOOD_FN),
             (Kind::Bulkhead, "max_queue = 0, max_wait = \"1s\"", GOOD_FN),
             (Kind::Bulkhead, "shared = POOL, max_queue = 3", GOOD_FN),
@@ -426,6 +451,36 @@ mod tests {
         );
         let plain = run(Kind::Retry, "", GOOD_FN);
         assert!(plain.contains(":: finish_plain ("), "{plain}");
+    }
+
+    #[test]
+    fn chaos_stacks_in_written_order() {
+        let below = run(
+            Kind::Retry,
+            "",
+            "#[chaos(latency = \"1s\")] async fn f() -> Result<(), E> { Ok(()) }",
+        );
+        assert!(!below.contains("compile_error"), "{below}");
+        let (retry, chaos) = (
+            below.find("Retry :: builder").unwrap(),
+            below.find("Chaos :: wrap").unwrap(),
+        );
+        assert!(retry < chaos, "retry must wrap chaos: {below}");
+        assert!(
+            below.contains(":: finish_plain ("),
+            "chaos never rejects: {below}"
+        );
+        let above = run(
+            Kind::Chaos,
+            "error = f",
+            "#[timeout(\"1s\")] async fn f() -> Result<(), E> { Ok(()) }",
+        );
+        let (chaos, timeout) = (
+            above.find("Chaos :: wrap").unwrap(),
+            above.find("Timeout :: wrap").unwrap(),
+        );
+        assert!(chaos < timeout, "chaos must wrap the timeout: {above}");
+        assert!(above.contains("chaos_error"), "{above}");
     }
 
     #[test]

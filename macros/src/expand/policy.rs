@@ -21,8 +21,8 @@ use syn::Ident;
 use syn::spanned::Spanned;
 
 use crate::args::{
-    BackoffArg, BulkheadArgs, CircuitBreakerArgs, DurationArg, JitterArg, RateLimitArgs, RetryArgs,
-    Scope, Shared, TimeoutArgs, WindowArg,
+    BackoffArg, BulkheadArgs, ChaosArgs, CircuitBreakerArgs, DurationArg, JitterArg, RateLimitArgs,
+    RetryArgs, Scope, Shared, TimeoutArgs, WindowArg,
 };
 
 use super::body::respan;
@@ -103,6 +103,35 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -
         calls.extend(quote!(.max_hint(#max_hint)));
     }
     quote!(&const { #p::Retry::builder() #calls .build() })
+}
+
+/// `&'static Chaos`: a `static` of the function's own, since the policy
+/// finds its run-time settings once (without the feature `chaos`, a
+/// zero-sized one). A `latency` expression must be a constant a `static`
+/// can use (not `Self` or the function's generics).
+pub(crate) fn chaos(p: &TokenStream, chaos: &ChaosArgs, located: &TokenStream) -> TokenStream {
+    let mut calls = named(chaos.name.as_ref(), located);
+    if let Some(enabled) = chaos.enabled {
+        calls.extend(quote!(.enabled(#enabled)));
+    }
+    if chaos.error.is_some() {
+        let rate = chaos.error_rate.unwrap_or(1.0);
+        calls.extend(quote!(.error_rate(#rate)));
+    }
+    if let Some(latency) = &chaos.latency {
+        let rate = chaos.latency_rate.unwrap_or(1.0);
+        calls.extend(spanned_call(
+            quote!(.latency),
+            quote!(#latency, #rate),
+            [latency],
+        ));
+    }
+    let policy = chain(quote!(#p::Chaos::builder()), &calls);
+    let state = Ident::new("__STEADFAST_CHAOS", Span::mixed_site());
+    quote! {{
+        static #state: #p::Chaos = #policy;
+        &#state
+    }}
 }
 
 /// The breaker's state (see [`State`]).
