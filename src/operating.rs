@@ -257,6 +257,9 @@
 //! let health = steadfast::health();
 //! assert!(!health.ready() && health.live());
 //! # probes.abort();
+//! # }
+//! ```
+//!
 //! ## Chaos: injecting faults
 //!
 //! `#[chaos]` ([the attribute](macro@crate::chaos)) injects errors and
