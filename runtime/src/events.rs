@@ -99,6 +99,12 @@ pub(crate) fn rejected(rejected: &Rejected) {
             rejection = "store_unavailable",
             "call rejected"
         ),
+        Rejected::ShuttingDown { name } => tracing::debug!(
+            target: "steadfast::shutdown",
+            policy = *name,
+            rejection = "shutting_down",
+            "call rejected"
+        ),
         Rejected::Timeout { .. } => {}
     }
 }

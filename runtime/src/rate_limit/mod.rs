@@ -59,6 +59,7 @@ mod wait;
 
 use core::future::Future;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::task::Poll;
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -271,7 +272,23 @@ impl RateLimiter {
             Admission::Wait {
                 until, reservation, ..
             } => {
-                tokio::time::sleep_until(until).await;
+                let Some(stop) = crate::shutdown::Stop::new() else {
+                    return Err(self.shutting_down());
+                };
+                let mut stop = core::pin::pin!(stop);
+                let mut turn = core::pin::pin!(tokio::time::sleep_until(until));
+                let stopped = core::future::poll_fn(|cx| {
+                    if turn.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(false)
+                    } else {
+                        stop.as_mut().poll(cx).map(|()| true)
+                    }
+                })
+                .await;
+                if stopped {
+                    // The reservation's drop gives the turn back.
+                    return Err(self.shutting_down());
+                }
                 reservation.keep();
                 Ok(())
             }
@@ -282,6 +299,9 @@ impl RateLimiter {
     /// [`acquire`](RateLimiter::acquire) through the store: its decision
     /// within `store_timeout`, else what `on_store_error` says.
     async fn acquire_shared(&self, shared: Shared) -> Result<(), Rejected> {
+        if crate::shutdown::is_shutting_down() {
+            return Err(self.shutting_down());
+        }
         if shared.batch > 1 {
             if let Some(decided) = self.decided_locally() {
                 return decided;
@@ -477,9 +497,21 @@ impl RateLimiter {
         Limited::new(self, future)
     }
 
+    /// A refusal during shutdown, reported.
+    #[cold]
+    pub(crate) fn shutting_down(&self) -> Rejected {
+        let rejected = Rejected::shutting_down(self.name());
+        crate::events::rejected(&rejected);
+        crate::meter::rate_limit_call(self.name(), "shutting_down");
+        rejected
+    }
+
     /// Asks for a turn, waiting at most `wait_limit` scaled units.
     #[inline]
     fn admit(&self, wait_limit: u64) -> Admission<'_> {
+        if crate::shutdown::is_shutting_down() {
+            return Admission::Rejected(self.shutting_down());
+        }
         let mut at = None;
         let clock = || {
             let (now, units) = self.now();
