@@ -367,6 +367,8 @@ pub use steadfast_runtime::{
 
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
+pub use steadfast_runtime::{ShutdownReport, shutdown};
+
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
 
