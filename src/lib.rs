@@ -393,7 +393,7 @@ pub mod __private {
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
-    pub use steadfast_runtime::retry::{pause, pause_kept};
+    pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
     pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};

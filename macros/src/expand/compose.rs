@@ -230,7 +230,7 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
                         ::core::ops::ControlFlow::Continue(#delay) => #delay,
                     };
                     if let ::core::option::Option::Some(#result) =
-                        #p::pause_kept(#keeper, #delay, #kept).await
+                        #attempts.pause_kept(#keeper, #delay, #kept).await
                     {
                         break #result;
                     }

@@ -85,7 +85,7 @@ impl<'p> Attempts<'p> {
         match self.judge_kept(outcome, when, delay_from, describe, KeepError) {
             ControlFlow::Break(result) => ControlFlow::Break(result),
             ControlFlow::Continue((delay, failure)) => {
-                match pause_kept::<T, _, _>(KeepError, delay, failure).await {
+                match self.pause_kept::<T, _, _>(KeepError, delay, failure).await {
                     Some(last) => ControlFlow::Break(last),
                     None => ControlFlow::Continue(()),
                 }
@@ -193,6 +193,26 @@ impl<'p> Attempts<'p> {
         }
     }
 
+    /// Sleeps a retry delay as [`pause`] does; if [shutdown](crate::shutdown())
+    /// ends it early (or had begun), returns the failure kept by
+    /// [`judge_kept`](Attempts::judge_kept) as the call's result, when `keep`
+    /// kept it ([`KeepError`]), and reports the end (`tracing` event `retry
+    /// delay ended by shutdown`, metric result `shutting_down`).
+    pub async fn pause_kept<T, V, K: Keep>(
+        &self,
+        keep: K,
+        delay: Duration,
+        kept: K::Kept<V>,
+    ) -> Option<Result<T, V>> {
+        let _ = keep;
+        if !stopped_during(delay).await {
+            return None;
+        }
+        events::retry_stopped(self.policy.name(), self.made);
+        meter::retry_call(self.policy.name(), true, "shutting_down");
+        K::take(kept).map(Err)
+    }
+
     /// The delay before the next attempt, or `None` when there is none to make.
     fn decide<E, R, W, D, G>(
         &mut self,
@@ -257,23 +277,6 @@ impl<'p> Attempts<'p> {
 /// sleep at once, and so does [shutdown](crate::shutdown()).
 pub async fn pause(delay: Duration) {
     let _ = stopped_during(delay).await;
-}
-
-/// Sleeps a retry delay as [`pause`] does; if [shutdown](crate::shutdown())
-/// ends it early (or had begun), returns the failure kept by
-/// [`judge_kept`](Attempts::judge_kept) as the call's result, when `keep`
-/// kept it ([`KeepError`]).
-pub async fn pause_kept<T, V, K: Keep>(
-    keep: K,
-    delay: Duration,
-    kept: K::Kept<V>,
-) -> Option<Result<T, V>> {
-    let _ = keep;
-    if stopped_during(delay).await {
-        K::take(kept).map(Err)
-    } else {
-        None
-    }
 }
 
 /// Sleeps `delay` unless shutdown ends it; whether shutdown has begun.
@@ -422,6 +425,7 @@ mod tests {
             Rejected::circuit_open("c"),
             Rejected::bulkhead_full("b"),
             Rejected::rate_limited("r", MS),
+            Rejected::shutting_down("s"),
         ] {
             assert_eq!(decide(&mut p.start(), &Failure::Rejected(rejected)), None);
         }
