@@ -158,7 +158,7 @@
 //! - a `#[retry]` sleeping between attempts returns its last error at once,
 //!   and one whose attempt fails after shutdown began makes no other (for an
 //!   error type that is not `Send` the delay ends too, but one more attempt
-//!   is made: see [`shutdown`](crate::shutdown));
+//!   is made: see [`shutdown`](mod@crate::shutdown));
 //! - the future returned waits for the calls holding a bulkhead slot to
 //!   finish, up to `deadline`, and returns a
 //!   [`ShutdownReport`](crate::ShutdownReport): calls finished during the

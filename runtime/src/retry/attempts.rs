@@ -94,7 +94,7 @@ impl<'p> Attempts<'p> {
     }
 
     /// [`judge`](Attempts::judge), which also hands the failure back (as
-    /// `keep` keeps it) when another attempt follows, for [`pause_kept`]
+    /// `keep` keeps it) when another attempt follows, for [`pause_kept`](Attempts::pause_kept)
     /// to return if [shutdown](crate::shutdown()) ends the delay early.
     #[inline]
     pub fn judge_kept<T, E, R, W, D, S, K>(
@@ -104,7 +104,7 @@ impl<'p> Attempts<'p> {
         delay_from: D,
         describe: S,
         keep: K,
-    ) -> ControlFlow<Result<T, Failure<E, R>>, (Duration, K::Kept<Failure<E, R>>)>
+    ) -> Judged<T, Failure<E, R>, K>
     where
         R: Rejection,
         W: Fn(&E) -> bool,
@@ -298,6 +298,10 @@ async fn stopped_during(delay: Duration) -> bool {
     })
     .await
 }
+
+/// What [`Attempts::judge_kept`] decides: `Break(outcome)` when the call is
+/// over, `Continue((delay, failure as kept))` when another attempt follows.
+pub type Judged<T, F, K> = ControlFlow<Result<T, F>, (Duration, <K as Keep>::Kept<F>)>;
 
 /// Whether a retry keeps an attempt's failure across the delay that
 /// follows, so that [shutdown](crate::shutdown()) can end the call with it:
