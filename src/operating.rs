@@ -176,8 +176,8 @@
 //! call two atomic writes): put the work to drain under a `#[bulkhead]`.
 //! [`shutdown::begun()`](crate::shutdown::begun) resolves when shutdown
 //! starts, for the HTTP server's own graceful shutdown, and with the
-//! `tokio-util` feature [`shutdown::shutdown_on(token, deadline)`](crate::shutdown::shutdown_on)
-//! starts it when a `CancellationToken` is cancelled. A server stops on
+//! `tokio-util` feature `shutdown::shutdown_on(token, deadline)` starts it
+//! when a `CancellationToken` is cancelled. A server stops on
 //! Ctrl-C or SIGTERM like this:
 //!
 //! ```no_run

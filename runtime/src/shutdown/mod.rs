@@ -1,7 +1,7 @@
 //! Graceful shutdown: one call stops new work, releases every waiting call,
 //! and drains the calls in flight up to a deadline.
 //!
-//! [`shutdown`] (or [`shutdown_on`], with the `tokio-util` feature, when a
+//! [`shutdown`] (or `shutdown_on`, with the `tokio-util` feature, when a
 //! `CancellationToken` is cancelled) starts it, once per process:
 //!
 //! - **New calls are refused.** A call that reaches a circuit breaker, a
