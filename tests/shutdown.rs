@@ -420,3 +420,108 @@ async fn a_cancellation_token_starts_it() {
     assert!(shutdown::is_shutting_down());
     join(begun).await;
 }
+
+// ------------------------------------------- a shared limiter's reserved turn
+
+/// A store that reserves every call a turn 10 s away.
+#[derive(Debug)]
+struct FarTurns;
+
+impl steadfast::store::RateStore for FarTurns {
+    fn take<'a>(
+        &'a self,
+        _: &'a str,
+        _: steadfast::store::RateSpec,
+    ) -> steadfast::store::StoreFuture<
+        'a,
+        Result<steadfast::store::RateDecision, steadfast::store::StoreError>,
+    > {
+        Box::pin(async {
+            Ok(steadfast::store::RateDecision::Wait(Duration::from_secs(
+                10,
+            )))
+        })
+    }
+}
+
+static FAR_TURNS: FarTurns = FarTurns;
+
+static SHARED_TURNS: RateLimiter = RateLimiter::builder()
+    .name("shutdown-shared-turns")
+    .rate(1)
+    .max_wait(Duration::from_secs(60))
+    .store(&FAR_TURNS)
+    .build();
+
+#[tokio::test(start_paused = true)]
+async fn a_shared_limiters_waiter_leaves_too() {
+    let _serial = serial().await;
+    let start = Instant::now();
+    let call = tokio::spawn(SHARED_TURNS.run(async { Ok::<_, Rejected>(1) }));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = shutdown(Duration::from_secs(5)).await;
+    let result = join(call).await;
+    assert!(
+        matches!(
+            result,
+            Err(steadfast::Failure::Rejected(Rejected::ShuttingDown { .. }))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+}
+
+// ------------------------------------------------------------ keyed policies
+
+#[circuit_breaker(key = host, name = "shutdown-keyed")]
+async fn keyed_call(host: &str) -> Result<usize, Rejected> {
+    Ok(host.len())
+}
+
+#[tokio::test(start_paused = true)]
+async fn keyed_policies_refuse_new_calls_too() {
+    let _serial = serial().await;
+    assert_eq!(keyed_call("a").await, Ok(1));
+    let _ = shutdown(Duration::from_secs(1)).await;
+    for host in ["a", "b"] {
+        let result = keyed_call(host).await;
+        assert!(
+            matches!(
+                result,
+                Err(Rejected::ShuttingDown {
+                    name: "shutdown-keyed",
+                    ..
+                })
+            ),
+            "{host}: {result:?}"
+        );
+    }
+}
+
+// ------------------------------------------------------------ the report
+
+#[tokio::test(start_paused = true)]
+async fn the_report_serializes_for_an_http_answer() {
+    let _serial = serial().await;
+    let running = tokio::spawn(gated());
+    settle().await;
+    let report = shutdown(Duration::from_secs(5)).await;
+    assert_eq!(join(running).await, Ok(1));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "finished": 1,
+            "still_running": 0,
+            "elapsed": { "secs": 1, "nanos": 0 },
+            "timed_out": false,
+            "policies": [{
+                "name": "shutdown-gate",
+                "kind": "bulkhead",
+                "running_at_start": 1,
+                "finished": 1,
+                "still_running": 0,
+            }],
+        })
+    );
+}

@@ -59,7 +59,6 @@ mod wait;
 
 use core::future::Future;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use core::task::Poll;
 use core::time::Duration;
 use std::sync::OnceLock;
 
@@ -272,20 +271,7 @@ impl RateLimiter {
             Admission::Wait {
                 until, reservation, ..
             } => {
-                let Some(stop) = crate::shutdown::Stop::new() else {
-                    return Err(self.shutting_down());
-                };
-                let mut stop = core::pin::pin!(stop);
-                let mut turn = core::pin::pin!(tokio::time::sleep_until(until));
-                let stopped = core::future::poll_fn(|cx| {
-                    if turn.as_mut().poll(cx).is_ready() {
-                        Poll::Ready(false)
-                    } else {
-                        stop.as_mut().poll(cx).map(|()| true)
-                    }
-                })
-                .await;
-                if stopped {
+                if crate::shutdown::stopped_before(until).await {
                     // The reservation's drop gives the turn back.
                     return Err(self.shutting_down());
                 }
@@ -334,8 +320,14 @@ impl RateLimiter {
             Ok(RateDecision::Wait(after)) => {
                 crate::meter::rate_limit_call(self.name(), "waited");
                 // The store reserved the turn: a call dropped while it
-                // sleeps loses it (the store is not asked again).
-                tokio::time::sleep(after).await;
+                // sleeps loses it (the store is not asked again), and so
+                // does one sent away by shutdown.
+                let Some(until) = Instant::now().checked_add(after) else {
+                    return Err(self.rejection(after));
+                };
+                if crate::shutdown::stopped_before(until).await {
+                    return Err(self.shutting_down());
+                }
                 return Ok(());
             }
             Ok(RateDecision::Rejected { retry_after }) => {

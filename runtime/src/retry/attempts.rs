@@ -284,19 +284,14 @@ async fn stopped_during(delay: Duration) -> bool {
     if delay.is_zero() {
         return crate::shutdown::is_shutting_down();
     }
-    let Some(stop) = crate::shutdown::Stop::new() else {
-        return true;
-    };
-    let mut stop = core::pin::pin!(stop);
-    let mut sleep = core::pin::pin!(tokio::time::sleep(delay));
-    core::future::poll_fn(|cx| {
-        if sleep.as_mut().poll(cx).is_ready() {
-            core::task::Poll::Ready(false)
-        } else {
-            stop.as_mut().poll(cx).map(|()| true)
+    match Instant::now().checked_add(delay) {
+        Some(deadline) => crate::shutdown::stopped_before(deadline).await,
+        None => {
+            // Past the clock's range: only shutdown ends it.
+            crate::shutdown::begun().await;
+            true
         }
-    })
-    .await
+    }
 }
 
 /// What [`Attempts::judge_kept`] decides: `Break(outcome)` when the call is

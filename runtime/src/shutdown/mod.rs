@@ -234,6 +234,23 @@ fn pin_notified(notify: &'static Notify) -> Pin<Box<Notified<'static>>> {
     notified
 }
 
+/// Sleeps until `deadline` unless shutdown begins (or has begun) first:
+/// `true` if it did (the sleep ended early).
+pub(crate) async fn stopped_before(deadline: Instant) -> bool {
+    let Some(mut stop) = Stop::new() else {
+        return true;
+    };
+    let mut sleep = core::pin::pin!(tokio::time::sleep_until(deadline));
+    core::future::poll_fn(|cx| {
+        if sleep.as_mut().poll(cx).is_ready() {
+            Poll::Ready(false)
+        } else {
+            Pin::new(&mut stop).poll(cx).map(|()| true)
+        }
+    })
+    .await
+}
+
 /// A waiting call's subscription to the shutdown signal: ready once
 /// shutdown has begun. Made just before the call waits, so that a shutdown
 /// that begins afterwards wakes it.
