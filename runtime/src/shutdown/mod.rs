@@ -9,9 +9,11 @@
 //!   with [`Rejected::ShuttingDown`](crate::Rejected::ShuttingDown), without
 //!   running (keyed policies too: their per-key states are the same types).
 //! - **Waiting calls leave.** A call waiting in a bulkhead's queue, or for a
-//!   rate limiter's turn, stops waiting and fails with `ShuttingDown` (a
-//!   bulkhead waiter that had already been handed a slot runs: it was in
-//!   flight). The turn it had reserved is given back as when it is dropped.
+//!   rate limiter's turn (a shared limiter's too), stops waiting and fails
+//!   with `ShuttingDown` (a bulkhead waiter that had already been handed a
+//!   slot runs: it was in flight). The turn it had reserved is given back as
+//!   when it is dropped. The blocking [`RateLimiter::call`](crate::RateLimiter::call)
+//!   sleeps its thread and cannot be woken: it runs at its turn.
 //! - **Retry delays end early with the last error.** A retry sleeping
 //!   between attempts wakes up and returns the error of its last attempt; a
 //!   retry that fails after shutdown began makes no further attempt. (For
