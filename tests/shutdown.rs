@@ -148,7 +148,12 @@ async fn the_drain_stops_at_its_deadline_and_reports_the_calls_still_running() {
 async fn an_idle_process_drains_at_once() {
     let _serial = serial().await;
     let start = Instant::now();
-    let report: ShutdownReport = shutdown(Duration::from_secs(5)).await;
+    let drain = shutdown(Duration::from_secs(5));
+    assert!(
+        shutdown::is_shutting_down(),
+        "it begins at the call, before the drain is awaited"
+    );
+    let report: ShutdownReport = drain.await;
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!((report.finished, report.still_running), (0, 0));
     assert!(!report.timed_out);
@@ -524,4 +529,54 @@ async fn the_report_serializes_for_an_http_answer() {
             }],
         })
     );
+}
+
+// ------------------------------------------------ on a multi-thread runtime
+
+static MT_POOL: Bulkhead = Bulkhead::builder()
+    .name("shutdown-mt-pool")
+    .max_concurrent(100)
+    .max_queue(50)
+    .build();
+
+/// Permits that let the calls of `held` finish.
+static RELEASE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+#[bulkhead(shared = MT_POOL)]
+async fn held(i: u32) -> Result<u32, Rejected> {
+    RELEASE.acquire().await.expect("never closed").forget();
+    Ok(i)
+}
+
+/// Slots handed to waiters race the shutdown signal on four threads: every
+/// call still ends (with its result, or `ShuttingDown` if it was still
+/// waiting), no slot is lost, and the drain returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_four_threads_hand_overs_race_the_signal_and_every_call_ends() {
+    let _serial = serial().await;
+    let calls: Vec<_> = (0..150).map(|i| tokio::spawn(held(i))).collect();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while (MT_POOL.running(), MT_POOL.waiting()) != (100, 50) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("100 calls running and 50 waiting");
+
+    // The first hundred finish while shutdown begins: their slots go to
+    // waiters at the same moment the waiters are told to leave.
+    RELEASE.add_permits(150);
+    let report = shutdown(Duration::from_secs(30)).await;
+    assert!(!report.timed_out, "{report}");
+
+    let mut finished = 0;
+    for call in calls {
+        match join(call).await {
+            Ok(_) => finished += 1,
+            Err(Rejected::ShuttingDown { .. }) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert!(finished >= 100, "the calls in flight finished: {finished}");
+    assert_eq!((MT_POOL.running(), MT_POOL.waiting()), (0, 0));
 }
