@@ -343,4 +343,3 @@
 //!   `with_an_error_that_is_not_send_the_delay_ends_and_one_last_attempt_runs`).
 //! - An outer breaker counts a refusal as neither success nor failure
 //!   (`an_outer_breaker_counts_a_waiter_sent_away_as_neither_success_nor_failure`).
-

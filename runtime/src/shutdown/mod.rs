@@ -55,7 +55,12 @@
 //! call in flight (the drain counts it if it holds a bulkhead slot). A
 //! bulkhead releasing a slot while shutdown is under way wakes the drain
 //! (one more `Relaxed` load per release), so the drain returns as soon as
-//! the last call finishes, not on a polling tick.
+//! the last call finishes, not on a polling tick. That load may still read
+//! the flag as clear for a release that races the start of shutdown (the
+//! release's count update and the drain's flag store form a store-buffering
+//! pattern, which only `SeqCst` fences on both sides would rule out), so
+//! the drain also looks every 10 ms: a missed wake-up delays it by at most
+//! that, and never past its deadline.
 
 mod report;
 
@@ -73,6 +78,9 @@ pub use report::{PolicyDrain, ShutdownReport};
 
 use crate::Bulkhead;
 use crate::registry;
+
+/// How often the drain looks at the bulkheads even if no release woke it.
+const BACKSTOP: Duration = Duration::from_millis(10);
 
 /// Whether shutdown has begun.
 static BEGUN: AtomicBool = AtomicBool::new(false);
@@ -152,7 +160,9 @@ pub fn shutdown(deadline: Duration) -> impl Future<Output = ShutdownReport> + Se
                 break true;
             }
             let mut released = released;
-            let mut sleep = core::pin::pin!(tokio::time::sleep_until(ends));
+            // The deadline, or the backstop look (see the module docs).
+            let wake = ends.min(Instant::now() + BACKSTOP);
+            let mut sleep = core::pin::pin!(tokio::time::sleep_until(wake));
             core::future::poll_fn(|cx| {
                 if released.as_mut().poll(cx).is_ready() || sleep.as_mut().poll(cx).is_ready() {
                     Poll::Ready(())
