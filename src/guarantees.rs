@@ -317,3 +317,29 @@
 //! `tests/ui/circuit-breaker-open-for-argument.rs`), and a `const` breaker
 //! passed to `shared` (a fresh breaker at every use) is refused where it is
 //! written (`tests/ui/circuit-breaker-shared-const.rs`).
+//!
+//! ## Shutdown
+//!
+//! - Once [`shutdown`](crate::shutdown()) is called, a new call into a
+//!   circuit breaker, bulkhead, rate limiter or timeout (keyed ones too) is
+//!   refused with `Rejected::ShuttingDown` without running
+//!   (`tests/shutdown.rs`: `new_calls_into_any_policy_are_refused_without_running`,
+//!   `keyed_policies_refuse_new_calls_too`).
+//! - With 100 calls in flight and 50 waiting in a bulkhead, the 100 end with
+//!   their results, the 50 with `ShuttingDown`, none hangs, and the drain
+//!   returns when the last call finishes, or at its deadline with the calls
+//!   still running in its report (which does not cancel them)
+//!   (`hundred_in_flight_finish_fifty_waiting_leave_and_the_drain_ends_with_the_last`,
+//!   `the_drain_stops_at_its_deadline_and_reports_the_calls_still_running`;
+//!   on four threads, with slots handed over as the signal arrives:
+//!   `on_four_threads_hand_overs_race_the_signal_and_every_call_ends`).
+//! - Rate-limit waiters leave at once, a shared limiter's too
+//!   (`rate_limit_waiters_leave_at_once`, `a_shared_limiters_waiter_leaves_too`).
+//! - A retry delay ends at once with the last error, and an attempt failing
+//!   after shutdown began is not retried (`a_retry_delay_ends_at_once_with_the_last_error`,
+//!   `an_attempt_failing_after_shutdown_began_is_not_retried`,
+//!   `the_programmatic_retry_ends_its_delay_with_the_last_error`; the
+//!   documented exception for an error type that is not `Send`:
+//!   `with_an_error_that_is_not_send_the_delay_ends_and_one_last_attempt_runs`).
+//! - An outer breaker counts a refusal as neither success nor failure
+//!   (`an_outer_breaker_counts_a_waiter_sent_away_as_neither_success_nor_failure`).

@@ -374,6 +374,7 @@ pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
 pub use steadfast_runtime::snapshot;
 pub use steadfast_macros::health_check;
+pub use steadfast_runtime::{ShutdownReport, shutdown};
 
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;
@@ -400,6 +401,7 @@ pub mod __private {
         no_hint, relift, returns, when,
     };
     pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
+    pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;

@@ -38,6 +38,10 @@
 //! | `steadfast::health` | INFO | `health check up` (a down check recovered) | `policy` |
 //! | `steadfast::health` | WARN | `health check cannot hold its breaker open: no registered breaker has that name` | `policy`, `breaker` |
 //! | `steadfast::health` | WARN | `two health checks share a name` | `policy` |
+//! | `steadfast::retry` | DEBUG | `retry delay ended by shutdown` | `policy`, `attempts`, `reason` = `shutting_down` |
+//! | `steadfast::shutdown` | INFO | `shutdown started` | |
+//! | `steadfast::shutdown` | INFO | `shutdown drained` | `finished`, `still_running`, `timed_out` |
+//! | `steadfast::shutdown` | DEBUG | `call rejected` | `policy`, `rejection` = `shutting_down` |
 //!
 //! `policy` is the policy's name: for an attribute, `module::fn`, or
 //! `module::Type::fn` for a method, unless `name = "…"` gives one. `error` is the error's `Display`
@@ -319,3 +323,64 @@
 //! }
 //! # }
 //! ```
+//!
+//! ## Graceful shutdown
+//!
+//! [`steadfast::shutdown(deadline)`](crate::shutdown()) stops the policies
+//! taking work, once for the whole process, and drains what is running:
+//!
+//! - a call reaching a circuit breaker, bulkhead, rate limiter or timeout
+//!   from then on fails at once with
+//!   [`Rejected::ShuttingDown`](crate::Rejected::ShuttingDown) (`shutting
+//!   down: "db" takes no new calls`; `io::ErrorKind::ConnectionAborted`
+//!   through `std::io::Error`), without running; an outer `#[retry]` does
+//!   not retry it, an outer `#[circuit_breaker]` counts it as neither success
+//!   nor failure;
+//! - calls waiting in a bulkhead's queue or for a rate limiter's turn leave
+//!   with `ShuttingDown`;
+//! - a `#[retry]` sleeping between attempts returns its last error at once,
+//!   and one whose attempt fails after shutdown began makes no other (for an
+//!   error type that is not `Send` the delay ends too, but one more attempt
+//!   is made: see [`shutdown`](mod@crate::shutdown));
+//! - the future returned waits for the calls holding a bulkhead slot to
+//!   finish, up to `deadline`, and returns a
+//!   [`ShutdownReport`](crate::ShutdownReport): calls finished during the
+//!   drain and still running at its end, in total and by bulkhead (its
+//!   `Display` is a few lines for the log; with `serde` it serializes).
+//!
+//! In the metrics, a refusal or a waiter sent away is a bulkhead's
+//! `rejected`, a rate limiter's `shutting_down` and a circuit breaker's
+//! nothing (the call never reached it); a retry ended by shutdown is
+//! `shutting_down` (as is the `reason` of its event: `not retrying` when an
+//! attempt failed after shutdown began, `retry delay ended by shutdown` when
+//! shutdown cut its delay short).
+//!
+//! Calls under no bulkhead are not counted (counting them would cost every
+//! call two atomic writes): put the work to drain under a `#[bulkhead]`.
+//! [`shutdown::begun()`](crate::shutdown::begun) resolves when shutdown
+//! starts, for the HTTP server's own graceful shutdown, and with the
+//! `tokio-util` feature `shutdown::shutdown_on(token, deadline)` starts it
+//! when a `CancellationToken` is cancelled. A server stops on
+//! Ctrl-C or SIGTERM like this:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! # async fn serve() {}
+//! # #[tokio::main] async fn main() {
+//! let server = tokio::spawn(serve()); // stops when `shutdown::begun()` resolves
+//! tokio::signal::ctrl_c().await.unwrap(); // or SIGTERM, with `tokio::signal::unix`
+//! let report = steadfast::shutdown(Duration::from_secs(10)).await;
+//! println!("{report}");
+//! let _ = server.await;
+//! # }
+//! ```
+//!
+//! ```text
+//! shutdown drained in 1.09s: 100 calls finished, 0 still running
+//!   bulkhead "shutdown-pool": 100 finished, 0 still running
+//! ```
+//!
+//! Shutdown has no way back; a test that shuts down runs in a test binary of
+//! its own and calls the hidden `steadfast::shutdown::reset()` between tests
+//! (see `tests/shutdown.rs`).

@@ -52,6 +52,18 @@ pub(crate) fn not_retrying(
     );
 }
 
+/// A retry delay cut short by shutdown: the call ends with its last error.
+#[cold]
+pub(crate) fn retry_stopped(policy: &str, attempts: u32) {
+    tracing::debug!(
+        target: "steadfast::retry",
+        policy,
+        attempts,
+        reason = "shutting_down",
+        "retry delay ended by shutdown"
+    );
+}
+
 pub(crate) fn timed_out(policy: &str, after: Duration) {
     tracing::debug!(target: "steadfast::timeout", policy, after = ?after, "call timed out");
 }
@@ -97,6 +109,12 @@ pub(crate) fn rejected(rejected: &Rejected) {
             target: "steadfast::rate_limit",
             policy = *name,
             rejection = "store_unavailable",
+            "call rejected"
+        ),
+        Rejected::ShuttingDown { name } => tracing::debug!(
+            target: "steadfast::shutdown",
+            policy = *name,
+            rejection = "shutting_down",
             "call rejected"
         ),
         Rejected::Timeout { .. } => {}

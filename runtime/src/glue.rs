@@ -289,3 +289,48 @@ pub fn chaos_error<T, E>(_: Returns<Result<T, E>>, error: fn() -> E) -> Option<f
 pub fn chaos_no_error<T, E>(_: Returns<Result<T, E>>) -> Option<fn() -> E> {
     None
 }
+
+/// Picks how a retry keeps an attempt's failure across its delay:
+/// `(&KeepProbe).keeper()` picks [`KeepError`](crate::retry::KeepError)
+/// when `E: Send` holds at the call site, [`KeepNothing`](crate::retry::KeepNothing)
+/// otherwise (so that the attribute's future stays `Send` whenever the
+/// function's own future is).
+pub struct KeepProbe<E>(PhantomData<fn() -> E>);
+
+impl<E> core::fmt::Debug for KeepProbe<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("KeepProbe")
+    }
+}
+
+/// The `E: Send` case of [`KeepProbe`].
+pub trait KeepSend {
+    /// The keeper.
+    fn keeper(&self) -> crate::retry::KeepError;
+}
+
+impl<E: Send> KeepSend for KeepProbe<E> {
+    #[inline]
+    fn keeper(&self) -> crate::retry::KeepError {
+        crate::retry::KeepError
+    }
+}
+
+/// The fallback case of [`KeepProbe`].
+pub trait KeepOther {
+    /// The keeper.
+    fn keeper(&self) -> crate::retry::KeepNothing;
+}
+
+impl<E> KeepOther for &KeepProbe<E> {
+    #[inline]
+    fn keeper(&self) -> crate::retry::KeepNothing {
+        crate::retry::KeepNothing
+    }
+}
+
+/// Runs `choose` on the [`KeepProbe`] of `E`.
+#[inline]
+pub fn keeper<T, E, K>(_: Returns<Result<T, E>>, choose: impl FnOnce(KeepProbe<E>) -> K) -> K {
+    choose(KeepProbe(PhantomData))
+}

@@ -100,6 +100,21 @@ pub enum Rejected {
         /// The limiter's name.
         name: &'static str,
     },
+    /// The process is shutting down ([`shutdown`](crate::shutdown())): the
+    /// call reached a policy after shutdown began, or was waiting (in a
+    /// bulkhead's queue, for a rate limiter's turn) when it began, so it was
+    /// not made.
+    ///
+    /// Displayed as `shutting down: "db" takes no new calls`. Nothing to
+    /// fix: answer it as a server does a request arriving while it stops
+    /// (HTTP 503 with `Connection: close`). An outer `#[retry]` does not
+    /// retry it; an outer `#[circuit_breaker]` counts it as neither a success
+    /// nor a failure.
+    #[non_exhaustive]
+    ShuttingDown {
+        /// The name of the policy that refused the call.
+        name: &'static str,
+    },
 }
 
 impl Rejected {
@@ -134,6 +149,12 @@ impl Rejected {
         Rejected::StoreUnavailable { name }
     }
 
+    /// A [`Rejected::ShuttingDown`] from the policy called `name`.
+    #[must_use]
+    pub const fn shutting_down(name: &'static str) -> Self {
+        Rejected::ShuttingDown { name }
+    }
+
     /// Whether an outer `#[retry]` makes another attempt after this rejection.
     ///
     /// A timeout is transient by nature, so it is retried; an open circuit, a
@@ -164,6 +185,9 @@ impl fmt::Display for Rejected {
             Rejected::StoreUnavailable { name } => {
                 write!(f, "rate limiter \"{name}\" could not reach its store")
             }
+            Rejected::ShuttingDown { name } => {
+                write!(f, "shutting down: \"{name}\" takes no new calls")
+            }
         }
     }
 }
@@ -177,8 +201,13 @@ impl From<Rejected> for std::io::Error {
     /// circuit or a full bulkhead, and
     /// [`QuotaExceeded`](std::io::ErrorKind::QuotaExceeded) for a rate limit
     /// (the caller used up its allowance, as with a quota; nothing is busy),
-    /// and [`NotConnected`](std::io::ErrorKind::NotConnected) for a shared
-    /// limiter whose store could not be reached.
+    /// [`NotConnected`](std::io::ErrorKind::NotConnected) for a shared
+    /// limiter whose store could not be reached, and
+    /// [`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted) for a
+    /// call refused during shutdown (the process abandons the call, as a
+    /// closing peer aborts a connection; not
+    /// [`Interrupted`](std::io::ErrorKind::Interrupted), which `std`'s own
+    /// I/O loops such as `read_exact` and `write_all` retry at once).
     ///
     /// This allocates, on the rejection path only: `std` keeps a custom
     /// error in two boxes (the error, and the record holding it with its
@@ -197,6 +226,7 @@ impl From<Rejected> for std::io::Error {
             }
             Rejected::RateLimited { .. } => std::io::ErrorKind::QuotaExceeded,
             Rejected::StoreUnavailable { .. } => std::io::ErrorKind::NotConnected,
+            Rejected::ShuttingDown { .. } => std::io::ErrorKind::ConnectionAborted,
         };
         std::io::Error::new(kind, rejected)
     }
@@ -228,6 +258,10 @@ mod tests {
             Rejected::rate_limited("upstream", Duration::from_millis(120)).to_string(),
             "rate limiter \"upstream\" is over its limit (retry after 120ms)"
         );
+        assert_eq!(
+            Rejected::shutting_down("db").to_string(),
+            "shutting down: \"db\" takes no new calls"
+        );
     }
 
     #[test]
@@ -236,6 +270,7 @@ mod tests {
         assert!(!Rejected::circuit_open("x").is_retryable());
         assert!(!Rejected::bulkhead_full("x").is_retryable());
         assert!(!Rejected::rate_limited("x", Duration::from_millis(1)).is_retryable());
+        assert!(!Rejected::shutting_down("x").is_retryable());
     }
 
     #[test]
@@ -248,6 +283,8 @@ mod tests {
         assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
         let e: std::io::Error = Rejected::rate_limited("r", Duration::from_secs(1)).into();
         assert_eq!(e.kind(), std::io::ErrorKind::QuotaExceeded);
+        let e: std::io::Error = Rejected::shutting_down("s").into();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionAborted);
     }
 
     #[test]

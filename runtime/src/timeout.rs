@@ -188,6 +188,14 @@ impl<F: Future, L: Limit> Future for Timed<F, L> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // A new call (never polled before: no timer armed) during shutdown
+        // is refused; one already running is left to finish.
+        if this.sleep.is_none() && !*this.unbounded && crate::shutdown::is_shutting_down() {
+            this.inner.set(None);
+            let rejected = Rejected::shutting_down(this.limit.timeout().name());
+            crate::events::rejected(&rejected);
+            return Poll::Ready(Err(rejected));
+        }
         let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             panic!("steadfast: a timed-out call polled after it finished");
         };

@@ -200,32 +200,53 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let policy = policy::retry(p, retry, &cx.located);
             let when = predicate(cx, "when", retry.when.as_ref(), "always");
             let delay_from = predicate(cx, "delay_from", retry.delay_from.as_ref(), "no_hint");
-            let [when_local, delay_from_local, attempts, result, delay] = [
+            let [
+                when_local,
+                delay_from_local,
+                attempts,
+                result,
+                delay,
+                keeper,
+                kept,
+            ] = [
                 "__steadfast_when",
                 "__steadfast_delay_from",
                 "__steadfast_attempts",
                 "__steadfast_result",
                 "__steadfast_delay",
+                "__steadfast_keeper",
+                "__steadfast_kept",
             ]
             .map(|name| Ident::new(name, Span::mixed_site()));
-            let describe = &cx.describe;
+            let (describe, returns) = (&cx.describe, &cx.returns);
             // The decision is taken in a `let`, so the outcome (and the
-            // `ControlFlow` holding it) is gone before the sleep's `.await`.
+            // `ControlFlow` holding it) is gone before the sleep's `.await`;
+            // only the error is kept across it (for shutdown to return), and
+            // only when `E: Send`, so that the future stays `Send`.
             let stmts = quote! {
                 let #when_local = #when;
                 let #delay_from_local = #delay_from;
+                let #keeper = #p::keeper(#returns, |__steadfast_probe| {
+                    use #p::{KeepSend as _, KeepOther as _};
+                    (&__steadfast_probe).keeper()
+                });
                 let mut #attempts = (#policy).start();
                 loop {
-                    let #delay = match #attempts.judge(
+                    let (#delay, #kept) = match #attempts.judge_kept(
                         (#future).await,
                         &#when_local,
                         &#delay_from_local,
                         #describe,
+                        #keeper,
                     ) {
                         ::core::ops::ControlFlow::Break(#result) => break #result,
                         ::core::ops::ControlFlow::Continue(#delay) => #delay,
                     };
-                    #p::pause(#delay).await;
+                    if let ::core::option::Option::Some(#result) =
+                        #attempts.pause_kept(#keeper, #delay, #kept).await
+                    {
+                        break #result;
+                    }
                 }
             };
             Built {

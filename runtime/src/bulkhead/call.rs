@@ -55,7 +55,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if this.permit.is_none() {
-            if !*this.fast_path_tried && this.bulkhead.try_take_slot() {
+            if !*this.fast_path_tried
+                && !crate::shutdown::is_shutting_down()
+                && this.bulkhead.try_take_slot()
+            {
                 *this.permit = Some(this.bulkhead.permit());
             } else {
                 *this.fast_path_tried = true;

@@ -37,7 +37,7 @@ mod queue;
 mod slots;
 
 use core::future::poll_fn;
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::Poll;
 use core::time::Duration;
@@ -132,9 +132,11 @@ impl Bulkhead {
     ///
     /// [`Rejected::BulkheadFull`] when every slot is taken and the queue is
     /// full, or when `max_wait` passes first.
+    /// [`Rejected::ShuttingDown`] once [shutdown](crate::shutdown()) has
+    /// begun, also for a call waiting in line then.
     #[inline]
     pub async fn acquire(&self) -> Result<BulkheadPermit<'_>, Rejected> {
-        if self.try_take_slot() {
+        if !crate::shutdown::is_shutting_down() && self.try_take_slot() {
             return Ok(self.permit());
         }
         self.acquire_slow().await
@@ -144,10 +146,13 @@ impl Bulkhead {
     ///
     /// # Errors
     ///
-    /// [`Rejected::BulkheadFull`] when no slot is free now.
+    /// [`Rejected::BulkheadFull`] when no slot is free now,
+    /// [`Rejected::ShuttingDown`] once [shutdown](crate::shutdown()) has begun.
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_>, Rejected> {
-        if self.try_take_slot() {
+        if crate::shutdown::is_shutting_down() {
+            Err(self.shutting_down())
+        } else if self.try_take_slot() {
             Ok(self.permit())
         } else {
             Err(self.rejection())
@@ -162,6 +167,9 @@ impl Bulkhead {
 
     #[cold]
     async fn acquire_slow(&self) -> Result<BulkheadPermit<'_>, Rejected> {
+        if crate::shutdown::is_shutting_down() {
+            return Err(self.shutting_down());
+        }
         let queued = || {
             if crate::meter::ENABLED {
                 self.report_counts();
@@ -177,28 +185,40 @@ impl Bulkhead {
             ticket,
             done: false,
         };
-        let granted = match self.max_wait {
-            None => waiter.wait().await,
-            Some(max_wait) => {
-                let mut sleep = pin!(tokio::time::sleep(max_wait));
-                let mut wait = pin!(waiter.wait());
-                poll_fn(|cx| {
-                    if let Poll::Ready(granted) = wait.as_mut().poll(cx) {
-                        return Poll::Ready(granted);
-                    }
-                    sleep.as_mut().poll(cx).map(|()| false)
-                })
-                .await
-            }
+        // Subscribed once in line: a shutdown that begins from here on wakes
+        // the waiter, one that began before is seen now.
+        let Some(mut stop) = crate::shutdown::Stop::new() else {
+            drop(waiter);
+            return Err(self.shutting_down());
         };
-        if granted {
+        let granted = {
+            let mut sleep = pin!(self.max_wait.map(tokio::time::sleep));
+            let mut wait = pin!(waiter.wait());
+            poll_fn(|cx| {
+                if let Poll::Ready(granted) = wait.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(granted));
+                }
+                if Pin::new(&mut stop).poll(cx).is_ready() {
+                    return Poll::Ready(Err(()));
+                }
+                match sleep.as_mut().as_pin_mut() {
+                    Some(sleep) => sleep.poll(cx).map(|()| Ok(false)),
+                    None => Poll::Pending,
+                }
+            })
+            .await
+        };
+        if granted == Ok(true) {
             waiter.done = true;
             Ok(self.permit())
         } else {
             // Gives up in `Waiter::drop`, which also passes on a slot granted
             // at the last moment.
             drop(waiter);
-            Err(self.rejection())
+            Err(match granted {
+                Err(()) => self.shutting_down(),
+                Ok(_) => self.rejection(),
+            })
         }
     }
 
@@ -256,6 +276,15 @@ impl Bulkhead {
         rejected
     }
 
+    /// A refusal during shutdown, reported.
+    #[cold]
+    fn shutting_down(&self) -> Rejected {
+        let rejected = Rejected::shutting_down(self.name());
+        crate::events::rejected(&rejected);
+        crate::meter::bulkhead_call(self.name(), false);
+        rejected
+    }
+
     /// Its `max_concurrent`.
     #[must_use]
     pub const fn max_concurrent(&self) -> u32 {
@@ -284,6 +313,7 @@ impl Bulkhead {
     #[inline]
     fn release(&self) {
         self.slots.release();
+        crate::shutdown::released();
     }
 }
 

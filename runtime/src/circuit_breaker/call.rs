@@ -15,7 +15,8 @@ pin_project! {
     ///
     /// It asks the breaker for a [`Permit`] when first polled, runs the inner
     /// future, and reports its outcome: an inner
-    /// [`Rejected::RateLimited`] or [`Rejected::StoreUnavailable`] is neither
+    /// [`Rejected::RateLimited`], [`Rejected::StoreUnavailable`] or
+    /// [`Rejected::ShuttingDown`] is neither
     /// a success nor a failure (the call was not made); other inner rejections are failures. A panic out of the inner future's
     /// `poll` is recorded as a failure as it unwinds through this `poll`
     /// (so also when a `catch_unwind` upstream catches it), and propagates.
@@ -82,7 +83,9 @@ where
             // An inner rate limit says nothing about the dependency's health:
             // the call was not made.
             Err(Failure::Rejected(
-                Rejected::RateLimited { .. } | Rejected::StoreUnavailable { .. },
+                Rejected::RateLimited { .. }
+                | Rejected::StoreUnavailable { .. }
+                | Rejected::ShuttingDown { .. },
             )) => permit.ignore(),
             Err(_) => permit.failure(),
         }

@@ -212,11 +212,12 @@ impl CircuitBreaker {
     /// # Errors
     ///
     /// [`Rejected::CircuitOpen`] while open, or half-open with every probe slot
-    /// taken.
+    /// taken; [`Rejected::ShuttingDown`] once [shutdown](crate::shutdown())
+    /// has begun.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = Word(self.word.load(Ordering::Acquire));
-        if word.admits_at_once() {
+        if word.admits_at_once() && !crate::shutdown::is_shutting_down() {
             return Ok(Permit::new(self, word.generation(), false));
         }
         self.acquire_slow(word)
@@ -224,6 +225,11 @@ impl CircuitBreaker {
 
     #[cold]
     fn acquire_slow(&self, word: Word) -> Result<Permit<'_>, Rejected> {
+        if crate::shutdown::is_shutting_down() {
+            let rejected = Rejected::shutting_down(self.name());
+            crate::events::rejected(&rejected);
+            return Err(rejected);
+        }
         if let Some(shared) = &self.shared {
             return self.acquire_shared(shared, word);
         }

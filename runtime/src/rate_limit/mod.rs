@@ -271,7 +271,10 @@ impl RateLimiter {
             Admission::Wait {
                 until, reservation, ..
             } => {
-                tokio::time::sleep_until(until).await;
+                if crate::shutdown::stopped_before(until).await {
+                    // The reservation's drop gives the turn back.
+                    return Err(self.shutting_down());
+                }
                 reservation.keep();
                 Ok(())
             }
@@ -282,6 +285,9 @@ impl RateLimiter {
     /// [`acquire`](RateLimiter::acquire) through the store: its decision
     /// within `store_timeout`, else what `on_store_error` says.
     async fn acquire_shared(&self, shared: Shared) -> Result<(), Rejected> {
+        if crate::shutdown::is_shutting_down() {
+            return Err(self.shutting_down());
+        }
         if shared.batch > 1 {
             if let Some(decided) = self.decided_locally() {
                 return decided;
@@ -314,8 +320,14 @@ impl RateLimiter {
             Ok(RateDecision::Wait(after)) => {
                 crate::meter::rate_limit_call(self.name(), "waited");
                 // The store reserved the turn: a call dropped while it
-                // sleeps loses it (the store is not asked again).
-                tokio::time::sleep(after).await;
+                // sleeps loses it (the store is not asked again), and so
+                // does one sent away by shutdown.
+                let Some(until) = Instant::now().checked_add(after) else {
+                    return Err(self.rejection(after));
+                };
+                if crate::shutdown::stopped_before(until).await {
+                    return Err(self.shutting_down());
+                }
                 return Ok(());
             }
             Ok(RateDecision::Rejected { retry_after }) => {
@@ -477,9 +489,21 @@ impl RateLimiter {
         Limited::new(self, future)
     }
 
+    /// A refusal during shutdown, reported.
+    #[cold]
+    pub(crate) fn shutting_down(&self) -> Rejected {
+        let rejected = Rejected::shutting_down(self.name());
+        crate::events::rejected(&rejected);
+        crate::meter::rate_limit_call(self.name(), "shutting_down");
+        rejected
+    }
+
     /// Asks for a turn, waiting at most `wait_limit` scaled units.
     #[inline]
     fn admit(&self, wait_limit: u64) -> Admission<'_> {
+        if crate::shutdown::is_shutting_down() {
+            return Admission::Rejected(self.shutting_down());
+        }
         let mut at = None;
         let clock = || {
             let (now, units) = self.now();

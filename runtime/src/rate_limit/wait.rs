@@ -61,6 +61,8 @@ pin_project! {
         #[pin]
         turn: Option<Sleep>,
         reservation: Option<Reservation<'a>>,
+        // The shutdown signal, while waiting for the turn.
+        stop: Option<crate::shutdown::Stop>,
         // A shared limiter's decision (its store's, or `on_store_error`'s),
         // boxed: one allocation per call in shared mode only, next to a
         // network round trip.
@@ -85,6 +87,7 @@ impl<'a, F> Limited<'a, F> {
             inner,
             turn: None,
             reservation: None,
+            stop: None,
             asking: None,
             admitted: false,
         }
@@ -121,8 +124,14 @@ where
                     Admission::Wait {
                         until, reservation, ..
                     } => {
+                        let Some(stop) = crate::shutdown::Stop::new() else {
+                            drop(reservation);
+                            let rejected = this.limiter.shutting_down();
+                            return Poll::Ready(Err(Failure::Rejected(rejected)));
+                        };
                         this.turn.set(Some(tokio::time::sleep_until(until)));
                         *this.reservation = Some(reservation);
+                        *this.stop = Some(stop);
                     }
                     Admission::Rejected(rejected) => {
                         return Poll::Ready(Err(Failure::Rejected(rejected)));
@@ -130,8 +139,24 @@ where
                 }
             }
             if let Some(sleep) = this.turn.as_mut().as_pin_mut() {
-                core::task::ready!(sleep.poll(cx));
+                if sleep.poll(cx).is_pending() {
+                    let stopped = this
+                        .stop
+                        .as_mut()
+                        .is_some_and(|stop| Pin::new(stop).poll(cx).is_ready());
+                    if !stopped {
+                        return Poll::Pending;
+                    }
+                    // Shutdown: leave the line, giving the turn back as a
+                    // dropped call does.
+                    this.turn.set(None);
+                    *this.stop = None;
+                    drop(this.reservation.take());
+                    let rejected = this.limiter.shutting_down();
+                    return Poll::Ready(Err(Failure::Rejected(rejected)));
+                }
                 this.turn.set(None);
+                *this.stop = None;
                 if let Some(reservation) = this.reservation.take() {
                     reservation.keep();
                 }

@@ -82,12 +82,48 @@ impl<'p> Attempts<'p> {
         D: Fn(&E) -> Option<Duration>,
         S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
     {
-        match self.judge(outcome, when, delay_from, describe) {
+        match self.judge_kept(outcome, when, delay_from, describe, KeepError) {
             ControlFlow::Break(result) => ControlFlow::Break(result),
-            ControlFlow::Continue(delay) => {
-                pause(delay).await;
-                ControlFlow::Continue(())
+            ControlFlow::Continue((delay, failure)) => {
+                match self.pause_kept::<T, _, _>(KeepError, delay, failure).await {
+                    Some(last) => ControlFlow::Break(last),
+                    None => ControlFlow::Continue(()),
+                }
             }
+        }
+    }
+
+    /// [`judge`](Attempts::judge), which also hands the failure back (as
+    /// `keep` keeps it) when another attempt follows, for [`pause_kept`](Attempts::pause_kept)
+    /// to return if [shutdown](crate::shutdown()) ends the delay early.
+    #[inline]
+    pub fn judge_kept<T, E, R, W, D, S, K>(
+        &mut self,
+        outcome: Result<T, Failure<E, R>>,
+        when: W,
+        delay_from: D,
+        describe: S,
+        keep: K,
+    ) -> Judged<T, Failure<E, R>, K>
+    where
+        R: Rejection,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+        S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
+        K: Keep,
+    {
+        if outcome.is_ok() {
+            if meter::ENABLED {
+                meter::retry_call(self.policy.name(), self.made > 0, "success");
+            }
+            return ControlFlow::Break(outcome);
+        }
+        match self.judge_failure(outcome, &when, &delay_from, &describe) {
+            (ControlFlow::Break(()), outcome) => ControlFlow::Break(outcome),
+            (ControlFlow::Continue(delay), outcome) => match outcome {
+                Err(failure) => ControlFlow::Continue((delay, keep.keep(failure))),
+                Ok(_) => unreachable!("steadfast: only a failure is retried"),
+            },
         }
     }
 
@@ -115,7 +151,10 @@ impl<'p> Attempts<'p> {
             }
             return ControlFlow::Break(outcome);
         }
-        self.judge_failure(outcome, &when, &delay_from, &describe)
+        match self.judge_failure(outcome, &when, &delay_from, &describe) {
+            (ControlFlow::Break(()), outcome) => ControlFlow::Break(outcome),
+            (ControlFlow::Continue(delay), _) => ControlFlow::Continue(delay),
+        }
     }
 
     #[cold]
@@ -125,7 +164,7 @@ impl<'p> Attempts<'p> {
         when: &W,
         delay_from: &D,
         describe: &S,
-    ) -> ControlFlow<Result<T, Failure<E, R>>, Duration>
+    ) -> (ControlFlow<(), Duration>, Result<T, Failure<E, R>>)
     where
         R: Rejection,
         W: Fn(&E) -> bool,
@@ -133,7 +172,7 @@ impl<'p> Attempts<'p> {
         S: for<'e> Fn(&'e E) -> Option<&'e dyn fmt::Display>,
     {
         let Err(failure) = &outcome else {
-            return ControlFlow::Break(outcome);
+            return (ControlFlow::Break(()), outcome);
         };
         let delay = self.decide(failure, when, delay_from, &mut rand::rng());
         let error = match failure {
@@ -144,14 +183,34 @@ impl<'p> Attempts<'p> {
             Some(delay) => {
                 events::retrying(self.policy.name(), self.made, delay, &error);
                 meter::retry_retry(self.policy.name());
-                ControlFlow::Continue(delay)
+                (ControlFlow::Continue(delay), outcome)
             }
             None => {
                 events::not_retrying(self.policy.name(), self.made, self.stop, &error);
                 meter::retry_call(self.policy.name(), self.made > 1, self.stop);
-                ControlFlow::Break(outcome)
+                (ControlFlow::Break(()), outcome)
             }
         }
+    }
+
+    /// Sleeps a retry delay as [`pause`] does; if [shutdown](crate::shutdown())
+    /// ends it early (or had begun), returns the failure kept by
+    /// [`judge_kept`](Attempts::judge_kept) as the call's result, when `keep`
+    /// kept it ([`KeepError`]), and reports the end (`tracing` event `retry
+    /// delay ended by shutdown`, metric result `shutting_down`).
+    pub async fn pause_kept<T, V, K: Keep>(
+        &self,
+        keep: K,
+        delay: Duration,
+        kept: K::Kept<V>,
+    ) -> Option<Result<T, V>> {
+        let _ = keep;
+        if !stopped_during(delay).await {
+            return None;
+        }
+        events::retry_stopped(self.policy.name(), self.made);
+        meter::retry_call(self.policy.name(), true, "shutting_down");
+        K::take(kept).map(Err)
     }
 
     /// The delay before the next attempt, or `None` when there is none to make.
@@ -178,6 +237,10 @@ impl<'p> Attempts<'p> {
         };
         if self.made >= self.policy.attempts {
             self.stop = "attempts_exhausted";
+            return None;
+        }
+        if crate::shutdown::is_shutting_down() {
+            self.stop = "shutting_down";
             return None;
         }
         let backoff = self.policy.backoff;
@@ -211,10 +274,77 @@ impl<'p> Attempts<'p> {
 }
 
 /// Sleeps a retry delay (nothing for a zero delay). Dropping it stops the
-/// sleep at once.
+/// sleep at once, and so does [shutdown](crate::shutdown()).
 pub async fn pause(delay: Duration) {
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    let _ = stopped_during(delay).await;
+}
+
+/// Sleeps `delay` unless shutdown ends it; whether shutdown has begun.
+async fn stopped_during(delay: Duration) -> bool {
+    if delay.is_zero() {
+        return crate::shutdown::is_shutting_down();
+    }
+    match Instant::now().checked_add(delay) {
+        Some(deadline) => crate::shutdown::stopped_before(deadline).await,
+        None => {
+            // Past the clock's range: only shutdown ends it.
+            crate::shutdown::begun().await;
+            true
+        }
+    }
+}
+
+/// What [`Attempts::judge_kept`] decides: `Break(outcome)` when the call is
+/// over, `Continue((delay, failure as kept))` when another attempt follows.
+pub type Judged<T, F, K> = ControlFlow<Result<T, F>, (Duration, <K as Keep>::Kept<F>)>;
+
+/// Whether a retry keeps an attempt's failure across the delay that
+/// follows, so that [shutdown](crate::shutdown()) can end the call with it:
+/// [`KeepError`] does, [`KeepNothing`] does not (the attributes pick
+/// `KeepNothing` for an error type that is not `Send`, whose future would
+/// otherwise stop being `Send`).
+pub trait Keep: Copy {
+    /// What is held across the delay.
+    type Kept<V>;
+    /// Keeps `value` (or drops it at once).
+    fn keep<V>(self, value: V) -> Self::Kept<V>;
+    /// The value kept, if any.
+    fn take<V>(kept: Self::Kept<V>) -> Option<V>;
+}
+
+/// Keeps the failure across the retry delay (see [`Keep`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeepError;
+
+impl Keep for KeepError {
+    type Kept<V> = V;
+
+    #[inline]
+    fn keep<V>(self, value: V) -> V {
+        value
+    }
+
+    #[inline]
+    fn take<V>(kept: V) -> Option<V> {
+        Some(kept)
+    }
+}
+
+/// Drops the failure before the retry delay (see [`Keep`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeepNothing;
+
+impl Keep for KeepNothing {
+    type Kept<V> = core::marker::PhantomData<fn() -> V>;
+
+    #[inline]
+    fn keep<V>(self, _: V) -> Self::Kept<V> {
+        core::marker::PhantomData
+    }
+
+    #[inline]
+    fn take<V>(_: Self::Kept<V>) -> Option<V> {
+        None
     }
 }
 
@@ -294,6 +424,7 @@ mod tests {
             Rejected::circuit_open("c"),
             Rejected::bulkhead_full("b"),
             Rejected::rate_limited("r", MS),
+            Rejected::shutting_down("s"),
         ] {
             assert_eq!(decide(&mut p.start(), &Failure::Rejected(rejected)), None);
         }

@@ -16,7 +16,7 @@ use core::future::Future;
 use core::ops::ControlFlow;
 use core::time::Duration;
 
-pub use attempts::{Attempts, pause};
+pub use attempts::{Attempts, Judged, Keep, KeepError, KeepNothing, pause};
 pub use backoff::Backoff;
 pub use jitter::Jitter;
 

@@ -1,0 +1,129 @@
+//! The drain: waiting for the bulkheads to empty, up to a deadline.
+
+use core::future::Future;
+use core::task::Poll;
+use core::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::ShutdownReport;
+use super::signal::{begin, is_shutting_down, pin_notified};
+use crate::Bulkhead;
+use crate::registry;
+
+/// How often the drain looks at the bulkheads even if no release woke it.
+const BACKSTOP: Duration = Duration::from_millis(10);
+
+/// Woken when a bulkhead slot is released during shutdown: the drain
+/// listens to it.
+static RELEASED: Notify = Notify::const_new();
+
+/// Starts shutdown and drains: new calls into any policy are refused with
+/// [`Rejected::ShuttingDown`](crate::Rejected::ShuttingDown), waiting calls
+/// leave, retry delays end with the last error, and the future returned
+/// waits until every bulkhead is empty or `deadline` has passed (tokio time),
+/// whichever comes first, then reports.
+///
+/// Shutdown begins when this function is called, not when the future is
+/// first polled. See the [module docs](super).
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{Rejected, bulkhead};
+///
+/// #[bulkhead(max_concurrent = 1, max_queue = 1, name = "shutdown-doc")]
+/// async fn slow() -> Result<&'static str, Rejected> {
+///     tokio::time::sleep(Duration::from_secs(2)).await;
+///     Ok("done")
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let running = tokio::spawn(slow());
+/// let waiting = tokio::spawn(slow());
+/// tokio::task::yield_now().await; // both reach the bulkhead
+///
+/// let report = steadfast::shutdown(Duration::from_secs(5)).await;
+/// assert_eq!(running.await.unwrap(), Ok("done"));
+/// assert!(matches!(waiting.await.unwrap(), Err(Rejected::ShuttingDown { .. })));
+/// assert_eq!((report.finished, report.still_running), (1, 0));
+/// assert!(matches!(slow().await, Err(Rejected::ShuttingDown { .. })));
+/// # }
+/// ```
+pub fn shutdown(deadline: Duration) -> impl Future<Output = ShutdownReport> + Send + 'static {
+    let started = Instant::now();
+    begin();
+    let bulkheads = registry::members::<Bulkhead>();
+    let at_start: Vec<u32> = bulkheads.iter().map(|b| b.running()).collect();
+    async move {
+        let ends = started + deadline;
+        let timed_out = loop {
+            let released = pin_notified(&RELEASED);
+            if bulkheads.iter().all(|b| b.running() == 0) {
+                break false;
+            }
+            if Instant::now() >= ends {
+                break true;
+            }
+            let mut released = released;
+            // The deadline, or the backstop look (see the module docs).
+            let wake = ends.min(Instant::now() + BACKSTOP);
+            let mut sleep = core::pin::pin!(tokio::time::sleep_until(wake));
+            core::future::poll_fn(|cx| {
+                if released.as_mut().poll(cx).is_ready() || sleep.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+        };
+        let report = ShutdownReport::new(&bulkheads, &at_start, started.elapsed(), timed_out);
+        tracing::info!(
+            target: "steadfast::shutdown",
+            finished = report.finished,
+            still_running = report.still_running,
+            timed_out,
+            "shutdown drained"
+        );
+        report
+    }
+}
+
+/// Starts [`shutdown`] when `token` is cancelled, and reports the drain.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokio_util::sync::CancellationToken;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let token = CancellationToken::new();
+/// let drain = tokio::spawn(steadfast::shutdown::shutdown_on(token.clone(), Duration::from_secs(5)));
+/// assert!(!steadfast::shutdown::is_shutting_down());
+/// token.cancel();
+/// let report = drain.await.unwrap();
+/// assert!(steadfast::shutdown::is_shutting_down());
+/// assert!(!report.timed_out);
+/// # }
+/// ```
+#[cfg(feature = "tokio-util")]
+pub async fn shutdown_on(
+    token: tokio_util::sync::CancellationToken,
+    deadline: Duration,
+) -> ShutdownReport {
+    token.cancelled().await;
+    shutdown(deadline).await
+}
+
+/// A bulkhead slot was released: wakes the drain if shutdown is under way.
+#[inline]
+pub(crate) fn released() {
+    if is_shutting_down() {
+        released_slow();
+    }
+}
+
+#[cold]
+fn released_slow() {
+    RELEASED.notify_waiters();
+}
