@@ -372,8 +372,8 @@ pub use steadfast_runtime::{
 
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
-pub use steadfast_runtime::snapshot;
 pub use steadfast_macros::health_check;
+pub use steadfast_runtime::snapshot;
 pub use steadfast_runtime::{ShutdownReport, shutdown};
 
 #[cfg(feature = "http")]
@@ -400,8 +400,8 @@ pub mod __private {
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, keyed,
         no_hint, relift, returns, when,
     };
-    pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
+    pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;
