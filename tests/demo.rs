@@ -19,6 +19,9 @@
 #[path = "../examples/demo/app.rs"]
 mod app;
 #[allow(dead_code)]
+#[path = "../examples/demo/ops.rs"]
+mod ops;
+#[allow(dead_code)]
 #[path = "../examples/demo/server.rs"]
 mod server;
 #[allow(dead_code)]
@@ -312,4 +315,32 @@ fn plain_view_fits_100_columns_and_labels_its_counters_cumulative() {
             "{function}: the last row shows the run's total"
         );
     }
+}
+
+/// The service's own operations over real HTTP: its readiness endpoint
+/// answered 503 while the shop's health check was down (with the check in
+/// the JSON body) and 200 again once the shop recovered; at the end of the
+/// run graceful shutdown drained the calls in flight (none left running,
+/// within the deadline) and the report says so.
+#[test]
+fn short_demo_serves_readiness_and_shuts_down_gracefully() {
+    let run = demo().as_ref().expect("the demo ran");
+    let summary = &run.summary;
+    assert!(
+        summary.readiness.contains(&503),
+        "not ready while the shop was down: {:?}",
+        summary.readiness
+    );
+    let body = summary.not_ready_body.as_deref().expect("a 503 with the check down");
+    let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    assert_eq!(json["ready"], false);
+    assert_eq!(json["live"], true, "a failing dependency never makes it not live");
+    assert_eq!(json["checks"][0]["name"], "demo::shop");
+    assert_eq!(json["checks"][0]["status"], "down");
+    let end = summary.ready_at_end.as_ref().expect("readiness at the end");
+    assert_eq!(end.status, 200, "ready again after the shop recovered: {}", end.body);
+    let report = &summary.shutdown;
+    assert_eq!(report.still_running, 0, "{report}");
+    assert!(!report.timed_out, "{report}");
+    assert!(run.plain.contains("Graceful shutdown:"), "the report is printed");
 }

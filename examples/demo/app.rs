@@ -132,7 +132,7 @@ impl Clock {
     }
 
     fn running(&self) -> bool {
-        self.elapsed() < self.phases.total()
+        self.elapsed() < self.phases.total() && !crate::ops::STOPPING.load(Ordering::Relaxed)
     }
 }
 
@@ -229,6 +229,7 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
     let clock = Clock::start(Phases::split(options.duration));
     let server = server::start(clock, options.faults).await?;
     let shop = Arc::new(Shop::new(server.addr));
+    let ops = crate::ops::Ops::start(Arc::clone(&shop)).await?;
     let front = Arc::new(Front::default());
     let tracker = Arc::new(Mutex::new(Tracker::new(clock, Arc::clone(&shop))));
 
@@ -263,6 +264,14 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut first = true;
+    // Graceful shutdown begins when the last phase ends, or on Ctrl-C /
+    // SIGTERM: the calls in flight then drain while new ones are refused.
+    let end = tokio::time::sleep(clock.phases.total().saturating_sub(clock.elapsed()));
+    tokio::pin!(end);
+    let mut drain = None;
+    let mut readiness = Vec::new();
+    let mut not_ready_body = None;
+    let mut ready_at_end = None;
     loop {
         tokio::select! {
             joined = workers.join_next() => match joined {
@@ -270,11 +279,34 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
                 None => break,
             },
             _ = ticker.tick() => {
+                // The service's own readiness, over HTTP, once a second.
+                if drain.is_none()
+                    && let Some(ready) = ops.readiness().await
+                {
+                    // A check that went down, not one still pending at the start.
+                    if ready.status != 200
+                        && ready.body.contains("\"status\":\"down\"")
+                        && not_ready_body.is_none()
+                    {
+                        not_ready_body = Some(ready.body.clone());
+                    }
+                    readiness.push(ready.status);
+                    ready_at_end = Some(ready);
+                }
                 screen.show(first, false);
                 first = false;
             }
+            () = &mut end, if drain.is_none() => {
+                drain = Some(tokio::spawn(steadfast::shutdown(crate::ops::DRAIN_DEADLINE)));
+            }
+            () = crate::ops::STOP.notified(), if drain.is_none() => {
+                drain = Some(tokio::spawn(steadfast::shutdown(crate::ops::DRAIN_DEADLINE)));
+            }
         }
     }
+    let drain = drain.unwrap_or_else(|| tokio::spawn(steadfast::shutdown(crate::ops::DRAIN_DEADLINE)));
+    let shutdown = drain.await.expect("the drain panicked");
+    ops.stop().await;
     stop.store(true, Ordering::Relaxed);
     sampler.await.expect("the sampler panicked");
     screen.show(first, true);
@@ -296,6 +328,10 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
         warehouses: tracker.warehouses.clone(),
         health: steadfast::health(),
         requests: server.counts.tally(),
+        readiness,
+        not_ready_body,
+        ready_at_end,
+        shutdown,
     };
     if options.view != View::Quiet {
         let _ = writeln!(screen.out, "\n{}", summary.render());
@@ -613,6 +649,15 @@ pub(crate) struct Summary {
     /// `steadfast::health()` at the end.
     pub(crate) health: Health,
     pub(crate) requests: ServerTally,
+    /// The service's readiness over HTTP (`/health/ready`), once a second.
+    pub(crate) readiness: Vec<u16>,
+    /// The JSON body of the first not-ready answer with a check down.
+    pub(crate) not_ready_body: Option<String>,
+    /// The last readiness answer before shutdown began (the endpoints stop
+    /// serving then).
+    pub(crate) ready_at_end: Option<crate::ops::Readiness>,
+    /// Graceful shutdown's report.
+    pub(crate) shutdown: steadfast::ShutdownReport,
 }
 
 // Read by tests/demo.rs.
@@ -656,6 +701,27 @@ impl Summary {
 
     /// The summary as text: the table, the breakers' story, the rate
     /// limiter's, the health snapshot, the server's tally.
+    /// The operations side: readiness over HTTP each second, one not-ready
+    /// answer's JSON, and graceful shutdown's report.
+    fn operations(&self) -> String {
+        let mut out = String::new();
+        let statuses: Vec<String> = self.readiness.iter().map(u16::to_string).collect();
+        let _ = writeln!(out, "\nReadiness over HTTP (GET /health/ready), each second:");
+        out.push_str(&wrap(&statuses, "  ", PLAIN_WIDTH));
+        if let Some(body) = &self.not_ready_body {
+            let _ = writeln!(out, "  the first 503 with the shop's check down, its body:");
+            out.push_str(&wrap(&json_pieces(body), "    ", PLAIN_WIDTH));
+        }
+        if let Some(ready) = &self.ready_at_end {
+            let _ = writeln!(out, "  at the end: {}", ready.status);
+        }
+        let _ = writeln!(out, "Graceful shutdown:");
+        for line in self.shutdown.to_string().lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        out
+    }
+
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let phases: Vec<String> = Phase::ALL
@@ -723,6 +789,7 @@ impl Summary {
             ));
         }
         let _ = writeln!(out, "\nHealth at the end:\n{}", health_table(&self.health));
+        let _ = write!(out, "{}", self.operations());
         let _ = write!(
             out,
             "\nServer, over the whole run:\n{}{}",
@@ -983,6 +1050,21 @@ fn wrap(pieces: &[String], indent: &str, width: usize) -> String {
     out.push_str(&line);
     out.push('\n');
     out
+}
+
+/// A JSON text as pieces for [`wrap`], cut after each comma (still JSON:
+/// whitespace may go there); a piece too long for a line is shortened.
+fn json_pieces(json: &str) -> Vec<String> {
+    json.split_inclusive(',')
+        .map(|piece| {
+            if piece.chars().count() > PLAIN_WIDTH - 8 {
+                let cut: String = piece.chars().take(PLAIN_WIDTH - 9).collect();
+                cut + "…"
+            } else {
+                piece.to_owned()
+            }
+        })
+        .collect()
 }
 
 /// `items` with a comma after each but the last, as pieces for [`wrap`].

@@ -22,6 +22,7 @@
 
 mod app;
 mod server;
+mod ops;
 mod shop;
 
 use std::process::ExitCode;

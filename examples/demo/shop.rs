@@ -30,7 +30,7 @@ use steadfast::{
 };
 use tokio::time::Instant;
 
-use crate::server::WAREHOUSES;
+use crate::server::{CATALOG, WAREHOUSES};
 
 /// Opens when 60% of the last 20 attempts failed (once 10 are recorded);
 /// probes again after a second.
@@ -496,6 +496,12 @@ impl Shop {
             }
         }
         result
+    }
+
+    /// The health check's probe: `GET /price/{sku}` of the first product,
+    /// under no policy (a probe must see the shop as it is).
+    pub(crate) async fn probe(&self) -> Result<(), ApiError> {
+        self.get(&format!("/price/{}", CATALOG[0].0)).await.map(|_| ())
     }
 
     async fn get(&self, path: &str) -> Result<Bytes, ApiError> {
