@@ -226,6 +226,13 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
     PRICE_POOL.register();
     RESERVE_POOL.register();
 
+    // Built with the feature `chaos`: faults injected under the stock
+    // lookup's timeout for the whole run (see `Shop::stock`).
+    #[cfg(feature = "chaos")]
+    {
+        steadfast::chaos::seed(2026);
+        steadfast::chaos::enable(crate::shop::CHAOS);
+    }
     let clock = Clock::start(Phases::split(options.duration));
     let server = server::start(clock, options.faults).await?;
     let shop = Arc::new(Shop::new(server.addr));
@@ -332,6 +339,8 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
         not_ready_body,
         ready_at_end,
         shutdown,
+        #[cfg(feature = "chaos")]
+        chaos: steadfast::chaos::injected(crate::shop::CHAOS),
     };
     if options.view != View::Quiet {
         let _ = writeln!(screen.out, "\n{}", summary.render());
@@ -658,6 +667,9 @@ pub(crate) struct Summary {
     pub(crate) ready_at_end: Option<crate::ops::Readiness>,
     /// Graceful shutdown's report.
     pub(crate) shutdown: steadfast::ShutdownReport,
+    /// The faults injected under the stock lookup (feature `chaos`).
+    #[cfg(feature = "chaos")]
+    pub(crate) chaos: Option<steadfast::chaos::Injected>,
 }
 
 // Read by tests/demo.rs.
@@ -714,6 +726,25 @@ impl Summary {
         }
         if let Some(ready) = &self.ready_at_end {
             let _ = writeln!(out, "  at the end: {}", ready.status);
+        }
+        #[cfg(feature = "chaos")]
+        if let Some(injected) = &self.chaos {
+            let stock = self.function("stock");
+            let _ = writeln!(
+                out,
+                "Chaos under stock's timeout: {} injected 503s, {} injected 400 ms delays;",
+                injected.errors, injected.latencies
+            );
+            let _ = writeln!(
+                out,
+                "  the timeout cut the delays, the breaker counted the 503s: stock had {} answers",
+                stock.fallbacks
+            );
+            let _ = writeln!(
+                out,
+                "  from its fallback and {} open-circuit rejections (real faults included)",
+                stock.circuit_open
+            );
         }
         let _ = writeln!(out, "Graceful shutdown:");
         for line in self.shutdown.to_string().lines() {

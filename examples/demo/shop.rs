@@ -25,8 +25,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use steadfast::{
-    Bulkhead, CircuitBreaker, Rejected, bulkhead, circuit_breaker, fallback, rate_limit, retry,
-    timeout,
+    Bulkhead, CircuitBreaker, Rejected, bulkhead, chaos, circuit_breaker, fallback, rate_limit,
+    retry, timeout,
 };
 use tokio::time::Instant;
 
@@ -76,6 +76,20 @@ pub(crate) static RESERVE_POOL: Bulkhead = Bulkhead::builder()
     .max_queue(2)
     .max_wait(Duration::from_millis(250))
     .build();
+
+/// The name of the demo's fault injection (`#[chaos]` on
+/// [`Shop::stock`]), switched on at the start of a run built with the
+/// feature `chaos`.
+#[cfg_attr(not(feature = "chaos"), allow(dead_code))]
+pub(crate) const CHAOS: &str = "demo::chaos";
+
+/// The error `#[chaos]` injects: a 503, as the shop's own.
+fn injected_503() -> ApiError {
+    ApiError::Status {
+        status: 503,
+        retry_after: None,
+    }
+}
 
 /// What a call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -315,9 +329,23 @@ impl Shop {
     /// `GET /stock/{sku}`: no retry (the next page view asks again); a breaker
     /// that opens after three failures in a row ([`STOCK_BREAKER`]); 250 ms;
     /// "unknown" rather than an error.
+    ///
+    /// Built with the cargo feature `chaos`, the demo also injects faults
+    /// right under the timeout ([`CHAOS`]): 400 ms of latency, which the
+    /// timeout cuts, and 503s, which the breaker counts and the fallback
+    /// answers, as for the real ones. Without the feature the attribute
+    /// compiles to nothing.
     #[fallback(|e| self.unknown_stock(e))]
     #[circuit_breaker(shared = STOCK_BREAKER)]
     #[timeout("250ms")]
+    #[chaos(
+        name = "demo::chaos",
+        error = injected_503,
+        error_rate = 0.15,
+        latency = "400ms",
+        latency_rate = 0.1,
+        enabled = false
+    )]
     pub(crate) async fn stock(&self, sku: &str) -> Result<Stock, ApiError> {
         let path = format!("/stock/{sku}");
         let body = self.stats.stock.attempt(self.get(&path)).await?;
