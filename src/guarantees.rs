@@ -318,6 +318,46 @@
 //! passed to `shared` (a fresh breaker at every use) is refused where it is
 //! written (`tests/ui/circuit-breaker-shared-const.rs`).
 //!
+//! ## Health checks
+//!
+//! - N consecutive failures hold the named breaker open, M consecutive
+//!   successes release it, and a check never releases an operator's hold
+//!   (`tests/health_checks.rs`:
+//!   `n_failures_hold_the_breaker_open_and_m_successes_release_it`,
+//!   `an_operators_hold_is_never_released_by_a_check`); a hung probe is
+//!   dropped at its timeout and counts as a failure
+//!   (`a_hung_probe_times_out_counts_as_a_failure_and_is_dropped`).
+//! - Readiness follows the gating checks and liveness never does, in the
+//!   snapshot and over real HTTP
+//!   (`readiness_follows_the_gating_checks_and_liveness_never_does`,
+//!   `tests/health_http.rs`:
+//!   `readiness_answers_503_until_the_check_is_up_and_liveness_200_throughout`;
+//!   the demo: `short_demo_serves_readiness_and_shuts_down_gracefully`).
+//!
+//! ## State that survives a restart
+//!
+//! - A breaker opened before a restart rejects, in a new process, for exactly
+//!   the time it had left, then probes one call at a time
+//!   (`tests/snapshot.rs`:
+//!   `a_breaker_opened_before_a_restart_rejects_for_the_time_left_then_probes`,
+//!   across a real process boundary); the snapshot's age is taken off, and a
+//!   snapshot older than `open_for` restores closed
+//!   (`restore_ages_a_snapshot_by_the_wall_clock`); a bad snapshot changes
+//!   nothing and unknown names are reported, not fatal
+//!   (`bad_snapshots_fail_clearly_and_unknown_names_are_reported`).
+//!
+//! ## Chaos
+//!
+//! - Without the feature `chaos`, `#[chaos]` compiles to nothing: no fault at
+//!   rate 1.0, no time passes, the same future size (`tests/chaos_off.rs`).
+//! - With it, the same seed replays the same faults
+//!   (`tests/chaos.rs`: `the_same_seed_replays_the_same_faults`), rates
+//!   hold (`the_error_rate_holds_with_an_exact_count_for_the_seed`), and the
+//!   policies above react as to real faults
+//!   (`a_retry_above_retries_injected_errors`,
+//!   `a_breaker_above_opens_on_injected_errors_and_closes_after`,
+//!   `a_timeout_above_fires_on_injected_latency`).
+//!
 //! ## Shutdown
 //!
 //! - Once [`shutdown`](crate::shutdown()) is called, a new call into a
