@@ -2,7 +2,80 @@
 //!
 //! What the policies report while they work, and the handles to step in: the
 //! `tracing` events, the `metrics` (cargo feature `metrics`), the
-//! [`health()`](crate::health()) snapshot and manual control of breakers.
+//! [`health()`](crate::health()) snapshot and manual control of breakers;
+//! then the lifecycle of a service in production: state that survives a
+//! restart, health checks that act, chaos experiments and graceful
+//! shutdown.
+//!
+//! ## Running it in production
+//!
+//! A service's life with steadfast, in order; each step has a section below.
+//!
+//! 1. **At startup, before traffic**: restore the breakers' state that the
+//!    last process saved ([`snapshot::restore`](crate::snapshot::restore)),
+//!    so that a dependency that was failing is not hammered by the new
+//!    process.
+//! 2. **Health checks**: start the probes of your dependencies
+//!    ([`HealthCheck::start`](crate::health::HealthCheck::start), or
+//!    [`health::start_checks()`](crate::health::start_checks) for the
+//!    `#[health_check]` ones) and serve `/health/live` and `/health/ready`
+//!    (feature `axum`: `health::axum::routes()`):
+//!    a failing dependency takes the replica out of the load balancer, and
+//!    can hold its breaker open, but never gets the process restarted.
+//! 3. **While running**: `health()` and the events show every policy; the
+//!    manual controls and `#[chaos]` (feature `chaos`, for game days) act by
+//!    name.
+//! 4. **On SIGTERM**: [`shutdown(deadline)`](crate::shutdown()) refuses new
+//!    calls with `Rejected::ShuttingDown`, sends waiters away, ends retry
+//!    delays, drains the calls in flight up to the deadline and reports;
+//!    then save the breakers' state ([`snapshot::take`](crate::snapshot::take)).
+//!
+//! ```
+//! use std::time::Duration;
+//! use steadfast::health::HealthCheck;
+//! use steadfast::{bulkhead, circuit_breaker};
+//!
+//! #[circuit_breaker(name = "orders-db")]
+//! #[bulkhead(max_concurrent = 4, name = "orders-pool")]
+//! async fn load_order(id: u64) -> std::io::Result<u64> {
+//!     Ok(id)
+//! }
+//!
+//! static ORDERS_DB: HealthCheck = HealthCheck::builder("orders-db-check")
+//!     .breaker("orders-db")
+//!     .build();
+//!
+//! async fn ping_orders_db() -> std::io::Result<()> {
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+//! // 1. The state the last process saved (read from disk; none here).
+//! let saved: Option<String> = None;
+//! if let Some(json) = saved {
+//!     let snapshot: steadfast::snapshot::Snapshot = serde_json::from_str(&json).unwrap();
+//!     let report = steadfast::snapshot::restore(&snapshot).unwrap();
+//!     assert!(report.unknown.is_empty(), "breakers renamed since: {:?}", report.unknown);
+//! }
+//! // 2. Health checks, and the endpoints (merge these routes into your router
+//! //    and serve it with `.with_graceful_shutdown(steadfast::shutdown::begun())`).
+//! let checks = ORDERS_DB.start(ping_orders_db);
+//! let _routes: axum::Router = steadfast::health::axum::routes();
+//! tokio::time::sleep(Duration::from_millis(10)).await;
+//! assert!(steadfast::health().ready());
+//!
+//! // 3. Traffic.
+//! assert_eq!(load_order(7).await.unwrap(), 7);
+//!
+//! // 4. On SIGTERM: drain, report, save.
+//! let report = steadfast::shutdown(Duration::from_secs(10)).await;
+//! assert_eq!(report.still_running, 0);
+//! assert!(load_order(8).await.is_err(), "new calls are refused");
+//! let json = serde_json::to_string(&steadfast::snapshot::take()).unwrap();
+//! assert!(json.contains("orders-db"));
+//! checks.abort();
+//! # }
+//! ```
 //!
 //! ## Events
 //!
