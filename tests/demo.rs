@@ -331,16 +331,29 @@ fn short_demo_serves_readiness_and_shuts_down_gracefully() {
         "not ready while the shop was down: {:?}",
         summary.readiness
     );
-    let body = summary.not_ready_body.as_deref().expect("a 503 with the check down");
+    let body = summary
+        .not_ready_body
+        .as_deref()
+        .expect("a 503 with the check down");
     let json: serde_json::Value = serde_json::from_str(body).expect("JSON");
     assert_eq!(json["ready"], false);
-    assert_eq!(json["live"], true, "a failing dependency never makes it not live");
+    assert_eq!(
+        json["live"], true,
+        "a failing dependency never makes it not live"
+    );
     assert_eq!(json["checks"][0]["name"], "demo::shop");
     assert_eq!(json["checks"][0]["status"], "down");
     let end = summary.ready_at_end.as_ref().expect("readiness at the end");
-    assert_eq!(end.status, 200, "ready again after the shop recovered: {}", end.body);
+    assert_eq!(
+        end.status, 200,
+        "ready again after the shop recovered: {}",
+        end.body
+    );
     let report = &summary.shutdown;
     assert_eq!(report.still_running, 0, "{report}");
     assert!(!report.timed_out, "{report}");
-    assert!(run.plain.contains("Graceful shutdown:"), "the report is printed");
+    assert!(
+        run.plain.contains("Graceful shutdown:"),
+        "the report is printed"
+    );
 }

@@ -311,7 +311,8 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
             }
         }
     }
-    let drain = drain.unwrap_or_else(|| tokio::spawn(steadfast::shutdown(crate::ops::DRAIN_DEADLINE)));
+    let drain =
+        drain.unwrap_or_else(|| tokio::spawn(steadfast::shutdown(crate::ops::DRAIN_DEADLINE)));
     let shutdown = drain.await.expect("the drain panicked");
     ops.stop().await;
     stop.store(true, Ordering::Relaxed);
@@ -718,7 +719,10 @@ impl Summary {
     fn operations(&self) -> String {
         let mut out = String::new();
         let statuses: Vec<String> = self.readiness.iter().map(u16::to_string).collect();
-        let _ = writeln!(out, "\nReadiness over HTTP (GET /health/ready), each second:");
+        let _ = writeln!(
+            out,
+            "\nReadiness over HTTP (GET /health/ready), each second:"
+        );
         out.push_str(&wrap(&statuses, "  ", PLAIN_WIDTH));
         if let Some(body) = &self.not_ready_body {
             let _ = writeln!(out, "  the first 503 with the shop's check down, its body:");

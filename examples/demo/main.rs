@@ -21,8 +21,8 @@
 //! `--help` lists the flags; `tests/demo.rs` runs the `--short` mode.
 
 mod app;
-mod server;
 mod ops;
+mod server;
 mod shop;
 
 use std::process::ExitCode;

@@ -529,7 +529,9 @@ impl Shop {
     /// The health check's probe: `GET /price/{sku}` of the first product,
     /// under no policy (a probe must see the shop as it is).
     pub(crate) async fn probe(&self) -> Result<(), ApiError> {
-        self.get(&format!("/price/{}", CATALOG[0].0)).await.map(|_| ())
+        self.get(&format!("/price/{}", CATALOG[0].0))
+            .await
+            .map(|_| ())
     }
 
     async fn get(&self, path: &str) -> Result<Bytes, ApiError> {
