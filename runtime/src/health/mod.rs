@@ -152,6 +152,9 @@ pub struct BreakerHealth {
     /// Whether the store answered the last call made to it (true without a
     /// store).
     pub store_healthy: bool,
+    /// Its effective configuration, overrides included
+    /// ([`config::apply`](crate::config::apply)).
+    pub config: crate::config::BreakerSettings,
 }
 
 /// One bulkhead in a [`Health`] snapshot.
@@ -172,6 +175,13 @@ pub struct BulkheadHealth {
     pub max_concurrent: u32,
     /// Its `max_queue`.
     pub max_queue: u32,
+    /// Its `max_wait` (`None`: unbounded). In JSON: `max_wait_ms`, whole
+    /// milliseconds, or `null`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "max_wait_ms", serialize_with = "serialize_millis")
+    )]
+    pub max_wait: Option<Duration>,
 }
 
 /// One rate limiter in a [`Health`] snapshot.
@@ -424,6 +434,7 @@ pub fn health() -> Health {
                 shared: b.is_shared(),
                 store_failures: b.store_failures(),
                 store_healthy: b.store_healthy(),
+                config: b.settings(),
             }
         })
         .collect();
@@ -438,6 +449,7 @@ pub fn health() -> Health {
             waiting: b.waiting(),
             max_concurrent: b.max_concurrent(),
             max_queue: b.max_queue(),
+            max_wait: b.max_wait(),
         })
         .collect();
     let rate_limiters = registry::members::<RateLimiter>();
