@@ -372,8 +372,8 @@ pub use steadfast_runtime::{
 
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
-pub use steadfast_runtime::snapshot;
 pub use steadfast_macros::health_check;
+pub use steadfast_runtime::snapshot;
 
 #[cfg(feature = "http")]
 pub use steadfast_runtime::http;

@@ -146,11 +146,27 @@ fn invalid_values_get_the_compile_time_messages() {
     let name = "config::checked";
     let cases = [
         ("failure_ratio", "0", "circuit-breaker-failure-ratio-zero"),
-        ("failure_ratio", "1.5", "circuit-breaker-failure-ratio-above-one"),
-        ("failure_ratio", "50%", "circuit-breaker-failure-ratio-string"),
-        ("half_open_probes", "0", "circuit-breaker-half-open-probes-zero"),
+        (
+            "failure_ratio",
+            "1.5",
+            "circuit-breaker-failure-ratio-above-one",
+        ),
+        (
+            "failure_ratio",
+            "50%",
+            "circuit-breaker-failure-ratio-string",
+        ),
+        (
+            "half_open_probes",
+            "0",
+            "circuit-breaker-half-open-probes-zero",
+        ),
         ("min_calls", "20", "circuit-breaker-min-calls-above-window"),
-        ("slow_ratio", "0.8", "circuit-breaker-slow-ratio-without-slow-call"),
+        (
+            "slow_ratio",
+            "0.8",
+            "circuit-breaker-slow-ratio-without-slow-call",
+        ),
     ];
     for (key, value, ui) in cases {
         let problem = only_problem(&overrides(&[(CB, name, key, value)]));
@@ -213,9 +229,11 @@ fn unknown_names_and_keys_list_the_valid_ones() {
         panic!("{problem:?}")
     };
     assert!(known.iter().any(|n| n == "config::named-a"), "{known:?}");
-    assert!(problem.to_string().starts_with(
-        "no circuit breaker is named `config::nope`; the registered ones are: "
-    ));
+    assert!(
+        problem
+            .to_string()
+            .starts_with("no circuit breaker is named `config::nope`; the registered ones are: ")
+    );
     let problem = only_problem(&overrides(&[(CB, "config::named-a", "ratio", "0.3")]));
     assert_eq!(
         problem.to_string(),
@@ -270,8 +288,15 @@ async fn a_bulkhead_queue_limit_is_a_startup_key_and_max_wait_a_running_one() {
     assert!(LINE.acquire().await.is_err());
     // Now that a call has waited, the limits are fixed; `max_wait` is not.
     let problem = only_problem(&overrides(&[(BH, "config::line", "max_queue", "5")]));
-    assert!(matches!(problem, Problem::StartupOnly { .. }), "{problem:?}");
-    assert!(problem.to_string().contains("`max_queue` can only change before"));
+    assert!(
+        matches!(problem, Problem::StartupOnly { .. }),
+        "{problem:?}"
+    );
+    assert!(
+        problem
+            .to_string()
+            .contains("`max_queue` can only change before")
+    );
     assert_eq!(LINE.max_queue(), 1);
     config::apply(&overrides(&[(BH, "config::line", "max_wait", "1s")])).unwrap();
     drop(held);
@@ -304,9 +329,7 @@ fn futures_poll<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Out
 }
 
 static FROM_FILE: CircuitBreaker = CircuitBreaker::builder().name("config::from-file").build();
-static FROM_ENV: Bulkhead = Bulkhead::builder()
-    .name("config::from-env")
-    .build();
+static FROM_ENV: Bulkhead = Bulkhead::builder().name("config::from-env").build();
 
 #[test]
 fn overrides_load_from_a_toml_file_and_the_environment() {
@@ -357,11 +380,13 @@ max_wait = "9s"
     )])
     .unwrap_err();
     assert!(
-        err.to_string().contains("config::from-env (CONFIG__FROM_ENV)"),
+        err.to_string()
+            .contains("config::from-env (CONFIG__FROM_ENV)"),
         "{err}"
     );
     // A bad file says where.
-    let err = Overrides::from_toml_str("[retry.x]\nmax_attempts = 3", "overrides.toml").unwrap_err();
+    let err =
+        Overrides::from_toml_str("[retry.x]\nmax_attempts = 3", "overrides.toml").unwrap_err();
     assert_eq!(
         err.to_string(),
         "overrides.toml: unknown kind `retry`; the kinds are: circuit_breaker, bulkhead, rate_limit"

@@ -482,7 +482,7 @@ impl BulkheadBuilder {
             max_wait_nanos: AtomicU64::new(match self.max_wait {
                 Some(max_wait) => {
                     let nanos = crate::circuit_breaker::saturating_nanos(max_wait);
-                    if nanos >= NO_MAX_WAIT {
+                    if nanos == NO_MAX_WAIT {
                         NO_MAX_WAIT - 1
                     } else {
                         nanos

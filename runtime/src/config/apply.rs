@@ -183,8 +183,9 @@ fn bulkhead_plan(
         let result = match key.as_str() {
             "max_concurrent" => validate::max_concurrent(value).map(|n| max_concurrent = n),
             "max_queue" => validate::max_queue(value).map(|n| max_queue = n),
-            "max_wait" => validate::duration(value, Some("`max_wait`"))
-                .map(|d| max_wait = Some(Some(d))),
+            "max_wait" => {
+                validate::duration(value, Some("`max_wait`")).map(|d| max_wait = Some(Some(d)))
+            }
             _ => continue,
         };
         match result {

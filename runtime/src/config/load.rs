@@ -39,8 +39,27 @@ use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 const PREFIX: &str = "STEADFAST__";
 
 impl Overrides {
-    /// Reads overrides from TOML text (see the [module docs](crate::config)
-    /// for the layout). `origin` names the source in errors.
+    /// Reads overrides from TOML text: a table per kind, a table per policy
+    /// name (quoted: names hold `::` and `-`), a value per key, numbers or
+    /// strings as in the attributes. `origin` names the source in errors.
+    ///
+    /// ```
+    /// use steadfast_runtime::config::Overrides;
+    ///
+    /// let overrides = Overrides::from_toml_str(
+    ///     r#"
+    ///     [circuit_breaker."payments::charge"]
+    ///     failure_ratio = 0.2
+    ///     open_for = "30s"
+    ///
+    ///     [bulkhead."db-pool"]
+    ///     max_queue = 5
+    ///     "#,
+    ///     "overrides.toml",
+    /// )
+    /// .unwrap();
+    /// assert_eq!(overrides.len(), 3);
+    /// ```
     ///
     /// # Errors
     ///
@@ -127,8 +146,8 @@ impl Overrides {
         Overrides::from_toml_str(&text, &origin)
     }
 
-    /// Reads the process's `STEADFAST__…` environment variables (see the
-    /// [module docs](crate::config) for the mapping).
+    /// Reads the process's `STEADFAST__<KIND>__<POLICY>__<KEY>`
+    /// environment variables, as [`from_vars`](Overrides::from_vars) says.
     ///
     /// # Errors
     ///
@@ -142,6 +161,16 @@ impl Overrides {
 
     /// Reads overrides from `(variable, value)` pairs as from the
     /// environment; pairs without the `STEADFAST__` prefix are skipped.
+    ///
+    /// A variable is `STEADFAST__<KIND>__<POLICY>__<KEY>`, upper case:
+    /// `STEADFAST__CIRCUIT_BREAKER__PAYMENTS__CHARGE__FAILURE_RATIO=0.2`.
+    /// The policy part is the name upper-cased, with `::` written `__` and
+    /// any other character that is not a letter or digit (`-`, `.`) written
+    /// `_`; kinds and keys hold no double underscore, so the first part is
+    /// the kind and the last the key. The policy part is matched against the
+    /// registered names of its kind, encoded the same way, so read the
+    /// environment once the policies are registered (the attributes' are
+    /// from the start).
     ///
     /// # Errors
     ///

@@ -7,8 +7,9 @@
 //! — written as in the attributes (numbers, and durations such as
 //! `"30s"`). [`apply`] checks every entry first, with the attributes'
 //! rules and messages, and changes nothing unless all are valid; then it
-//! stores them. With the `config` feature, [`Overrides::from_toml_str`],
-//! [`Overrides::from_file`] and [`Overrides::from_env`] load them.
+//! stores them. With the `config` feature, `Overrides::from_toml_str`,
+//! `from_file`, `from_env` and `from_vars` load them (the file's layout and
+//! the environment's names are in `load.rs`, and in the operating guide).
 //!
 //! # Which keys change, and when
 //!
@@ -95,7 +96,9 @@ impl PolicyKind {
     /// The kind named `name` (`circuit_breaker`, `bulkhead`, `rate_limit`).
     #[must_use]
     pub fn from_name(name: &str) -> Option<PolicyKind> {
-        PolicyKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        PolicyKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     /// The keys an override may name (some are refused: see the module

@@ -17,7 +17,10 @@ pub struct BreakerSettings {
     /// `window_ms`, whole milliseconds, or `null`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "window_ms", serialize_with = "crate::config::settings::millis")
+        serde(
+            rename = "window_ms",
+            serialize_with = "crate::config::settings::millis"
+        )
     )]
     pub window_duration: Option<Duration>,
     /// `min_calls`.
@@ -27,7 +30,10 @@ pub struct BreakerSettings {
     /// `slow_call`, if any. In JSON: `slow_call_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "slow_call_ms", serialize_with = "crate::config::settings::millis")
+        serde(
+            rename = "slow_call_ms",
+            serialize_with = "crate::config::settings::millis"
+        )
     )]
     pub slow_call: Option<Duration>,
     /// `slow_ratio` (1 unless set; used only with `slow_call`).
@@ -35,7 +41,10 @@ pub struct BreakerSettings {
     /// `open_for`. In JSON: `open_for_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "open_for_ms", serialize_with = "crate::config::settings::millis_of")
+        serde(
+            rename = "open_for_ms",
+            serialize_with = "crate::config::settings::millis_of"
+        )
     )]
     pub open_for: Duration,
     /// `half_open_probes`.

@@ -84,8 +84,7 @@ pub(crate) fn breaker_together(
     if slow_ratio_given && settings.slow_call.is_none() {
         return Err((
             "slow_ratio",
-            "`slow_ratio` needs `slow_call`, the duration above which a call counts as slow"
-                .into(),
+            "`slow_ratio` needs `slow_call`, the duration above which a call counts as slow".into(),
         ));
     }
     if let Some(size) = settings.window_calls
