@@ -11,8 +11,8 @@ use std::time::Duration;
 use steadfast::config::{self, Overrides, PolicyKind, Problem};
 use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, circuit_breaker};
 
-const CB: PolicyKind = PolicyKind::CircuitBreaker;
-const BH: PolicyKind = PolicyKind::Bulkhead;
+const CB: PolicyKind = PolicyKind::Breakers;
+const BH: PolicyKind = PolicyKind::Bulkheads;
 
 fn overrides(entries: &[(PolicyKind, &str, &str, &str)]) -> Overrides {
     let mut o = Overrides::new();
@@ -244,7 +244,7 @@ fn unknown_names_and_keys_list_the_valid_ones() {
     let problem = only_problem(&overrides(&[(CB, "config::named-a", "window", "50")]));
     assert!(matches!(problem, Problem::Fixed { .. }), "{problem:?}");
     let problem = only_problem(&overrides(&[(
-        PolicyKind::RateLimit,
+        PolicyKind::RateLimiters,
         "config::quota",
         "rate",
         "20",

@@ -78,7 +78,7 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
         problems.extend(unknown_keys);
         let known = |key: &str| kind.keys().contains(&key);
         match kind {
-            PolicyKind::CircuitBreaker => {
+            PolicyKind::Breakers => {
                 let Some(found) = named::<CircuitBreaker>(kind, name, &mut problems) else {
                     continue;
                 };
@@ -104,7 +104,7 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
                     breakers.push((breaker, settings));
                 }
             }
-            PolicyKind::Bulkhead => {
+            PolicyKind::Bulkheads => {
                 let Some(found) = named::<Bulkhead>(kind, name, &mut problems) else {
                     continue;
                 };
@@ -114,7 +114,7 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
                     bulkheads.push(plan);
                 }
             }
-            PolicyKind::RateLimit => {
+            PolicyKind::RateLimiters => {
                 if named::<RateLimiter>(kind, name, &mut problems).is_some() {
                     for key in keys.keys().filter(|key| known(key)) {
                         problems.push(fixed(kind, name, key, RATE_FIXED));
@@ -137,7 +137,7 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
                 "max_queue"
             };
             problems.push(Problem::StartupOnly {
-                kind: PolicyKind::Bulkhead,
+                kind: PolicyKind::Bulkheads,
                 policy: plan.bulkhead.name().to_owned(),
                 key: key.to_owned(),
                 reason: LIMITS_AT_STARTUP,
@@ -173,7 +173,7 @@ fn bulkhead_plan(
     keys: &BTreeMap<String, String>,
     problems: &mut Vec<Problem>,
 ) -> BulkheadPlan {
-    let kind = PolicyKind::Bulkhead;
+    let kind = PolicyKind::Bulkheads;
     let mut max_concurrent = bulkhead.max_concurrent();
     let mut max_queue = bulkhead.max_queue();
     let mut max_wait = None;

@@ -248,9 +248,9 @@ fn entry(rest: &str) -> Result<(PolicyKind, String, String), VarProblem> {
     }
     let key = key.to_ascii_lowercase();
     let names = match kind {
-        PolicyKind::CircuitBreaker => names_of::<CircuitBreaker>(),
-        PolicyKind::Bulkhead => names_of::<Bulkhead>(),
-        PolicyKind::RateLimit => names_of::<RateLimiter>(),
+        PolicyKind::Breakers => names_of::<CircuitBreaker>(),
+        PolicyKind::Bulkheads => names_of::<Bulkhead>(),
+        PolicyKind::RateLimiters => names_of::<RateLimiter>(),
     };
     let matching: Vec<&String> = names.iter().filter(|n| encode(n) == policy).collect();
     match matching.as_slice() {

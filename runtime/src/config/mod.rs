@@ -67,29 +67,32 @@ pub use settings::BreakerSettings;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum PolicyKind {
-    /// A [`CircuitBreaker`](crate::CircuitBreaker) (`circuit_breaker`).
-    CircuitBreaker,
-    /// A [`Bulkhead`](crate::Bulkhead) (`bulkhead`).
-    Bulkhead,
-    /// A [`RateLimiter`](crate::RateLimiter) (`rate_limit`).
-    RateLimit,
+    /// Circuit breakers ([`CircuitBreaker`](crate::CircuitBreaker)),
+    /// `circuit_breaker`. (The variants are plural so that no public item
+    /// shares a policy type's name: rustc then writes the types unqualified
+    /// in users' errors.)
+    Breakers,
+    /// Bulkheads ([`Bulkhead`](crate::Bulkhead)), `bulkhead`.
+    Bulkheads,
+    /// Rate limiters ([`RateLimiter`](crate::RateLimiter)), `rate_limit`.
+    RateLimiters,
 }
 
 impl PolicyKind {
     /// Every kind.
     pub const ALL: [PolicyKind; 3] = [
-        PolicyKind::CircuitBreaker,
-        PolicyKind::Bulkhead,
-        PolicyKind::RateLimit,
+        PolicyKind::Breakers,
+        PolicyKind::Bulkheads,
+        PolicyKind::RateLimiters,
     ];
 
     /// Its name in files and the environment: the attribute's name.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
-            PolicyKind::CircuitBreaker => "circuit_breaker",
-            PolicyKind::Bulkhead => "bulkhead",
-            PolicyKind::RateLimit => "rate_limit",
+            PolicyKind::Breakers => "circuit_breaker",
+            PolicyKind::Bulkheads => "bulkhead",
+            PolicyKind::RateLimiters => "rate_limit",
         }
     }
 
@@ -106,7 +109,7 @@ impl PolicyKind {
     #[must_use]
     pub const fn keys(self) -> &'static [&'static str] {
         match self {
-            PolicyKind::CircuitBreaker => &[
+            PolicyKind::Breakers => &[
                 "failure_ratio",
                 "min_calls",
                 "consecutive_failures",
@@ -116,17 +119,17 @@ impl PolicyKind {
                 "half_open_probes",
                 "window",
             ],
-            PolicyKind::Bulkhead => &["max_concurrent", "max_queue", "max_wait"],
-            PolicyKind::RateLimit => &["rate", "per", "burst", "max_wait"],
+            PolicyKind::Bulkheads => &["max_concurrent", "max_queue", "max_wait"],
+            PolicyKind::RateLimiters => &["rate", "per", "burst", "max_wait"],
         }
     }
 
     /// In messages.
     pub(crate) const fn noun(self) -> &'static str {
         match self {
-            PolicyKind::CircuitBreaker => "circuit breaker",
-            PolicyKind::Bulkhead => "bulkhead",
-            PolicyKind::RateLimit => "rate limiter",
+            PolicyKind::Breakers => "circuit breaker",
+            PolicyKind::Bulkheads => "bulkhead",
+            PolicyKind::RateLimiters => "rate limiter",
         }
     }
 }
@@ -140,8 +143,8 @@ impl PolicyKind {
 ///
 /// let mut overrides = Overrides::new();
 /// overrides
-///     .set(PolicyKind::CircuitBreaker, "payments::charge", "failure_ratio", "0.2")
-///     .set(PolicyKind::CircuitBreaker, "payments::charge", "open_for", "30s");
+///     .set(PolicyKind::Breakers, "payments::charge", "failure_ratio", "0.2")
+///     .set(PolicyKind::Breakers, "payments::charge", "open_for", "30s");
 /// assert_eq!(overrides.len(), 2);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
