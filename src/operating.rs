@@ -345,7 +345,6 @@
 //! ```
 //!
 //! ```no_run
-//! # #[cfg(feature = "config")]
 //! # fn main() -> Result<(), steadfast::config::ConfigError> {
 //! use steadfast::config::{self, Overrides};
 //!
@@ -357,7 +356,6 @@
 //! }
 //! # Ok(())
 //! # }
-//! # #[cfg(not(feature = "config"))] fn main() {}
 //! ```
 //!
 //! Which keys change when (the reasons are in [`config`](crate::config)):
