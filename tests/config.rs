@@ -392,3 +392,36 @@ max_wait = "9s"
         "overrides.toml: unknown kind `retry`; the kinds are: circuit_breaker, bulkhead, rate_limit"
     );
 }
+
+static TWIN_A: CircuitBreaker = CircuitBreaker::builder()
+    .name("config::twin")
+    .window_calls(4)
+    .build();
+static TWIN_B: CircuitBreaker = CircuitBreaker::builder()
+    .name("config::twin")
+    .window_calls(4)
+    .build();
+
+#[tokio::test(start_paused = true)]
+async fn every_policy_of_a_name_gets_the_overrides_and_probes_follow_them() {
+    TWIN_A.register();
+    TWIN_B.register();
+    let applied = config::apply(&overrides(&[
+        (CB, "config::twin", "half_open_probes", "2"),
+        (CB, "config::twin", "open_for", "1s"),
+    ]))
+    .unwrap();
+    assert_eq!(applied.changes.len(), 4, "two keys, two breakers");
+    assert_eq!(TWIN_B.settings().half_open_probes, 2);
+    for _ in 0..4 {
+        let _ = TWIN_A.call(|| Err::<(), _>("down"));
+    }
+    tokio::time::advance(Duration::from_secs(1)).await;
+    // Two probes at once now, where the built breaker admitted one.
+    let first = TWIN_A.try_acquire().unwrap();
+    let second = TWIN_A.try_acquire().unwrap();
+    assert!(TWIN_A.try_acquire().is_err());
+    first.success();
+    second.success();
+    assert_eq!(TWIN_A.state(), steadfast::circuit_breaker::State::Closed);
+}
