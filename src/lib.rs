@@ -381,6 +381,8 @@ pub use steadfast_runtime::http;
 
 pub use steadfast_runtime::chaos;
 
+pub use steadfast_runtime::config;
+
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
 #[cfg(feature = "redis")]

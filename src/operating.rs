@@ -457,3 +457,56 @@
 //! Shutdown has no way back; a test that shuts down runs in a test binary of
 //! its own and calls the hidden `steadfast::shutdown::reset()` between tests
 //! (see `tests/shutdown.rs`).
+//!
+//! ## Configuration overrides
+//!
+//! Operators change a named policy's settings without recompiling: an
+//! [`Overrides`](crate::config::Overrides) holds, per kind
+//! (`circuit_breaker`, `bulkhead`, `rate_limit`) and [name](#names), a value
+//! per key, written as in the attributes; [`config::apply`](crate::config::apply)
+//! checks every entry with the attributes' rules and messages, and changes
+//! nothing unless all are valid. An unknown name lists the registered ones,
+//! an unknown key the kind's keys. With the `config` feature they load from
+//! a TOML file and from `STEADFAST__<KIND>__<POLICY>__<KEY>` environment
+//! variables (the name upper-cased, `::` as `__`, other punctuation as `_`:
+//! `STEADFAST__CIRCUIT_BREAKER__PAYMENTS__FAILURE_RATIO=0.2`), the
+//! environment winning over the file. Load and apply them at startup,
+//! before traffic:
+//!
+//! ```toml
+//! [circuit_breaker."payments"]
+//! failure_ratio = 0.2
+//! open_for = "30s"
+//!
+//! [bulkhead."my_app::db::query"]
+//! max_queue = 5
+//! ```
+//!
+//! ```no_run
+//! # fn main() -> Result<(), steadfast::config::ConfigError> {
+//! use steadfast::config::{self, Overrides};
+//!
+//! let mut overrides = Overrides::from_file("/etc/my-app/resilience.toml")?;
+//! overrides.merge(Overrides::from_env()?);
+//! let applied = config::apply(&overrides)?;
+//! for change in &applied.changes {
+//!     println!("{} {}: {} = {}", change.kind.as_str(), change.policy, change.key, change.value);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Which keys change when (the reasons are in [`config`](crate::config)):
+//!
+//! | kind | keys | may change |
+//! |---|---|---|
+//! | `circuit_breaker` | `failure_ratio`, `min_calls`, `consecutive_failures`, `slow_call`, `slow_ratio`, `open_for`, `half_open_probes` | at any time, from the next decision |
+//! | `circuit_breaker` | `window` | never (laid out when built) |
+//! | `bulkhead` | `max_wait` | at any time, for calls that start waiting after |
+//! | `bulkhead` | `max_concurrent`, `max_queue` | at startup: until a call first waits |
+//! | `rate_limit` | `rate`, `per`, `burst`, `max_wait` | never (the limiter's time unit is derived from them) |
+//!
+//! Every policy's effective configuration is in `health()`: a breaker's
+//! under `config`, a bulkhead's `max_concurrent`, `max_queue` and
+//! `max_wait_ms`, a rate limiter's settings. Keyed policies take no
+//! overrides.

@@ -64,6 +64,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
     assert_eq!(
         keys(breaker),
         [
+            "config",
             "duplicate_name",
             "forced",
             "in_state_for_ms",
@@ -95,6 +96,17 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "shared": false,
             "store_failures": 0,
             "store_healthy": true,
+            "config": {
+                "failure_ratio": 0.5,
+                "window_calls": 2,
+                "window_ms": null,
+                "min_calls": 2,
+                "consecutive_failures": 0,
+                "slow_call_ms": null,
+                "slow_ratio": 1.0,
+                "open_for_ms": 5_000,
+                "half_open_probes": 1,
+            },
         })
     );
 
@@ -108,6 +120,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "waiting": 0,
             "max_concurrent": 3,
             "max_queue": 5,
+            "max_wait_ms": null,
         })
     );
     drop(running);

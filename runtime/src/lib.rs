@@ -13,6 +13,7 @@
 pub mod bulkhead;
 pub mod chaos;
 pub mod circuit_breaker;
+pub mod config;
 mod events;
 mod failure;
 pub mod fallback;

@@ -120,7 +120,10 @@ impl Bulkhead {
             self.enter();
             return Ok(true);
         }
-        match self.slots.join(self.max_concurrent, self.max_queue, || {}) {
+        match self
+            .slots
+            .join(|| (self.max_concurrent, self.max_queue), || {})
+        {
             Join::Slot => {
                 self.enter();
                 Ok(true)

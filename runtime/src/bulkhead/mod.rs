@@ -38,11 +38,13 @@ mod slots;
 
 use core::future::poll_fn;
 use core::pin::{Pin, pin};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use core::task::Poll;
 use core::time::Duration;
 use std::future::Future;
 use std::sync::Mutex;
+
+use crate::sync::Lock;
 
 pub use call::Slotted;
 
@@ -78,9 +80,15 @@ use slots::{Join, Slots, running, waiting};
 pub struct Bulkhead {
     /// Its name, resolved on first read.
     name: PolicyName,
-    max_concurrent: u32,
-    max_queue: u32,
-    max_wait: Option<Duration>,
+    /// The limits, which [`config::apply`](crate::config::apply) may change
+    /// (`max_concurrent` and `max_queue` only until a call has waited: see
+    /// [`Bulkhead::set_limits`]). `Relaxed`: each value stands alone, and the
+    /// two limits are stored and read for joining the line under the queue's
+    /// lock.
+    max_concurrent: AtomicU32,
+    max_queue: AtomicU32,
+    /// `max_wait` in nanoseconds; `NO_MAX_WAIT` for none.
+    max_wait_nanos: AtomicU64,
     /// The counts and the waiter queue.
     slots: Slots<AtomicU64, Mutex<Queue>>,
     /// Whether the bulkhead is in the registry that `health()` reads.
@@ -162,7 +170,8 @@ impl Bulkhead {
     /// Takes a slot if one is free and nobody is waiting.
     #[inline]
     fn try_take_slot(&self) -> bool {
-        self.slots.try_take(self.max_concurrent)
+        self.slots
+            .try_take(self.max_concurrent.load(Ordering::Relaxed))
     }
 
     #[cold]
@@ -175,7 +184,13 @@ impl Bulkhead {
                 self.report_counts();
             }
         };
-        let ticket = match self.slots.join(self.max_concurrent, self.max_queue, queued) {
+        let limits = || {
+            (
+                self.max_concurrent.load(Ordering::Relaxed),
+                self.max_queue.load(Ordering::Relaxed),
+            )
+        };
+        let ticket = match self.slots.join(limits, queued) {
             Join::Slot => return Ok(self.permit()),
             Join::Full => return Err(self.rejection()),
             Join::Queued(ticket) => ticket,
@@ -192,7 +207,7 @@ impl Bulkhead {
             return Err(self.shutting_down());
         };
         let granted = {
-            let mut sleep = pin!(self.max_wait.map(tokio::time::sleep));
+            let mut sleep = pin!(self.max_wait().map(tokio::time::sleep));
             let mut wait = pin!(waiter.wait());
             poll_fn(|cx| {
                 if let Poll::Ready(granted) = wait.as_mut().poll(cx) {
@@ -287,14 +302,57 @@ impl Bulkhead {
 
     /// Its `max_concurrent`.
     #[must_use]
-    pub const fn max_concurrent(&self) -> u32 {
-        self.max_concurrent
+    pub fn max_concurrent(&self) -> u32 {
+        self.max_concurrent.load(Ordering::Relaxed)
     }
 
     /// Its `max_queue`.
     #[must_use]
-    pub const fn max_queue(&self) -> u32 {
-        self.max_queue
+    pub fn max_queue(&self) -> u32 {
+        self.max_queue.load(Ordering::Relaxed)
+    }
+
+    /// Its `max_wait` (`None`: a waiter waits as long as it takes).
+    #[must_use]
+    pub fn max_wait(&self) -> Option<Duration> {
+        match self.max_wait_nanos.load(Ordering::Relaxed) {
+            NO_MAX_WAIT => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Sets `max_wait` (a configuration override): calls that start waiting
+    /// from now on wait at most this long.
+    pub(crate) fn set_max_wait(&self, max_wait: Option<Duration>) {
+        let nanos = max_wait.map_or(NO_MAX_WAIT, |d| {
+            crate::circuit_breaker::saturating_nanos(d).min(NO_MAX_WAIT - 1)
+        });
+        self.max_wait_nanos.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Whether `max_concurrent` and `max_queue` may still change: no call
+    /// has ever waited, so the line's entries are not allocated yet.
+    pub(crate) fn limits_open(&self) -> bool {
+        self.slots.queue.with(|queue| !queue.is_allocated())
+    }
+
+    /// Sets `max_concurrent` and `max_queue` (a configuration override), if
+    /// no call has ever waited; `false`, changing nothing, otherwise. They
+    /// are startup settings: the line's entries are allocated once, at
+    /// `max_queue`, when the first call waits, and a slot released while
+    /// calls wait goes straight to the first of them, so a lowered
+    /// `max_concurrent` would not be reached while the line stays busy.
+    /// Stored under the queue's lock, where a joiner reads them, so the
+    /// line is allocated at the `max_queue` the joiners check against.
+    pub(crate) fn set_limits(&self, max_concurrent: u32, max_queue: u32) -> bool {
+        self.slots.queue.with(|queue| {
+            if queue.is_allocated() {
+                return false;
+            }
+            self.max_concurrent.store(max_concurrent, Ordering::Relaxed);
+            self.max_queue.store(max_queue, Ordering::Relaxed);
+            true
+        })
     }
 
     /// Adds the bulkhead to [`health`](crate::health()) (once; later calls
@@ -318,6 +376,9 @@ impl Bulkhead {
 }
 
 crate::registry::policy_member!(Bulkhead, Kind::Bulkhead);
+
+/// `max_wait_nanos` when there is no `max_wait`.
+const NO_MAX_WAIT: u64 = u64::MAX;
 
 /// A slot in a [`Bulkhead`], released when dropped.
 #[derive(Debug)]
@@ -446,9 +507,19 @@ impl BulkheadBuilder {
         );
         Bulkhead {
             name: self.name,
-            max_concurrent: self.max_concurrent,
-            max_queue: self.max_queue,
-            max_wait: self.max_wait,
+            max_concurrent: AtomicU32::new(self.max_concurrent),
+            max_queue: AtomicU32::new(self.max_queue),
+            max_wait_nanos: AtomicU64::new(match self.max_wait {
+                Some(max_wait) => {
+                    let nanos = crate::circuit_breaker::saturating_nanos(max_wait);
+                    if nanos == NO_MAX_WAIT {
+                        NO_MAX_WAIT - 1
+                    } else {
+                        nanos
+                    }
+                }
+                None => NO_MAX_WAIT,
+            }),
             slots: Slots {
                 counts: AtomicU64::new(0),
                 queue: Mutex::new(Queue::new()),

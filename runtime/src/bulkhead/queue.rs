@@ -88,6 +88,11 @@ impl Queue {
         }
     }
 
+    /// Whether the entries are allocated (a call has waited).
+    pub(super) fn is_allocated(&self) -> bool {
+        !self.entries.is_empty()
+    }
+
     /// Joins the back of the line. `capacity` is `max_queue`: the caller
     /// keeps the line within it (the bulkhead's waiting count, changed only
     /// under the lock with the line, is the line's length).

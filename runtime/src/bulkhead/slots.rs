@@ -64,10 +64,13 @@ impl<C: AtomicWord, L: Lock<Queue>> Slots<C, L> {
 
     /// Joins the line, or takes a slot freed since [`try_take`](Slots::try_take)
     /// failed. `queued` runs after joining, with the lock still held.
-    pub(super) fn join(&self, max_concurrent: u32, max_queue: u32, queued: impl FnOnce()) -> Join {
+    /// `limits` gives `max_concurrent` and `max_queue`, read under the lock
+    /// (where a configuration override stores them).
+    pub(super) fn join(&self, limits: impl FnOnce() -> (u32, u32), queued: impl FnOnce()) -> Join {
         // Under the lock, so that a releaser that sees us waiting finds us in
         // the queue.
         self.queue.with(|queue| {
+            let (max_concurrent, max_queue) = limits();
             let mut counts = self.counts.load(Ordering::Relaxed);
             loop {
                 // Joining the line and taking a freed slot are both a CAS on

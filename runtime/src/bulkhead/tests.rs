@@ -270,7 +270,10 @@ fn zero_concurrency_is_rejected() {
 #[test]
 fn defaults() {
     let b = Bulkhead::builder().build();
-    assert_eq!((b.max_concurrent, b.max_queue, b.max_wait), (10, 10, None));
+    assert_eq!(
+        (b.max_concurrent(), b.max_queue(), b.max_wait()),
+        (10, 10, None)
+    );
 }
 
 /// The bulkhead against a sequential reference model: random sequences of

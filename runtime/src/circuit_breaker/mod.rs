@@ -129,17 +129,68 @@ pub struct CircuitBreaker {
     link: Link,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The breaker's settings. The window's shape is fixed when the breaker is
+/// built; every other setting is an atomic that
+/// [`config::apply`](crate::config::apply) may change at run time, read with
+/// `Relaxed` loads where a plain field was read before (each value stands
+/// alone: no other memory is published through it).
+#[derive(Debug)]
 struct Config {
     /// The window, as a store keeps it.
     window: BreakerWindow,
-    failure_ratio_ppm: u64,
-    min_calls: u32,
-    consecutive_failures: u32,
-    slow_call: Option<Duration>,
-    slow_ratio_ppm: u64,
-    open_for: Duration,
-    half_open_probes: u32,
+    failure_ratio_ppm: AtomicU64,
+    min_calls: AtomicU32,
+    consecutive_failures: AtomicU32,
+    /// `slow_call` in nanoseconds; 0 for none (a `slow_call` is never zero).
+    slow_call_nanos: AtomicU64,
+    slow_ratio_ppm: AtomicU64,
+    /// `open_for` in nanoseconds (saturated at `u64::MAX`).
+    open_for_nanos: AtomicU64,
+    half_open_probes: AtomicU32,
+}
+
+impl Config {
+    fn failure_ratio_ppm(&self) -> u64 {
+        self.failure_ratio_ppm.load(Ordering::Relaxed)
+    }
+
+    fn min_calls(&self) -> u32 {
+        self.min_calls.load(Ordering::Relaxed)
+    }
+
+    fn consecutive_failures(&self) -> u32 {
+        self.consecutive_failures.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn slow_call(&self) -> Option<Duration> {
+        match self.slow_call_nanos.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    fn slow_ratio_ppm(&self) -> u64 {
+        self.slow_ratio_ppm.load(Ordering::Relaxed)
+    }
+
+    fn open_for(&self) -> Duration {
+        Duration::from_nanos(self.open_for_nanos.load(Ordering::Relaxed))
+    }
+
+    fn half_open_probes(&self) -> u32 {
+        self.half_open_probes.load(Ordering::Relaxed)
+    }
+}
+
+/// Nanoseconds of `duration`, saturated at `u64::MAX`.
+pub(crate) const fn saturating_nanos(duration: Duration) -> u64 {
+    let nanos = duration.as_nanos();
+    if nanos > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        nanos as u64
+    }
 }
 
 /// How a call ended, for the breaker.
@@ -237,7 +288,7 @@ impl CircuitBreaker {
         self.permit(state::admit(
             &self.word,
             word,
-            self.config.half_open_probes,
+            self.config.half_open_probes(),
             waited_out,
         ))
     }
@@ -329,7 +380,7 @@ impl CircuitBreaker {
 
     #[inline]
     fn tracks_time(&self) -> bool {
-        self.config.slow_call.is_some()
+        self.config.slow_call_nanos.load(Ordering::Relaxed) != 0
     }
 
     /// Applies a finished call's outcome, if the breaker is still in the
@@ -370,7 +421,7 @@ impl CircuitBreaker {
 
     #[cold]
     fn complete_slow(&self, generation: u32, probe: bool, outcome: Outcome, started: Option<u64>) {
-        let slow = match (self.config.slow_call, started) {
+        let slow = match (self.config.slow_call(), started) {
             (Some(limit), Some(started)) => {
                 u128::from(self.now().saturating_sub(started)) > limit.as_nanos()
             }
@@ -408,11 +459,11 @@ impl CircuitBreaker {
             self.record_shared(failure, slow);
         }
         let tally = self.window.record(failure, slow, || self.now());
+        let consecutive_failures = self.config.consecutive_failures();
         let consecutive_trip = failure
-            && self.config.consecutive_failures != 0
-            && self.consecutive.fetch_add(1, Ordering::Relaxed) + 1
-                >= self.config.consecutive_failures;
-        let min_calls = u64::from(self.config.min_calls);
+            && consecutive_failures != 0
+            && self.consecutive.fetch_add(1, Ordering::Relaxed) + 1 >= consecutive_failures;
+        let min_calls = u64::from(self.config.min_calls());
         let evaluate = failure || slow || self.window.success_can_trip(&tally, min_calls);
         if consecutive_trip || (evaluate && self.trips(&tally)) {
             match &self.shared {
@@ -423,13 +474,13 @@ impl CircuitBreaker {
     }
 
     fn trips(&self, tally: &Tally) -> bool {
-        if tally.calls < u64::from(self.config.min_calls) {
+        let config = &self.config;
+        if tally.calls < u64::from(config.min_calls()) {
             return false;
         }
         let at_least = |ppm: u64| (ppm * tally.calls).div_ceil(1_000_000);
-        tally.failures >= at_least(self.config.failure_ratio_ppm)
-            || (self.config.slow_call.is_some()
-                && tally.slow >= at_least(self.config.slow_ratio_ppm))
+        tally.failures >= at_least(config.failure_ratio_ppm())
+            || (config.slow_call().is_some() && tally.slow >= at_least(config.slow_ratio_ppm()))
     }
 
     fn complete_probe(&self, generation: u32, outcome: Outcome, slow: bool) {
@@ -451,7 +502,7 @@ impl CircuitBreaker {
             generation,
             outcome,
             slow,
-            self.config.half_open_probes,
+            self.config.half_open_probes(),
             reset,
             || self.arm_open(),
         );
@@ -473,7 +524,7 @@ impl CircuitBreaker {
     fn arm_open(&self) {
         let until = self
             .now()
-            .saturating_add(u64::try_from(self.config.open_for.as_nanos()).unwrap_or(u64::MAX));
+            .saturating_add(self.config.open_for_nanos.load(Ordering::Relaxed));
         self.open_until.store(until, Ordering::Release);
     }
 
@@ -598,6 +649,57 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn start_time(&self) -> Option<u64> {
         self.tracks_time().then(|| self.now())
+    }
+}
+
+impl CircuitBreaker {
+    /// Its effective configuration (for `health()` and the overrides).
+    #[must_use]
+    pub fn settings(&self) -> crate::config::BreakerSettings {
+        let config = &self.config;
+        let (window_calls, window_duration) = match config.window {
+            BreakerWindow::Calls(calls) => (Some(calls), None),
+            BreakerWindow::Time(duration) => (None, Some(duration)),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = |ppm: u64| ppm as f64 / 1_000_000.0;
+        crate::config::BreakerSettings {
+            failure_ratio: ratio(config.failure_ratio_ppm()),
+            window_calls,
+            window_duration,
+            min_calls: config.min_calls(),
+            consecutive_failures: config.consecutive_failures(),
+            slow_call: config.slow_call(),
+            slow_ratio: ratio(config.slow_ratio_ppm()),
+            open_for: config.open_for(),
+            half_open_probes: config.half_open_probes(),
+        }
+    }
+
+    /// Stores `settings` (validated by the caller; the window is fixed and
+    /// left as it is). Each value is one relaxed store: calls deciding
+    /// meanwhile see each key either before or after, independently.
+    pub(crate) fn set_settings(&self, settings: &crate::config::BreakerSettings) {
+        let config = &self.config;
+        let store = |cell: &AtomicU64, value: u64| cell.store(value, Ordering::Relaxed);
+        store(&config.failure_ratio_ppm, ratio_ppm(settings.failure_ratio));
+        config
+            .min_calls
+            .store(settings.min_calls, Ordering::Relaxed);
+        config
+            .consecutive_failures
+            .store(settings.consecutive_failures, Ordering::Relaxed);
+        store(&config.slow_ratio_ppm, ratio_ppm(settings.slow_ratio));
+        store(
+            &config.slow_call_nanos,
+            settings
+                .slow_call
+                .map_or(0, |limit| saturating_nanos(limit).max(1)),
+        );
+        store(&config.open_for_nanos, saturating_nanos(settings.open_for));
+        config
+            .half_open_probes
+            .store(settings.half_open_probes, Ordering::Relaxed);
     }
 }
 
@@ -834,13 +936,20 @@ impl CircuitBreakerBuilder {
                     WindowSpec::Calls(calls) => BreakerWindow::Calls(calls),
                     WindowSpec::Duration(duration) => BreakerWindow::Time(duration),
                 },
-                failure_ratio_ppm,
-                min_calls,
-                consecutive_failures: self.consecutive_failures,
-                slow_call: self.slow_call,
-                slow_ratio_ppm,
-                open_for: self.open_for,
-                half_open_probes: self.half_open_probes,
+                failure_ratio_ppm: AtomicU64::new(failure_ratio_ppm),
+                min_calls: AtomicU32::new(min_calls),
+                consecutive_failures: AtomicU32::new(self.consecutive_failures),
+                slow_call_nanos: AtomicU64::new(match self.slow_call {
+                    // At least one nanosecond: 0 is "none".
+                    Some(limit) => {
+                        let nanos = saturating_nanos(limit);
+                        if nanos == 0 { 1 } else { nanos }
+                    }
+                    None => 0,
+                }),
+                slow_ratio_ppm: AtomicU64::new(slow_ratio_ppm),
+                open_for_nanos: AtomicU64::new(saturating_nanos(self.open_for)),
+                half_open_probes: AtomicU32::new(self.half_open_probes),
             },
             word: AtomicU64::new(if self.shared.is_some() {
                 Word::DETACHED.0

@@ -55,7 +55,7 @@ impl CircuitBreaker {
 
     /// Its `open_for`.
     pub(crate) fn open_for(&self) -> Duration {
-        self.config.open_for
+        self.config.open_for()
     }
 
     /// Its window's duration, for a time window.

@@ -152,6 +152,9 @@ pub struct BreakerHealth {
     /// Whether the store answered the last call made to it (true without a
     /// store).
     pub store_healthy: bool,
+    /// Its effective configuration, overrides included
+    /// ([`config::apply`](crate::config::apply)).
+    pub config: crate::config::BreakerSettings,
 }
 
 /// One bulkhead in a [`Health`] snapshot.
@@ -172,6 +175,13 @@ pub struct BulkheadHealth {
     pub max_concurrent: u32,
     /// Its `max_queue`.
     pub max_queue: u32,
+    /// Its `max_wait` (`None`: unbounded). In JSON: `max_wait_ms`, whole
+    /// milliseconds, or `null`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "max_wait_ms", serialize_with = "serialize_millis")
+    )]
+    pub max_wait: Option<Duration>,
 }
 
 /// One rate limiter in a [`Health`] snapshot.
@@ -291,12 +301,22 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `breakers[].shared` | bool | a store shares its window and state across processes |
 /// | `breakers[].store_failures` | integer | store calls that failed, timed out or answered garbage |
 /// | `breakers[].store_healthy` | bool | the store answered its last call (true without a store) |
+/// | `breakers[].config.failure_ratio` | number | its effective `failure_ratio` (with [overrides](crate::config)) |
+/// | `breakers[].config.window_calls` | integer or `null` | a count window's size; `null` for a time window |
+/// | `breakers[].config.window_ms` | integer or `null` | a time window, whole milliseconds; `null` for a count window |
+/// | `breakers[].config.min_calls` | integer | its effective `min_calls` |
+/// | `breakers[].config.consecutive_failures` | integer | its effective `consecutive_failures` (0: off) |
+/// | `breakers[].config.slow_call_ms` | integer or `null` | its effective `slow_call`, whole milliseconds |
+/// | `breakers[].config.slow_ratio` | number | its effective `slow_ratio` (used only with `slow_call`) |
+/// | `breakers[].config.open_for_ms` | integer | its effective `open_for`, whole milliseconds |
+/// | `breakers[].config.half_open_probes` | integer | its effective `half_open_probes` |
 /// | `bulkheads[].name` | string | the bulkhead's name |
 /// | `bulkheads[].duplicate_name` | bool | another bulkhead carries the same name |
 /// | `bulkheads[].running` | integer | calls running |
 /// | `bulkheads[].waiting` | integer | calls waiting for a slot |
 /// | `bulkheads[].max_concurrent` | integer | its `max_concurrent` |
 /// | `bulkheads[].max_queue` | integer | its `max_queue` |
+/// | `bulkheads[].max_wait_ms` | integer or `null` | its `max_wait`, whole milliseconds; `null`: unbounded |
 /// | `rate_limiters[].name` | string | the rate limiter's name |
 /// | `rate_limiters[].duplicate_name` | bool | another rate limiter carries the same name |
 /// | `rate_limiters[].rate` | integer | its `rate`: calls admitted per `per` |
@@ -424,6 +444,7 @@ pub fn health() -> Health {
                 shared: b.is_shared(),
                 store_failures: b.store_failures(),
                 store_healthy: b.store_healthy(),
+                config: b.settings(),
             }
         })
         .collect();
@@ -438,6 +459,7 @@ pub fn health() -> Health {
             waiting: b.waiting(),
             max_concurrent: b.max_concurrent(),
             max_queue: b.max_queue(),
+            max_wait: b.max_wait(),
         })
         .collect();
     let rate_limiters = registry::members::<RateLimiter>();

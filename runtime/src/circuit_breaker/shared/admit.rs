@@ -56,7 +56,7 @@ impl CircuitBreaker {
             // Local (or failing `Open`, whose word is kept closed): as a
             // breaker without a store.
             Status::Failed | Status::Detached => {
-                state::admit(&self.word, word, self.config.half_open_probes, waited_out)
+                state::admit(&self.word, word, self.config.half_open_probes(), waited_out)
             }
         };
         self.permit(admission)

@@ -228,15 +228,15 @@ impl CircuitBreaker {
         let config = &self.config;
         BreakerSpec::new(
             config.window,
-            config.min_calls,
-            ppm_u32(config.failure_ratio_ppm),
+            config.min_calls(),
+            ppm_u32(config.failure_ratio_ppm()),
             config
-                .slow_call
+                .slow_call()
                 .is_some()
-                .then(|| ppm_u32(config.slow_ratio_ppm)),
-            config.consecutive_failures,
-            config.open_for,
-            config.half_open_probes,
+                .then(|| ppm_u32(config.slow_ratio_ppm())),
+            config.consecutive_failures(),
+            config.open_for(),
+            config.half_open_probes(),
             self.shared.map_or(DEFAULT_PROBE_LEASE, |s| s.probe_lease),
         )
     }

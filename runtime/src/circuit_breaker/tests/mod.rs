@@ -297,10 +297,10 @@ async fn results_from_an_older_generation_are_ignored() {
 #[test]
 fn builder_defaults() {
     let cb = CircuitBreaker::builder().build();
-    assert_eq!(cb.config.failure_ratio_ppm, 500_000);
-    assert_eq!(cb.config.min_calls, 20);
-    assert_eq!(cb.config.open_for, Duration::from_secs(5));
-    assert_eq!(cb.config.half_open_probes, 1);
+    assert_eq!(cb.config.failure_ratio_ppm(), 500_000);
+    assert_eq!(cb.config.min_calls(), 20);
+    assert_eq!(cb.config.open_for(), Duration::from_secs(5));
+    assert_eq!(cb.config.half_open_probes(), 1);
     assert!(matches!(cb.window, Window::Count(_)));
     assert_eq!(cb.name(), "circuit_breaker");
 }
