@@ -15,6 +15,10 @@
 //!    last process saved ([`snapshot::restore`](crate::snapshot::restore)),
 //!    so that a dependency that was failing is not hammered by the new
 //!    process.
+//!    Then apply the operators' overrides of any named policy's settings
+//!    ([`config::apply`](crate::config::apply), from a file and the
+//!    environment with the feature `config`), checked with the attributes'
+//!    own rules before anything changes.
 //! 2. **Health checks**: start the probes of your dependencies
 //!    ([`HealthCheck::start`](crate::health::HealthCheck::start), or
 //!    [`health::start_checks()`](crate::health::start_checks) for the
@@ -57,6 +61,12 @@
 //!     let report = steadfast::snapshot::restore(&snapshot).unwrap();
 //!     assert!(report.unknown.is_empty(), "breakers renamed since: {:?}", report.unknown);
 //! }
+//! // ... and the operators' overrides (from a file and the environment with
+//! // the feature `config`: `Overrides::from_file`, `Overrides::from_env`).
+//! let mut overrides = steadfast::config::Overrides::new();
+//! overrides.set(steadfast::config::PolicyKind::Breakers, "orders-db", "failure_ratio", "0.3");
+//! steadfast::config::apply(&overrides).expect("valid overrides");
+//!
 //! // 2. Health checks, and the endpoints (merge these routes into your router
 //! //    and serve it with `.with_graceful_shutdown(steadfast::shutdown::begun())`).
 //! let checks = ORDERS_DB.start(ping_orders_db);
