@@ -94,9 +94,10 @@ impl fmt::Display for ShutdownReport {
         } else {
             "drained"
         };
+        let calls = if self.finished == 1 { "call" } else { "calls" };
         write!(
             f,
-            "shutdown {how} in {:?}: {} calls finished, {} still running",
+            "shutdown {how} in {:?}: {} {calls} finished, {} still running",
             self.elapsed, self.finished, self.still_running
         )?;
         for policy in &self.policies {
@@ -107,5 +108,29 @@ impl fmt::Display for ShutdownReport {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_counts_calls_in_good_grammar() {
+        let report = |finished| ShutdownReport {
+            finished,
+            still_running: 0,
+            elapsed: Duration::from_millis(5),
+            timed_out: false,
+            policies: Vec::new(),
+        };
+        assert_eq!(
+            report(1).to_string(),
+            "shutdown drained in 5ms: 1 call finished, 0 still running"
+        );
+        assert_eq!(
+            report(2).to_string(),
+            "shutdown drained in 5ms: 2 calls finished, 0 still running"
+        );
     }
 }
