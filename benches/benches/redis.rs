@@ -57,7 +57,7 @@ fn setup() -> Setup {
         let client = redis::Client::open(server.url()).unwrap();
         ConnectionManager::new(client).await.unwrap()
     });
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(&server.url()).unwrap()));
+    let store = support::leak_store(&server.url());
     let limiter: &'static RateLimiter = Box::leak(Box::new(
         RateLimiter::builder()
             .name("bench-shared")
@@ -228,7 +228,7 @@ fn drive(url: &str) {
         .enable_all()
         .build()
         .unwrap();
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(url).unwrap()));
+    let store = support::leak_store(url);
     let decided = runtime.block_on(async {
         // Connected before the clock starts.
         store.take("bench-load", wide()).await.unwrap();

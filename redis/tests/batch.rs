@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use steadfast::store::{OnStoreError, RateBatch, RateSpec, RateStore};
 use steadfast::{RateLimiter, Rejected, rate_limit};
 use steadfast_redis::RedisStore;
-use support::{RedisServer, server_time_us};
+use support::{RedisServer, leak_store, server_time_us};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -88,7 +88,7 @@ const BATCH: u32 = 16;
 async fn below_the_limit_a_batched_limiter_makes_ten_times_fewer_round_trips() {
     let server = RedisServer::start();
     let mut redis = server.connection();
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(&server.url()).unwrap()));
+    let store = leak_store(&server.url());
     let limiter = batched(store, "paced");
     let runs_before = script_runs(&mut redis);
     let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -111,7 +111,7 @@ async fn below_the_limit_a_batched_limiter_makes_ten_times_fewer_round_trips() {
 async fn over_the_limit_a_batched_limiter_keeps_its_bound() {
     let server = RedisServer::start();
     let mut redis = server.connection();
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(&server.url()).unwrap()));
+    let store = leak_store(&server.url());
     let limiter = batched(store, "hammered");
     let runs_before = script_runs(&mut redis);
     let before = server_time_us(&mut redis);

@@ -11,28 +11,18 @@ use std::time::{Duration, Instant};
 
 use steadfast::circuit_breaker::State;
 use steadfast::store::OnStoreError;
-use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
-use steadfast_redis::RedisStore;
-use support::{CallError, RedisServer};
+use steadfast::{CircuitBreaker, Rejected};
+use support::{CallError, RedisServer, call_through, leak_store};
 
 const SYNC_INTERVAL: Duration = Duration::from_millis(50);
 const STORE_TIMEOUT: Duration = Duration::from_millis(100);
 /// What a loaded two-core machine may add before a sync's answer shows.
 const SLACK: Duration = Duration::from_millis(150);
 
-#[circuit_breaker(shared = breaker)]
-async fn call(breaker: &CircuitBreaker, fail: bool) -> Result<(), CallError> {
-    if fail {
-        Err(CallError::Upstream)
-    } else {
-        Ok(())
-    }
-}
-
 /// A registered breaker named `name` on its own store (a process of its
 /// own): 5 failures of 10 open it, for a minute.
 fn breaker(url: &str, name: &'static str, on_error: OnStoreError) -> &'static CircuitBreaker {
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(url).unwrap()));
+    let store = leak_store(url);
     let breaker: &'static CircuitBreaker = Box::leak(Box::new(
         CircuitBreaker::builder()
             .name(name)
@@ -62,7 +52,7 @@ async fn until(
     let start = Instant::now();
     loop {
         let asked = Instant::now();
-        let result = call(breaker, fail).await;
+        let result = call_through(breaker, fail).await;
         assert!(
             asked.elapsed() < Duration::from_millis(20),
             "{what}: a call waited {:?}",
@@ -106,9 +96,9 @@ async fn each_breaker_follows_on_store_error_and_resumes_after_a_restart() {
     println!("closed: rejecting {took:?} after the kill");
     // Open: admits throughout, failures included (nothing opens it).
     for _ in 0..20 {
-        assert_eq!(call(open, true).await, Err(CallError::Upstream));
+        assert_eq!(call_through(open, true).await, Err(CallError::Upstream));
     }
-    assert_eq!(call(open, false).await, Ok(()));
+    assert_eq!(call_through(open, false).await, Ok(()));
     assert_eq!(open.state(), State::Closed);
     // Local: decides in process, so its own window opens it.
     until(local, true, bound, "local opens by itself", |r| {
@@ -145,7 +135,7 @@ async fn each_breaker_follows_on_store_error_and_resumes_after_a_restart() {
     // Shared again: another process's failures open the fail-open breaker.
     let other = breaker(&url, "failover-open", OnStoreError::Open);
     for _ in 0..10 {
-        let _ = call(other, true).await;
+        let _ = call_through(other, true).await;
     }
     until(
         open,

@@ -20,24 +20,17 @@ mod support;
 use std::time::{Duration, Instant};
 
 use steadfast::store::{BreakerSpec, BreakerStore, OnStoreError, Outcomes};
-use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
+use steadfast::{CircuitBreaker, Rejected};
 use steadfast_redis::RedisStore;
-use support::{CallError, RedisServer, report, server_time_us, spawn_replica};
+use support::{
+    CallError, RedisServer, call_through, leak_store, report, server_time_us, spawn_replica,
+};
 
 const REPLICAS: usize = 4;
 /// How often the replicas' breakers sync with the store, and how long a
 /// store call may take: the staleness bound is their sum.
 const SYNC_INTERVAL: Duration = Duration::from_millis(100);
 const STORE_TIMEOUT: Duration = Duration::from_millis(200);
-
-#[circuit_breaker(shared = breaker)]
-async fn call(breaker: &CircuitBreaker, fail: bool) -> Result<(), CallError> {
-    if fail {
-        Err(CallError::Upstream)
-    } else {
-        Ok(())
-    }
-}
 
 /// The server's clock, placed on this process's monotonic clock.
 struct ServerClock {
@@ -68,10 +61,6 @@ fn env_us(name: &str) -> u64 {
         .unwrap_or_else(|_| panic!("{name}: started by the acceptance test"))
         .parse()
         .unwrap()
-}
-
-fn leak_store(url: &str) -> &'static RedisStore {
-    Box::leak(Box::new(RedisStore::new(url).unwrap()))
 }
 
 /// The staleness test's breaker: a window of 100 calls, opened by half of
@@ -119,7 +108,7 @@ fn staleness_replica() {
             if now >= end {
                 break;
             }
-            match call(breaker, failing && now >= fail_from).await {
+            match call_through(breaker, failing && now >= fail_from).await {
                 Ok(()) => successes += 1,
                 Err(CallError::Upstream) => failures += 1,
                 Err(CallError::Rejected(Rejected::CircuitOpen { .. })) => {
@@ -265,7 +254,7 @@ fn probe_replica() {
                 break;
             }
             let fail = now < fail_until;
-            match call(breaker, fail).await {
+            match call_through(breaker, fail).await {
                 Ok(()) => ran.push(format!("{now}:S")),
                 Err(CallError::Upstream) => ran.push(format!("{now}:F")),
                 Err(CallError::Rejected(Rejected::CircuitOpen { .. })) => rejections += 1,

@@ -11,12 +11,11 @@ use std::time::{Duration, Instant};
 
 use steadfast::store::OnStoreError;
 use steadfast::{RateLimiter, Rejected, rate_limit};
-use steadfast_redis::RedisStore;
-use support::RedisServer;
+use support::{RedisServer, leak_store};
 
 /// One replica's limiter: 10 per second, bursts of 5, shared under one name.
 fn replica(url: &str, on_error: OnStoreError) -> &'static RateLimiter {
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(url).expect("a URL")));
+    let store = leak_store(url);
     Box::leak(Box::new(
         RateLimiter::builder()
             .name("replicated")

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use steadfast::store::OnStoreError;
 use steadfast::{RateLimiter, Rejected, rate_limit};
-use steadfast_redis::RedisStore;
-use support::{RedisServer, report, server_time_us, spawn_replica};
+use support::{RedisServer, leak_store, report, server_time_us, spawn_replica};
 
 /// The shared limit: R calls per second, and the burst.
 const RATE: u32 = 100;
@@ -45,7 +44,7 @@ fn replica() {
         .enable_all()
         .build()
         .unwrap();
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(&url).unwrap()));
+    let store = leak_store(&url);
     let limiter: &'static RateLimiter = Box::leak(Box::new(
         RateLimiter::builder()
             .name("four-replicas")
@@ -155,7 +154,7 @@ fn replica_failover() {
         .enable_all()
         .build()
         .unwrap();
-    let store: &'static RedisStore = Box::leak(Box::new(RedisStore::new(&url).unwrap()));
+    let store = leak_store(&url);
     let limiter: &'static RateLimiter = Box::leak(Box::new(
         RateLimiter::builder()
             .name("failover")

@@ -9,7 +9,8 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use steadfast::Rejected;
+use steadfast::{CircuitBreaker, Rejected, circuit_breaker};
+use steadfast_redis::RedisStore;
 
 /// How long a server may take to answer its first `PING`.
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -220,5 +221,21 @@ pub enum CallError {
 impl From<Rejected> for CallError {
     fn from(rejected: Rejected) -> Self {
         CallError::Rejected(rejected)
+    }
+}
+
+/// A store on `url` that lives as long as the test process (the policies
+/// that use it are `'static`).
+pub fn leak_store(url: &str) -> &'static RedisStore {
+    Box::leak(Box::new(RedisStore::new(url).expect("a Redis URL")))
+}
+
+/// A call through `breaker` that fails when told to.
+#[circuit_breaker(shared = breaker)]
+pub async fn call_through(breaker: &CircuitBreaker, fail: bool) -> Result<(), CallError> {
+    if fail {
+        Err(CallError::Upstream)
+    } else {
+        Ok(())
     }
 }
