@@ -122,6 +122,8 @@
 //! | `steadfast::health` | WARN | `health check cannot hold its breaker open: no registered breaker has that name` | `policy`, `breaker` |
 //! | `steadfast::health` | WARN | `two health checks share a name` | `policy` |
 //! | `steadfast::retry` | DEBUG | `retry delay ended by shutdown` | `policy`, `attempts`, `reason` = `shutting_down` |
+//! | `steadfast::config` | INFO | `override applied` (one per key and policy [`config::apply`](crate::config::apply) changed) | `kind`, `policy`, `key`, `value` |
+//! | `steadfast::config` | WARN | `overrides refused` (`config::apply` changed nothing) | `problems`, `error` |
 //! | `steadfast::shutdown` | INFO | `shutdown started` | |
 //! | `steadfast::shutdown` | INFO | `shutdown drained` | `finished`, `still_running`, `timed_out` |
 //! | `steadfast::shutdown` | DEBUG | `call rejected` | `policy`, `rejection` = `shutting_down` |
@@ -514,7 +516,7 @@
 //! | `circuit_breaker` | `window` | never (laid out when built) |
 //! | `bulkhead` | `max_wait` | at any time, for calls that start waiting after |
 //! | `bulkhead` | `max_concurrent`, `max_queue` | at startup: until a call first waits |
-//! | `rate_limit` | `rate`, `per`, `burst`, `max_wait` | never (the limiter's time unit is derived from them) |
+//! | `rate_limit` | `rate`, `per`, `burst`, `max_wait` | at startup: until the limiter's first call (its time unit is derived from them); a new `rate` alone moves a default `burst` with it |
 //!
 //! Every policy's effective configuration is in `health()`: a breaker's
 //! under `config`, a bulkhead's `max_concurrent`, `max_queue` and

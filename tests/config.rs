@@ -6,10 +6,14 @@
 //!
 //! Each test has policies of its own names (the registry is per process).
 
+mod recorder;
+
 use std::time::Duration;
 
+use recorder::Recorder;
+
 use steadfast::config::{self, Overrides, PolicyKind, Problem};
-use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, circuit_breaker};
+use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, circuit_breaker, rate_limit};
 
 const CB: PolicyKind = PolicyKind::Breakers;
 const BH: PolicyKind = PolicyKind::Bulkheads;
@@ -243,13 +247,115 @@ fn unknown_names_and_keys_list_the_valid_ones() {
     // Known keys that cannot change say why.
     let problem = only_problem(&overrides(&[(CB, "config::named-a", "window", "50")]));
     assert!(matches!(problem, Problem::Fixed { .. }), "{problem:?}");
-    let problem = only_problem(&overrides(&[(
-        PolicyKind::RateLimiters,
-        "config::quota",
-        "rate",
-        "20",
-    )]));
-    assert!(matches!(problem, Problem::Fixed { .. }), "{problem:?}");
+    let problem = only_problem(&overrides(&[(RL, "config::quota", "rates", "20")]));
+    assert_eq!(
+        problem.to_string(),
+        "rate limiter `config::quota`: unknown key `rates`; the keys are: rate, per, burst, max_wait"
+    );
+}
+
+const RL: PolicyKind = PolicyKind::RateLimiters;
+
+#[rate_limit(rate = 100)]
+async fn quoted() -> Result<(), steadfast::Rejected> {
+    Ok(())
+}
+
+static PACED: RateLimiter = RateLimiter::builder()
+    .name("config::paced")
+    .rate(10)
+    .burst(5)
+    .build();
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_is_overridden_before_its_first_call_and_fixed_by_it() {
+    // An attribute's limiter, by its default name. Its `burst` was left to
+    // `rate`, so a new `rate` alone moves it too.
+    config::apply(&overrides(&[(RL, "config::quoted", "rate", "2")])).unwrap();
+    let shown = |name: &str| {
+        let health = steadfast::health();
+        let r = health
+            .rate_limiters
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap();
+        (r.rate, r.per, r.burst, r.available)
+    };
+    assert_eq!(shown("config::quoted"), (2, Duration::from_secs(1), 2, 2));
+    assert!(quoted().await.is_ok());
+    assert!(quoted().await.is_ok());
+    assert_eq!(
+        quoted().await,
+        Err(steadfast::Rejected::rate_limited(
+            "config::quoted",
+            Duration::from_millis(500)
+        ))
+    );
+    // The first call fixed the limits: a later override is refused, and
+    // nothing changes.
+    let problem = only_problem(&overrides(&[(RL, "config::quoted", "rate", "50")]));
+    assert!(
+        matches!(problem, Problem::StartupOnly { .. }),
+        "{problem:?}"
+    );
+    assert!(
+        problem.to_string().starts_with(
+            "rate limiter `config::quoted`: `rate` can only change before the policy is in use: \
+             the limiter has taken a call"
+        ),
+        "{problem}"
+    );
+    assert_eq!(shown("config::quoted").0, 2);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(quoted().await.is_ok());
+
+    // An explicit `burst` stays; `per` and `max_wait` change too. Reading
+    // `health()` does not fix the limits (the override above came after it).
+    PACED.register();
+    assert_eq!(shown("config::paced"), (10, Duration::from_secs(1), 5, 5));
+    config::apply(&overrides(&[
+        (RL, "config::paced", "rate", "1"),
+        (RL, "config::paced", "per", "2s"),
+        (RL, "config::paced", "max_wait", "3s"),
+    ]))
+    .unwrap();
+    assert_eq!(shown("config::paced"), (1, Duration::from_secs(2), 5, 5));
+    assert_eq!(PACED.max_wait(), Duration::from_secs(3));
+    for _ in 0..5 {
+        PACED.try_acquire().unwrap();
+    }
+    // One turn every 2 s now; the sixth call waits for it (within 3 s).
+    let started = tokio::time::Instant::now();
+    PACED.acquire().await.unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+}
+
+static BOUNDED: RateLimiter = RateLimiter::builder()
+    .name("config::bounded")
+    .rate(10)
+    .build();
+
+#[test]
+fn invalid_rate_limit_values_get_the_compile_time_messages() {
+    BOUNDED.register();
+    let name = "config::bounded";
+    for (key, value, ui) in [
+        ("rate", "0", "rate-limit-rate-zero"),
+        ("burst", "0", "rate-limit-burst-zero"),
+        ("per", "0s", "rate-limit-per-zero"),
+    ] {
+        let problem = only_problem(&overrides(&[(RL, name, key, value)]));
+        assert_eq!(message(&problem), compile_time(ui), "{key} = {value}");
+    }
+    // Beyond what the admission word counts exactly: the builder's message.
+    let problem = only_problem(&overrides(&[(RL, name, "max_wait", "2000000h")]));
+    assert!(
+        message(&problem)
+            .starts_with("`burst × per / rate + max_wait` is too long to count exactly"),
+        "{problem}"
+    );
+    // Nothing was kept.
+    assert_eq!((BOUNDED.rate(), BOUNDED.max_wait()), (10, Duration::ZERO));
 }
 
 static KEPT: CircuitBreaker = CircuitBreaker::builder().name("config::kept").build();
@@ -424,4 +530,25 @@ async fn every_policy_of_a_name_gets_the_overrides_and_probes_follow_them() {
     first.success();
     second.success();
     assert_eq!(TWIN_A.state(), steadfast::circuit_breaker::State::Closed);
+}
+
+static OBSERVED: CircuitBreaker = CircuitBreaker::builder().name("config::observed").build();
+
+#[test]
+fn applying_and_refusing_overrides_are_events() {
+    OBSERVED.register();
+    let (recorder, _guard) = Recorder::install();
+    config::apply(&overrides(&[(CB, "config::observed", "open_for", "7s")])).unwrap();
+    let applied = recorder.events("steadfast::config", "override applied");
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(
+        ["kind", "policy", "key", "value"].map(|f| applied[0].field(f).to_owned()),
+        ["circuit_breaker", "config::observed", "open_for", "7s"]
+    );
+    assert_eq!(applied[0].level, tracing::Level::INFO);
+    assert!(config::apply(&overrides(&[(CB, "config::observed", "open_for", "soon")])).is_err());
+    let refused = recorder.events("steadfast::config", "overrides refused");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].level, tracing::Level::WARN);
+    assert_eq!(refused[0].field("problems"), "1");
 }

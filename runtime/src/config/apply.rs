@@ -7,6 +7,7 @@ use super::error::{ConfigError, Problem};
 use super::settings::BreakerSettings;
 use super::validate;
 use super::{Overrides, PolicyKind};
+use crate::rate_limit::Limits;
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 
@@ -37,9 +38,9 @@ pub struct Change {
 const WINDOW_FIXED: &str = "the window's ring or buckets are laid out when the breaker is built; \
      change it in the code";
 
-/// Why a rate limiter's keys are fixed.
-const RATE_FIXED: &str = "a rate limiter's time unit and horizon are derived from `rate`, `per`, \
-     `burst` and `max_wait` when it is built; change it in the code";
+/// Why a rate limiter's keys are startup settings.
+const RATE_AT_STARTUP: &str = "the limiter has taken a call, which fixed its limits (its admission \
+     word counts time in a unit derived from `rate` and `per`); set it before traffic";
 
 /// Why a bulkhead's limits are startup settings.
 const LIMITS_AT_STARTUP: &str = "a call has already waited, so its line is allocated \
@@ -61,9 +62,35 @@ const LIMITS_AT_STARTUP: &str = "a call has already waited, so its line is alloc
 /// attribute's message), a key that is fixed or that can no longer change —
 /// in one [`ConfigError`]; then nothing was changed.
 pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
+    let result = check_and_store(overrides);
+    match &result {
+        Ok(applied) => {
+            for change in &applied.changes {
+                tracing::info!(
+                    target: "steadfast::config",
+                    kind = change.kind.as_str(),
+                    policy = change.policy,
+                    key = %change.key,
+                    value = %change.value,
+                    "override applied"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(
+            target: "steadfast::config",
+            problems = error.problems().len(),
+            error = %error,
+            "overrides refused"
+        ),
+    }
+    result
+}
+
+fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
     let mut problems = Vec::new();
     let mut breakers: Vec<(&'static CircuitBreaker, BreakerSettings)> = Vec::new();
     let mut bulkheads: Vec<BulkheadPlan> = Vec::new();
+    let mut limiters: Vec<(&'static RateLimiter, Limits, Vec<String>)> = Vec::new();
     let mut changes = Vec::new();
     for (kind, name, keys) in overrides.policies() {
         let unknown_keys = keys
@@ -115,9 +142,14 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
                 }
             }
             PolicyKind::RateLimiters => {
-                if named::<RateLimiter>(kind, name, &mut problems).is_some() {
-                    for key in keys.keys().filter(|key| known(key)) {
-                        problems.push(fixed(kind, name, key, RATE_FIXED));
+                let Some(found) = named::<RateLimiter>(kind, name, &mut problems) else {
+                    continue;
+                };
+                for limiter in found {
+                    if let Some(limits) = limiter_plan(limiter, name, keys, &mut problems) {
+                        let given = keys.keys().filter(|key| known(key)).cloned().collect();
+                        changes.extend(changed(kind, limiter.name(), keys, known));
+                        limiters.push((limiter, limits, given));
                     }
                 }
             }
@@ -126,7 +158,18 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
     if !problems.is_empty() {
         return Err(ConfigError::new(problems));
     }
-    // The one change that can still be refused goes first.
+    // The changes that can still be refused (a first call came between the
+    // check and now) go first.
+    for (limiter, limits, given) in &limiters {
+        if !limiter.set_limits(*limits) {
+            problems.extend(given.iter().map(|key| Problem::StartupOnly {
+                kind: PolicyKind::RateLimiters,
+                policy: limiter.name().to_owned(),
+                key: key.clone(),
+                reason: RATE_AT_STARTUP,
+            }));
+        }
+    }
     for plan in &bulkheads {
         if let Some((max_concurrent, max_queue)) = plan.limits
             && !plan.bulkhead.set_limits(max_concurrent, max_queue)
@@ -156,6 +199,72 @@ pub fn apply(overrides: &Overrides) -> Result<Applied, ConfigError> {
         breaker.set_settings(settings);
     }
     Ok(Applied { changes })
+}
+
+/// The limits `keys` give `limiter`, or `None` with the problems.
+fn limiter_plan(
+    limiter: &'static RateLimiter,
+    name: &str,
+    keys: &BTreeMap<String, String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Limits> {
+    let kind = PolicyKind::RateLimiters;
+    let Limits {
+        mut rate,
+        mut per,
+        mut burst,
+        mut max_wait,
+        burst_is_rate,
+        ..
+    } = limiter.effective();
+    let before = problems.len();
+    for (key, value) in keys {
+        let result = match key.as_str() {
+            "rate" => validate::at_least_one(value, "rate").map(|n| rate = n),
+            "burst" => validate::at_least_one(value, "burst").map(|n| burst = n),
+            "per" => validate::duration(value, Some("`per`")).map(|d| per = d),
+            "max_wait" => validate::duration(value, None).map(|d| max_wait = d),
+            _ => continue,
+        };
+        if let Err(message) = result {
+            problems.push(invalid(kind, name, key, message));
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    // A limiter whose `burst` was left to its default, `rate`, keeps it so:
+    // a new `rate` alone moves the burst with it.
+    let follows = burst_is_rate && !keys.contains_key("burst");
+    if follows {
+        burst = rate;
+    }
+    let limits = Limits::new(rate, per, burst, max_wait).map(|mut limits| {
+        limits.burst_is_rate = follows;
+        limits
+    });
+    if limits.is_none() {
+        let key = ["max_wait", "burst", "per", "rate"]
+            .into_iter()
+            .find(|key| keys.contains_key(*key))
+            .unwrap_or("rate");
+        problems.push(invalid(kind, name, key, validate::RATE_HORIZON.into()));
+    }
+    if keys.keys().any(|key| kind.keys().contains(&key.as_str())) && !limiter.limits_open() {
+        for key in keys
+            .keys()
+            .filter(|key| kind.keys().contains(&key.as_str()))
+        {
+            problems.push(Problem::StartupOnly {
+                kind,
+                policy: name.to_owned(),
+                key: key.clone(),
+                reason: RATE_AT_STARTUP,
+            });
+        }
+        return None;
+    }
+    limits
 }
 
 /// What to change in one bulkhead.

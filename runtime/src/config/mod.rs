@@ -19,7 +19,7 @@
 //! | `circuit_breaker` | `window` | never: its ring or buckets are laid out when the breaker is built |
 //! | `bulkhead` | `max_wait` | at any time (for calls that start waiting after) |
 //! | `bulkhead` | `max_concurrent`, `max_queue` | at startup: until a call first waits |
-//! | `rate_limit` | `rate`, `per`, `burst`, `max_wait` | never: the limiter's time unit and horizon are derived from them when it is built |
+//! | `rate_limit` | `rate`, `per`, `burst`, `max_wait` | at startup: until the limiter's first call |
 //!
 //! A breaker's thresholds are read afresh by every decision, so a change
 //! applies from the next call that records or is admitted; the state, the
@@ -30,7 +30,17 @@
 //! calls wait goes straight to the first of them (so a lowered
 //! `max_concurrent` would not be reached while the line stays busy): those
 //! two limits are startup settings, refused with
-//! [`Problem::StartupOnly`] once a call has waited. Keyed policies are not
+//! [`Problem::StartupOnly`] once a call has waited. A rate limiter counts
+//! time in a unit derived from `rate` and `per` (so that every turn is a
+//! whole number of units, exactly), in one atomic word that its calls
+//! update without a lock: changing the unit under running calls would need
+//! that word and the settings swapped as one, which the word cannot hold.
+//! So its four keys are startup settings: the first call fixes them (the
+//! only call that takes a lock, which [`apply`] holds while it checks), and
+//! later overrides are refused with [`Problem::StartupOnly`]. A new `rate`
+//! alone moves `burst` with it when `burst` was left to its default
+//! (`rate`). Reading a limiter ([`health`](crate::health()),
+//! `available()`) does not fix its limits. Keyed policies are not
 //! covered.
 //!
 //! # Invariants and memory ordering

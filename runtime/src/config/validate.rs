@@ -124,3 +124,22 @@ pub(crate) fn max_queue(text: &str) -> Result<u32, String> {
 /// The message for a `max_wait` with `max_queue = 0`.
 pub(crate) const MAX_WAIT_WITHOUT_QUEUE: &str =
     "`max_wait` has no effect with `max_queue = 0` (no call ever waits); remove one of them";
+
+/// A rate limiter's `rate` or `burst`: at least 1.
+pub(crate) fn at_least_one(text: &str, key: &str) -> Result<u32, String> {
+    match count(text, key)? {
+        0 if key == "rate" => {
+            Err("`rate` must be at least 1: a rate of 0 would admit no call".into())
+        }
+        0 => Err(format!(
+            "`{key}` must be at least 1: a burst of 0 would admit no call"
+        )),
+        n => Ok(n),
+    }
+}
+
+/// The message for rate-limiter settings whose horizon is too long to count
+/// exactly (the builder's).
+pub(crate) const RATE_HORIZON: &str = "`burst × per / rate + max_wait` is too long to count \
+     exactly (at most 2^62 / (rate / gcd(rate, per in ns)) nanoseconds: 146 years when `rate` \
+     divides `per` in nanoseconds)";

@@ -99,27 +99,40 @@ impl Gcra {
     ///
     /// If `rate`, `burst` or `per_ns` is 0, or the horizon exceeds
     /// [`MAX_HORIZON`].
+    #[cfg(test)]
     pub(super) const fn new(rate: u32, per_ns: u64, burst: u32, max_wait_ns: u64) -> Gcra {
         assert!(rate >= 1, "rate limiter: `rate` must be at least 1");
         assert!(burst >= 1, "rate limiter: `burst` must be at least 1");
         assert!(per_ns >= 1, "rate limiter: `per` must be longer than 0");
+        match Gcra::checked(rate, per_ns, burst, max_wait_ns) {
+            Some(gcra) => gcra,
+            None => panic!("rate limiter: the horizon is too long to count exactly"),
+        }
+    }
+
+    /// The settings of `rate` calls per `per_ns` nanoseconds, `burst` back to
+    /// back, waiting up to `max_wait_ns`; `None` if the horizon exceeds
+    /// [`MAX_HORIZON`]. `rate`, `burst` and `per_ns` must be at least 1.
+    pub(super) const fn checked(
+        rate: u32,
+        per_ns: u64,
+        burst: u32,
+        max_wait_ns: u64,
+    ) -> Option<Gcra> {
         let g = gcd(per_ns, rate as u64);
         let scale = rate as u64 / g;
         let interval = per_ns / g;
         let capacity = burst as u128 * interval as u128;
         let max_wait = max_wait_ns as u128 * scale as u128;
-        assert!(
-            capacity + max_wait <= MAX_HORIZON as u128,
-            "rate limiter: `burst × per / rate + max_wait` is too long to count exactly \
-             (at most 2^62 / (rate / gcd(rate, per in ns)) nanoseconds: 146 years when \
-             `rate` divides `per` in nanoseconds)"
-        );
-        Gcra {
+        if capacity + max_wait > MAX_HORIZON as u128 {
+            return None;
+        }
+        Some(Gcra {
             scale,
             interval,
             capacity: capacity as u64,
             max_wait: max_wait as u64,
-        }
+        })
     }
 
     /// `ns` nanoseconds since the origin, in units (modulo 2^64).

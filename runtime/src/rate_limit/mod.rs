@@ -60,7 +60,7 @@ mod wait;
 use core::future::Future;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use tokio::time::Instant;
 
@@ -105,16 +105,16 @@ use wait::Reservation;
 pub struct RateLimiter {
     /// Its name, resolved on first read.
     name: PolicyName,
-    rate: u32,
-    per: Duration,
-    burst: u32,
-    max_wait: Duration,
-    /// The settings in the scaled unit of `gcra.rs`.
-    gcra: Gcra,
-    /// The theoretical arrival time, in scaled units since `anchor`.
+    /// The limits it was built with.
+    built: Limits,
+    /// Limits [applied](crate::config::apply) before the first call, and
+    /// whether that call has fixed them.
+    pending: Mutex<Pending>,
+    /// The first call's clock reading (the clock's origin) and the limits
+    /// it fixed: set once, by the first call.
+    start: OnceLock<Start>,
+    /// The theoretical arrival time, in scaled units since the origin.
     tat: AtomicU64,
-    /// The clock's origin, set on the first clock read.
-    anchor: OnceLock<Instant>,
     /// Whether the limiter is in the registry that `health()` reads.
     registered: Registration,
     /// Where its turns are decided when shared across processes.
@@ -129,6 +129,72 @@ pub struct RateLimiter {
     /// Batched mode: until when (nanoseconds since `anchor`) the store said
     /// no turn is free; 0 when it did not.
     refused_until: AtomicU64,
+}
+
+/// A limiter's four settings, and their form in the scaled unit of
+/// `gcra.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) rate: u32,
+    pub(crate) per: Duration,
+    pub(crate) burst: u32,
+    pub(crate) max_wait: Duration,
+    /// Whether `burst` was left to its default, `rate` (so that a new
+    /// `rate` alone moves it too).
+    pub(crate) burst_is_rate: bool,
+    gcra: Gcra,
+}
+
+impl Limits {
+    /// The limits of these settings, or `None` if their horizon is too long
+    /// to count exactly (see `gcra.rs`). `rate`, `burst` and `per` must be
+    /// positive.
+    pub(crate) const fn new(
+        rate: u32,
+        per: Duration,
+        burst: u32,
+        max_wait: Duration,
+    ) -> Option<Self> {
+        let per_ns = per.as_nanos();
+        if per_ns > u64::MAX as u128 || rate == 0 || burst == 0 || per_ns == 0 {
+            return None;
+        }
+        let max_wait_ns = max_wait.as_nanos();
+        let max_wait_ns = if max_wait_ns > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            max_wait_ns as u64
+        };
+        match Gcra::checked(rate, per_ns as u64, burst, max_wait_ns) {
+            Some(gcra) => Some(Limits {
+                rate,
+                per,
+                burst,
+                max_wait,
+                burst_is_rate: false,
+                gcra,
+            }),
+            None => None,
+        }
+    }
+}
+
+/// Overrides waiting for the first call.
+#[derive(Debug)]
+struct Pending {
+    /// The limits [`apply`](crate::config::apply) set, if any.
+    limits: Option<Limits>,
+    /// Whether the first call has fixed the limits (after which this is
+    /// never written again).
+    fixed: bool,
+}
+
+/// What the first call fixes.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    /// The clock's origin.
+    anchor: Instant,
+    limits: Limits,
 }
 
 /// A limiter's store, and what to do when it fails.
@@ -188,38 +254,46 @@ impl RateLimiter {
         self.name.get()
     }
 
-    /// Its `rate`: calls admitted per [`per`](RateLimiter::per).
+    /// Its `rate`: calls admitted per [`per`](RateLimiter::per) (as
+    /// built, or as [overridden](crate::config) before the first call).
     #[must_use]
-    pub const fn rate(&self) -> u32 {
-        self.rate
+    pub fn rate(&self) -> u32 {
+        self.effective().rate
     }
 
     /// Its `per`.
     #[must_use]
-    pub const fn per(&self) -> Duration {
-        self.per
+    pub fn per(&self) -> Duration {
+        self.effective().per
     }
 
     /// Its `burst`: calls admitted back to back after a quiet period.
     #[must_use]
-    pub const fn burst(&self) -> u32 {
-        self.burst
+    pub fn burst(&self) -> u32 {
+        self.effective().burst
     }
 
     /// Its `max_wait`.
     #[must_use]
-    pub const fn max_wait(&self) -> Duration {
-        self.max_wait
+    pub fn max_wait(&self) -> Duration {
+        self.effective().max_wait
     }
 
     /// Calls that would be admitted at once if they came now (0 to `burst`;
-    /// 0 while waiters hold reserved turns).
+    /// 0 while waiters hold reserved turns). It does not fix the limits: a
+    /// limiter that has taken no call has its whole burst.
     #[must_use]
     pub fn available(&self) -> u32 {
+        let Some(start) = self.start.get() else {
+            return self.effective().burst;
+        };
         let tat = self.tat.load(Ordering::Acquire);
-        let (_, now) = self.now();
+        let now = start
+            .limits
+            .gcra
+            .scaled(nanos_since(start.anchor, Instant::now()));
         // At most `burst`, a `u32`.
-        u32::try_from(self.gcra.available(tat, now)).unwrap_or(u32::MAX)
+        u32::try_from(start.limits.gcra.available(tat, now)).unwrap_or(u32::MAX)
     }
 
     /// Whether the bucket is full again: no turn taken or reserved is still
@@ -227,9 +301,66 @@ impl RateLimiter {
     /// one clock read.
     #[must_use]
     pub fn is_idle(&self) -> bool {
+        let Some(start) = self.start.get() else {
+            return true;
+        };
         let tat = self.tat.load(Ordering::Acquire);
-        let (_, now) = self.now();
-        self.gcra.is_full(tat, now)
+        let now = start
+            .limits
+            .gcra
+            .scaled(nanos_since(start.anchor, Instant::now()));
+        start.limits.gcra.is_full(tat, now)
+    }
+
+    /// The limits in force: fixed by the first call, or, before it, the
+    /// ones it would fix.
+    pub(crate) fn effective(&self) -> Limits {
+        match self.start.get() {
+            Some(start) => start.limits,
+            None => self.lock_pending().limits.unwrap_or(self.built),
+        }
+    }
+
+    /// Sets the limits the first call will fix; `false` (nothing changed)
+    /// if it has come.
+    pub(crate) fn set_limits(&self, limits: Limits) -> bool {
+        let mut pending = self.lock_pending();
+        if pending.fixed {
+            return false;
+        }
+        pending.limits = Some(limits);
+        true
+    }
+
+    /// Whether [`set_limits`](Self::set_limits) would still take effect.
+    pub(crate) fn limits_open(&self) -> bool {
+        !self.lock_pending().fixed
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // Nothing panics while holding it; a poisoned lock holds valid data.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What the first call fixed (fixing it on the first call: the only
+    /// call that takes the lock, which `set_limits` holds while it checks
+    /// `fixed`, so an override is either fixed by that call or refused).
+    #[inline]
+    fn started(&self) -> &Start {
+        self.start.get_or_init(|| {
+            let mut pending = self.lock_pending();
+            pending.fixed = true;
+            Start {
+                anchor: Instant::now(),
+                limits: pending.limits.unwrap_or(self.built),
+            }
+        })
+    }
+
+    /// The limits in force, fixing them if no call has yet.
+    #[inline]
+    fn limits(&self) -> &Limits {
+        &self.started().limits
     }
 
     /// Takes a turn now, without waiting.
@@ -240,7 +371,7 @@ impl RateLimiter {
     /// `max_wait` says); nothing is reserved.
     #[inline]
     pub fn try_acquire(&self) -> Result<(), Rejected> {
-        match self.admit(0) {
+        match self.admit(false) {
             Admission::Now => Ok(()),
             Admission::Rejected(rejected) => Err(rejected),
             Admission::Wait { .. } => unreachable!("a wait limit of 0 reserves no turn"),
@@ -266,7 +397,7 @@ impl RateLimiter {
 
     /// [`acquire`](RateLimiter::acquire) on the limiter's own state.
     async fn acquire_local(&self) -> Result<(), Rejected> {
-        match self.admit(self.gcra.max_wait()) {
+        match self.admit(true) {
             Admission::Now => Ok(()),
             Admission::Wait {
                 until, reservation, ..
@@ -301,7 +432,7 @@ impl RateLimiter {
                     crate::meter::rate_limit_call(self.name(), "admitted");
                     return Ok(());
                 }
-                Ok(RateBatch { retry_after, .. }) if self.max_wait.is_zero() => {
+                Ok(RateBatch { retry_after, .. }) if self.limits().max_wait.is_zero() => {
                     self.refuse_until(retry_after);
                     return Err(self.rejection(retry_after));
                 }
@@ -398,7 +529,7 @@ impl RateLimiter {
             }
         }
         let until = self.refused_until.load(Ordering::Relaxed);
-        if until == 0 || !self.max_wait.is_zero() {
+        if until == 0 || !self.limits().max_wait.is_zero() {
             return None;
         }
         let now = self.nanos();
@@ -420,11 +551,12 @@ impl RateLimiter {
 
     /// The settings a store applies.
     fn spec(&self) -> RateSpec {
+        let limits = self.limits();
         RateSpec {
-            rate: self.rate,
-            per: self.per,
-            burst: self.burst,
-            max_wait: self.max_wait,
+            rate: limits.rate,
+            per: limits.per,
+            burst: limits.burst,
+            max_wait: limits.max_wait,
         }
     }
 
@@ -458,7 +590,7 @@ impl RateLimiter {
         &self,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Failure<E, Rejected>> {
-        match self.admit(self.gcra.max_wait()) {
+        match self.admit(true) {
             Admission::Now => {}
             Admission::Wait {
                 after, reservation, ..
@@ -498,19 +630,23 @@ impl RateLimiter {
         rejected
     }
 
-    /// Asks for a turn, waiting at most `wait_limit` scaled units.
+    /// Asks for a turn, waiting at most `max_wait` if `may_wait`.
     #[inline]
-    fn admit(&self, wait_limit: u64) -> Admission<'_> {
+    fn admit(&self, may_wait: bool) -> Admission<'_> {
         if crate::shutdown::is_shutting_down() {
             return Admission::Rejected(self.shutting_down());
         }
+        let start = self.started();
+        let gcra = &start.limits.gcra;
+        let wait_limit = if may_wait { gcra.max_wait() } else { 0 };
         let mut at = None;
+        // Read after the word is loaded (see `gcra.rs`).
         let clock = || {
-            let (now, units) = self.now();
+            let now = Instant::now();
             at = Some(now);
-            units
+            gcra.scaled(nanos_since(start.anchor, now))
         };
-        match self.gcra.admit(&self.tat, clock, wait_limit) {
+        match gcra.admit(&self.tat, clock, wait_limit) {
             Decision::Now { .. } => {
                 if crate::meter::ENABLED {
                     crate::meter::rate_limit_call(self.name(), "admitted");
@@ -518,13 +654,13 @@ impl RateLimiter {
                 Admission::Now
             }
             Decision::Wait { wait, reserved } => {
-                let after = Duration::from_nanos(self.gcra.nanos_ceil(wait));
+                let after = Duration::from_nanos(gcra.nanos_ceil(wait));
                 let now = at.expect("the clock is read before a turn is taken");
                 self.waiting(now + after, after, reserved)
             }
-            Decision::Rejected { wait } => Admission::Rejected(
-                self.rejection(Duration::from_nanos(self.gcra.nanos_ceil(wait))),
-            ),
+            Decision::Rejected { wait } => {
+                Admission::Rejected(self.rejection(Duration::from_nanos(gcra.nanos_ceil(wait))))
+            }
         }
     }
 
@@ -549,26 +685,16 @@ impl RateLimiter {
 
     /// Gives a reserved turn back if it is still the last one (`gcra.rs`).
     fn give_back(&self, reserved: u64) -> bool {
-        self.gcra.give_back(&self.tat, reserved)
+        self.limits().gcra.give_back(&self.tat, reserved)
     }
 
-    /// The clock, and its reading in scaled units since the origin (set on
-    /// the first read).
-    #[inline]
-    fn now(&self) -> (Instant, u64) {
-        let (now, nanos) = self.read_clock();
-        (now, self.gcra.scaled(nanos))
-    }
-
-    /// The clock, and its reading in nanoseconds since the origin (set on
-    /// the first read).
+    /// The clock, and its reading in nanoseconds since the origin (set by
+    /// the first call).
     #[inline]
     fn read_clock(&self) -> (Instant, u64) {
+        let start = self.started();
         let now = Instant::now();
-        let anchor = *self.anchor.get_or_init(|| now);
-        let nanos =
-            u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX);
-        (now, nanos)
+        (now, nanos_since(start.anchor, now))
     }
 
     /// Adds the limiter to [`health`](crate::health()) (once; later calls
@@ -585,6 +711,12 @@ impl RateLimiter {
 }
 
 crate::registry::policy_member!(RateLimiter, Kind::RateLimiter);
+
+/// Nanoseconds from `anchor` to `now` (0 if `now` is earlier).
+#[inline]
+fn nanos_since(anchor: Instant, now: Instant) -> u64 {
+    u64::try_from(now.saturating_duration_since(anchor).as_nanos()).unwrap_or(u64::MAX)
+}
 
 /// Builds a [`RateLimiter`] in `const` context. Invalid settings panic, which
 /// in a `const` or `static` is a compile error.
@@ -782,26 +914,32 @@ impl RateLimiterBuilder {
             Some(burst) => burst,
             None => self.rate,
         };
-        let per_ns = self.per.as_nanos();
         assert!(
-            per_ns <= u64::MAX as u128,
+            self.per.as_nanos() <= u64::MAX as u128,
             "rate limiter: `per` must be at most 584 years"
         );
-        let max_wait_ns = self.max_wait.as_nanos();
-        let max_wait_ns = if max_wait_ns > u64::MAX as u128 {
-            u64::MAX
-        } else {
-            max_wait_ns as u64
+        assert!(
+            !self.per.is_zero(),
+            "rate limiter: `per` must be longer than 0"
+        );
+        assert!(burst >= 1, "rate limiter: `burst` must be at least 1");
+        let Some(mut built) = Limits::new(self.rate, self.per, burst, self.max_wait) else {
+            panic!(
+                "rate limiter: `burst × per / rate + max_wait` is too long to count exactly \
+                 (at most 2^62 / (rate / gcd(rate, per in ns)) nanoseconds: 146 years when \
+                 `rate` divides `per` in nanoseconds)"
+            )
         };
+        built.burst_is_rate = self.burst.is_none();
         RateLimiter {
             name: self.name,
-            rate: self.rate,
-            per: self.per,
-            burst,
-            max_wait: self.max_wait,
-            gcra: Gcra::new(self.rate, per_ns as u64, burst, max_wait_ns),
+            built,
+            pending: Mutex::new(Pending {
+                limits: None,
+                fixed: false,
+            }),
+            start: OnceLock::new(),
             tat: AtomicU64::new(0),
-            anchor: OnceLock::new(),
             registered: Registration::new(),
             shared: self.shared,
             store_failures: AtomicU64::new(0),

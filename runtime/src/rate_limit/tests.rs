@@ -550,3 +550,60 @@ fn an_unbounded_max_wait_is_refused() {
         .max_wait(Duration::MAX)
         .build();
 }
+
+/// Overrides race the first call: whichever comes first, an override that
+/// `set_limits` accepted is the one the first call fixed, and one that came
+/// after is refused (never accepted and then lost).
+#[test]
+fn an_override_is_either_fixed_by_the_first_call_or_refused() {
+    let limits = Limits::new(1, Duration::from_secs(1), 1, Duration::ZERO).unwrap();
+    for _ in 0..200 {
+        let l = limiter(RateLimiter::builder().rate(1000));
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let apply = {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                l.set_limits(limits)
+            })
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        barrier.wait();
+        let first = runtime.block_on(async { l.try_acquire() });
+        let accepted = apply.join().unwrap();
+        assert!(first.is_ok(), "a full bucket admits the first call");
+        assert_eq!(l.rate(), if accepted { 1 } else { 1000 });
+        // Fixed now: refused, and nothing changes.
+        assert!(!l.set_limits(limits));
+        assert!(!l.limits_open());
+        // With `rate = 1, burst = 1` the second call is refused.
+        assert_eq!(
+            runtime.block_on(async { l.try_acquire() }).is_err(),
+            accepted
+        );
+    }
+}
+
+#[test]
+fn reading_a_new_limiter_does_not_fix_its_limits() {
+    let l = limiter(RateLimiter::builder().rate(10).burst(4));
+    assert!(l.is_idle());
+    assert_eq!(l.available(), 4);
+    assert!(l.limits_open());
+    let two = Limits::new(2, Duration::from_secs(1), 2, Duration::ZERO).unwrap();
+    assert!(l.set_limits(two));
+    assert_eq!((l.rate(), l.burst(), l.available()), (2, 2, 2));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        l.try_acquire().unwrap();
+        l.try_acquire().unwrap();
+        assert!(l.try_acquire().is_err());
+    });
+    assert!(!l.set_limits(two));
+}

@@ -119,7 +119,7 @@ where
         }
         if !*this.admitted {
             if this.turn.is_none() {
-                match this.limiter.admit(this.limiter.gcra.max_wait()) {
+                match this.limiter.admit(true) {
                     Admission::Now => *this.admitted = true,
                     Admission::Wait {
                         until, reservation, ..
