@@ -367,6 +367,9 @@
 //! with `enabled = false` waits for the switch), `settings(name)` reads them
 //! back, and `injected(name)` counts the faults injected so far (errors and
 //! latencies), for the game day's report. A call made before the policy first ran applies when it does.
+//! `health()` lists, under `chaos`, every name a `#[chaos]` policy has run
+//! under, with its live settings and injected counts, so that a dashboard
+//! shows when faults are being injected.
 //! `seed(u64)` makes the faults reproducible: the same seed gives each name
 //! the same sequence of faults (`seed_in_use()` tells the seed picked at
 //! random otherwise, to replay a run). Injected latency is tokio time, so

@@ -547,3 +547,37 @@ mod more_stacks {
         assert_eq!(recovered().await, Ok(0));
     }
 }
+
+#[chaos(error = injected, error_rate = 1.0, latency = "3s", latency_rate = 0.0, name = "tests::shown")]
+async fn shown() -> Result<u32, ApiError> {
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn health_shows_each_chaos_name_its_settings_and_its_faults() {
+    let listed = || {
+        steadfast::health()
+            .chaos
+            .into_iter()
+            .find(|c| c.name == "tests::shown")
+    };
+    assert_eq!(listed(), None, "listed once it has run");
+    for _ in 0..3 {
+        assert_eq!(shown().await, Err(ApiError::Injected));
+    }
+    let entry = listed().unwrap();
+    assert!(entry.enabled);
+    assert_eq!(
+        (entry.error_rate, entry.latency, entry.latency_rate),
+        (1.0, Duration::from_secs(3), 0.0)
+    );
+    assert_eq!(
+        entry.injected,
+        chaos::Injected {
+            errors: 3,
+            latencies: 0
+        }
+    );
+    chaos::disable("tests::shown");
+    assert!(!listed().unwrap().enabled);
+}

@@ -287,6 +287,7 @@ pub fn settings(name: &str) -> Option<Settings> {
 
 /// How many faults the policies of one name injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Injected {
     /// Calls that failed with the injected error.
     pub errors: u64,
@@ -321,4 +322,54 @@ pub fn seed(seed: u64) {
 #[must_use]
 pub fn seed_in_use() -> u64 {
     registry().seed()
+}
+
+/// One `#[chaos]` name in a [`Health`](crate::health::Health) snapshot
+/// (feature `chaos`): its live settings and the faults it injected, so that
+/// an operator sees whether a game day is under way.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct ChaosHealth {
+    /// The name.
+    pub name: &'static str,
+    /// Whether it injects faults now.
+    pub enabled: bool,
+    /// The share of calls failed with the injected error.
+    pub error_rate: f64,
+    /// The latency injected. In JSON: `latency_ms`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "latency_ms",
+            serialize_with = "crate::config::settings::millis_of"
+        )
+    )]
+    pub latency: Duration,
+    /// The share of calls delayed by `latency`.
+    pub latency_rate: f64,
+    /// Faults injected so far.
+    pub injected: Injected,
+}
+
+/// Every name a `#[chaos]` policy has run under, by name.
+pub(crate) fn report_snapshot() -> Vec<ChaosHealth> {
+    registry()
+        .knobs
+        .values()
+        .map(|knobs| {
+            let settings = knobs.load();
+            ChaosHealth {
+                name: knobs.name,
+                enabled: settings.enabled,
+                error_rate: settings.error_rate,
+                latency: settings.latency,
+                latency_rate: settings.latency_rate,
+                injected: Injected {
+                    errors: knobs.errors.load(Ordering::Relaxed),
+                    latencies: knobs.latencies.load(Ordering::Relaxed),
+                },
+            }
+        })
+        .collect()
 }

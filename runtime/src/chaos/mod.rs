@@ -49,9 +49,11 @@ mod control;
 mod policy;
 
 #[cfg(feature = "chaos")]
-pub use control::{Injected, InvalidSettings, Settings, disable, enable, injected, set, settings};
+pub(crate) use control::report_snapshot;
 #[cfg(feature = "chaos")]
-pub use control::{seed, seed_in_use};
+pub use control::{ChaosHealth, seed, seed_in_use};
+#[cfg(feature = "chaos")]
+pub use control::{Injected, InvalidSettings, Settings, disable, enable, injected, set, settings};
 pub use policy::{Chaos, ChaosBuilder};
 
 /// Whether this build has the feature `chaos`: whether `#[chaos]` injects

@@ -64,7 +64,7 @@ mod duration;
 mod error;
 #[cfg(feature = "config")]
 mod load;
-mod settings;
+pub(crate) mod settings;
 mod validate;
 
 use std::collections::BTreeMap;

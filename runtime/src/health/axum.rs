@@ -48,6 +48,8 @@ fn probe() -> (bool, Response) {
         rate_limiters: Vec::new(),
         keyed: Vec::new(),
         checks,
+        #[cfg(feature = "chaos")]
+        chaos: Vec::new(),
     };
     let (live, ready) = (health.live(), health.ready());
     let body = Probe {

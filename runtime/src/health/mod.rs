@@ -23,7 +23,8 @@
 //! periodic probes of a dependency, each with its verdict, which gates
 //! [`Health::ready`] and can hold a named breaker open (see
 //! [`HealthCheck`]). With the `axum` feature, `health::axum` serves liveness
-//! and readiness over HTTP.
+//! and readiness over HTTP. With the `chaos` feature, `chaos` lists every
+//! `#[chaos]` name that has run, with its live settings and injected faults.
 //!
 //! Reading it takes the registry's lock and reads each policy's atomics
 //! without stopping calls. [`breaker`], [`bulkhead`] and [`rate_limiter`] find policies by name
@@ -86,6 +87,10 @@ pub struct Health {
     /// The started health checks ([`HealthCheck`]), in the order they
     /// started.
     pub checks: Vec<CheckHealth>,
+    /// With the feature `chaos`: every name a `#[chaos]` policy has run
+    /// under, with its live settings and the faults it injected.
+    #[cfg(feature = "chaos")]
+    pub chaos: Vec<crate::chaos::ChaosHealth>,
 }
 
 impl Health {
@@ -485,6 +490,8 @@ pub fn health() -> Health {
         rate_limiters,
         keyed: crate::keyed::report_snapshot(),
         checks: check::report_snapshot(),
+        #[cfg(feature = "chaos")]
+        chaos: crate::chaos::report_snapshot(),
     }
 }
 
