@@ -523,5 +523,6 @@
 //!
 //! Every policy's effective configuration is in `health()`: a breaker's
 //! under `config`, a bulkhead's `max_concurrent`, `max_queue` and
-//! `max_wait_ms`, a rate limiter's settings. Keyed policies take no
-//! overrides.
+//! `max_wait_ms`, a rate limiter's settings. Keyed policies (`key = …`)
+//! take no overrides (naming one is an error that says so). `apply` logs
+//! each change (`override applied`) or the refusal (`overrides refused`).

@@ -13,7 +13,7 @@ use std::time::Duration;
 use recorder::Recorder;
 
 use steadfast::config::{self, Overrides, PolicyKind, Problem};
-use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, circuit_breaker, rate_limit};
+use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, Rejected, circuit_breaker, rate_limit};
 
 const CB: PolicyKind = PolicyKind::Breakers;
 const BH: PolicyKind = PolicyKind::Bulkheads;
@@ -551,4 +551,22 @@ fn applying_and_refusing_overrides_are_events() {
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].level, tracing::Level::WARN);
     assert_eq!(refused[0].field("problems"), "1");
+}
+
+#[circuit_breaker(key = host, name = "config::per-host")]
+async fn per_host(host: &str) -> Result<(), Rejected> {
+    let _ = host;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_keyed_policy_is_named_and_said_to_take_no_overrides() {
+    per_host("a").await.unwrap();
+    let problem = only_problem(&overrides(&[(CB, "config::per-host", "open_for", "1s")]));
+    assert_eq!(
+        problem.to_string(),
+        "circuit breaker `config::per-host`: `open_for` cannot be overridden: it is a keyed \
+         policy (`key = …`), whose per-key states are built from the attribute's settings; \
+         keyed policies take no overrides: change it in the code"
+    );
 }

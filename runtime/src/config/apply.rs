@@ -42,6 +42,10 @@ const WINDOW_FIXED: &str = "the window's ring or buckets are laid out when the b
 const RATE_AT_STARTUP: &str = "the limiter has taken a call, which fixed its limits (its admission \
      word counts time in a unit derived from `rate` and `per`); set it before traffic";
 
+/// Why a keyed policy takes no overrides.
+const KEYED_FIXED: &str = "it is a keyed policy (`key = …`), whose per-key states are built from \
+     the attribute's settings; keyed policies take no overrides: change it in the code";
+
 /// Why a bulkhead's limits are startup settings.
 const LIMITS_AT_STARTUP: &str = "a call has already waited, so its line is allocated \
      (at `max_queue` entries) and slots are handed over in line; set it before traffic";
@@ -106,7 +110,7 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
         let known = |key: &str| kind.keys().contains(&key);
         match kind {
             PolicyKind::Breakers => {
-                let Some(found) = named::<CircuitBreaker>(kind, name, &mut problems) else {
+                let Some(found) = named::<CircuitBreaker>(kind, name, keys, &mut problems) else {
                     continue;
                 };
                 for breaker in found {
@@ -132,7 +136,7 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
                 }
             }
             PolicyKind::Bulkheads => {
-                let Some(found) = named::<Bulkhead>(kind, name, &mut problems) else {
+                let Some(found) = named::<Bulkhead>(kind, name, keys, &mut problems) else {
                     continue;
                 };
                 for bulkhead in found {
@@ -142,7 +146,7 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
                 }
             }
             PolicyKind::RateLimiters => {
-                let Some(found) = named::<RateLimiter>(kind, name, &mut problems) else {
+                let Some(found) = named::<RateLimiter>(kind, name, keys, &mut problems) else {
                     continue;
                 };
                 for limiter in found {
@@ -338,6 +342,7 @@ fn bulkhead_plan(
 fn named<T: Member>(
     kind: PolicyKind,
     name: &str,
+    keys: &BTreeMap<String, String>,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<&'static T>> {
     let members = registry::members::<T>();
@@ -346,6 +351,24 @@ fn named<T: Member>(
         .copied()
         .filter(|m| m.name() == name)
         .collect();
+    let keyed_kind = match kind {
+        PolicyKind::Breakers => "circuit_breaker",
+        PolicyKind::Bulkheads => "bulkhead",
+        PolicyKind::RateLimiters => "rate_limit",
+    };
+    if found.is_empty()
+        && crate::keyed::report_snapshot()
+            .iter()
+            .any(|keyed| keyed.name == name && keyed.kind == keyed_kind)
+    {
+        problems.extend(keys.keys().map(|key| Problem::Fixed {
+            kind,
+            policy: name.to_owned(),
+            key: key.clone(),
+            reason: KEYED_FIXED,
+        }));
+        return None;
+    }
     if found.is_empty() {
         problems.push(Problem::UnknownPolicy {
             kind,

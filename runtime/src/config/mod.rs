@@ -40,8 +40,9 @@
 //! later overrides are refused with [`Problem::StartupOnly`]. A new `rate`
 //! alone moves `burst` with it when `burst` was left to its default
 //! (`rate`). Reading a limiter ([`health`](crate::health()),
-//! `available()`) does not fix its limits. Keyed policies are not
-//! covered.
+//! `available()`) does not fix its limits. Keyed policies (`key = …`) take
+//! no overrides: their per-key states are built from the attribute's
+//! settings, and naming one is a [`Problem::Fixed`] that says so.
 //!
 //! # Invariants and memory ordering
 //!
