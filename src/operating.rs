@@ -523,6 +523,7 @@
 //!
 //! Every policy's effective configuration is in `health()`: a breaker's
 //! under `config`, a bulkhead's `max_concurrent`, `max_queue` and
-//! `max_wait_ms`, a rate limiter's settings. Keyed policies (`key = …`)
-//! take no overrides (naming one is an error that says so). `apply` logs
+//! `max_wait_ms`, a rate limiter's settings. A keyed policy (`key = …`)
+//! takes overrides by its name too: every key takes the running keys at
+//! once, and the startup keys apply to keys first seen afterwards. `apply` logs
 //! each change (`override applied`) or the refusal (`overrides refused`).

@@ -553,20 +553,65 @@ fn applying_and_refusing_overrides_are_events() {
     assert_eq!(refused[0].field("problems"), "1");
 }
 
-#[circuit_breaker(key = host, name = "config::per-host")]
-async fn per_host(host: &str) -> Result<(), Rejected> {
+#[circuit_breaker(key = host, name = "config::per-host", consecutive_failures = 5)]
+async fn per_host(host: &str, fail: bool) -> Result<(), Rejected> {
     let _ = host;
+    if fail {
+        Err(Rejected::timeout(Duration::from_millis(1)))
+    } else {
+        Ok(())
+    }
+}
+
+#[rate_limit(key = tenant, name = "config::per-tenant", rate = 100)]
+async fn per_tenant(tenant: &str) -> Result<(), Rejected> {
+    let _ = tenant;
     Ok(())
 }
 
-#[tokio::test]
-async fn a_keyed_policy_is_named_and_said_to_take_no_overrides() {
-    per_host("a").await.unwrap();
-    let problem = only_problem(&overrides(&[(CB, "config::per-host", "open_for", "1s")]));
-    assert_eq!(
-        problem.to_string(),
-        "circuit breaker `config::per-host`: `open_for` cannot be overridden: it is a keyed \
-         policy (`key = …`), whose per-key states are built from the attribute's settings; \
-         keyed policies take no overrides: change it in the code"
+#[tokio::test(start_paused = true)]
+async fn a_keyed_policy_takes_overrides_for_every_key_by_its_name() {
+    // A breaker: every key, stored or new, takes the running keys.
+    per_host("old", false).await.unwrap();
+    config::apply(&overrides(&[(
+        CB,
+        "config::per-host",
+        "consecutive_failures",
+        "1",
+    )]))
+    .unwrap();
+    let _ = per_host("old", true).await;
+    assert!(
+        matches!(
+            per_host("old", false).await,
+            Err(Rejected::CircuitOpen { .. })
+        ),
+        "a stored key opens after one failure now"
     );
+    let _ = per_host("new", true).await;
+    assert!(
+        matches!(
+            per_host("new", false).await,
+            Err(Rejected::CircuitOpen { .. })
+        ),
+        "so does a key first seen after the override"
+    );
+    // A limiter: its limits are fixed by each key's first call, so a stored
+    // key keeps its rate, and keys first seen afterwards take the new one.
+    per_tenant("old").await.unwrap();
+    config::apply(&overrides(&[(RL, "config::per-tenant", "rate", "1")])).unwrap();
+    for _ in 0..10 {
+        per_tenant("old").await.unwrap();
+    }
+    per_tenant("new").await.unwrap();
+    assert!(
+        matches!(per_tenant("new").await, Err(Rejected::RateLimited { .. })),
+        "a new key has a rate (and default burst) of 1"
+    );
+    // Unknown names list the keyed ones too.
+    let problem = only_problem(&overrides(&[(RL, "config::per-nobody", "rate", "1")]));
+    let Problem::UnknownPolicy { known, .. } = &problem else {
+        panic!("{problem:?}")
+    };
+    assert!(known.iter().any(|n| n == "config::per-tenant"), "{known:?}");
 }

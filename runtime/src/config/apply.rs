@@ -7,6 +7,7 @@ use super::error::{ConfigError, Problem};
 use super::settings::BreakerSettings;
 use super::validate;
 use super::{Overrides, PolicyKind};
+use crate::keyed::KeyedPolicy;
 use crate::rate_limit::Limits;
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
@@ -41,10 +42,6 @@ const WINDOW_FIXED: &str = "the window's ring or buckets are laid out when the b
 /// Why a rate limiter's keys are startup settings.
 const RATE_AT_STARTUP: &str = "the limiter has taken a call, which fixed its limits (its admission \
      word counts time in a unit derived from `rate` and `per`); set it before traffic";
-
-/// Why a keyed policy takes no overrides.
-const KEYED_FIXED: &str = "it is a keyed policy (`key = …`), whose per-key states are built from \
-     the attribute's settings; keyed policies take no overrides: change it in the code";
 
 /// Why a bulkhead's limits are startup settings.
 const LIMITS_AT_STARTUP: &str = "a call has already waited, so its line is allocated \
@@ -96,6 +93,8 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
     let mut bulkheads: Vec<BulkheadPlan> = Vec::new();
     let mut limiters: Vec<(&'static RateLimiter, Limits, Vec<String>)> = Vec::new();
     let mut changes = Vec::new();
+    // Keyed policies whose template changes: their states adopt it after.
+    let mut keyed: Vec<Box<dyn Fn()>> = Vec::new();
     for (kind, name, keys) in overrides.policies() {
         let unknown_keys = keys
             .keys()
@@ -110,7 +109,8 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
         let known = |key: &str| kind.keys().contains(&key);
         match kind {
             PolicyKind::Breakers => {
-                let Some(found) = named::<CircuitBreaker>(kind, name, keys, &mut problems) else {
+                let Some(found) = named::<CircuitBreaker>(kind, name, &mut keyed, &mut problems)
+                else {
                     continue;
                 };
                 for breaker in found {
@@ -136,7 +136,7 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
                 }
             }
             PolicyKind::Bulkheads => {
-                let Some(found) = named::<Bulkhead>(kind, name, keys, &mut problems) else {
+                let Some(found) = named::<Bulkhead>(kind, name, &mut keyed, &mut problems) else {
                     continue;
                 };
                 for bulkhead in found {
@@ -146,7 +146,8 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
                 }
             }
             PolicyKind::RateLimiters => {
-                let Some(found) = named::<RateLimiter>(kind, name, keys, &mut problems) else {
+                let Some(found) = named::<RateLimiter>(kind, name, &mut keyed, &mut problems)
+                else {
                     continue;
                 };
                 for limiter in found {
@@ -201,6 +202,9 @@ fn check_and_store(overrides: &Overrides) -> Result<Applied, ConfigError> {
     }
     for (breaker, settings) in &breakers {
         breaker.set_settings(settings);
+    }
+    for adopt in &keyed {
+        adopt();
     }
     Ok(Applied { changes })
 }
@@ -337,43 +341,35 @@ fn bulkhead_plan(
     }
 }
 
-/// The registered policies of `T` named `name`, or `None` with the problem
-/// listing the registered names.
-fn named<T: Member>(
+/// The registered policies of `T` named `name` — the plain ones, and the
+/// template of each keyed one (whose states adopt it: `keyed` collects what
+/// tells them, to run once everything is stored) — or `None` with the
+/// problem listing the registered names.
+fn named<T: Member + KeyedPolicy>(
     kind: PolicyKind,
     name: &str,
-    keys: &BTreeMap<String, String>,
+    keyed: &mut Vec<Box<dyn Fn()>>,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<&'static T>> {
     let members = registry::members::<T>();
-    let found: Vec<&'static T> = members
+    let mut found: Vec<&'static T> = members
         .iter()
         .copied()
         .filter(|m| m.name() == name)
         .collect();
-    let keyed_kind = match kind {
-        PolicyKind::Breakers => "circuit_breaker",
-        PolicyKind::Bulkheads => "bulkhead",
-        PolicyKind::RateLimiters => "rate_limit",
-    };
-    if found.is_empty()
-        && crate::keyed::report_snapshot()
-            .iter()
-            .any(|keyed| keyed.name == name && keyed.kind == keyed_kind)
-    {
-        problems.extend(keys.keys().map(|key| Problem::Fixed {
-            kind,
-            policy: name.to_owned(),
-            key: key.clone(),
-            reason: KEYED_FIXED,
-        }));
-        return None;
+    for policy in crate::keyed::named::<T>(name) {
+        found.push(policy.template());
+        keyed.push(Box::new(move || policy.overridden()));
     }
     if found.is_empty() {
+        let mut known = known_names(&members);
+        known.extend(crate::keyed::names::<T>().into_iter().map(str::to_owned));
+        known.sort();
+        known.dedup();
         problems.push(Problem::UnknownPolicy {
             kind,
             name: name.to_owned(),
-            known: known_names(&members),
+            known,
         });
         return None;
     }

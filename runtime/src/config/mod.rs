@@ -40,9 +40,14 @@
 //! later overrides are refused with [`Problem::StartupOnly`]. A new `rate`
 //! alone moves `burst` with it when `burst` was left to its default
 //! (`rate`). Reading a limiter ([`health`](crate::health()),
-//! `available()`) does not fix its limits. Keyed policies (`key = …`) take
-//! no overrides: their per-key states are built from the attribute's
-//! settings, and naming one is a [`Problem::Fixed`] that says so.
+//! `available()`) does not fix its limits.
+//!
+//! A keyed policy (`key = …`) takes overrides by its name like the others,
+//! checked against a template state it keeps for them: every key's state
+//! adopts the running keys at once (a breaker's thresholds, a bulkhead's
+//! `max_wait`), stored keys included; the startup keys (a bulkhead's
+//! limits, a limiter's four) apply to the keys first seen afterwards, each
+//! key's state having fixed its own at its first call.
 //!
 //! # Invariants and memory ordering
 //!

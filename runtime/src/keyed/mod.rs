@@ -78,6 +78,17 @@
 //! at startup or on its first miss, and `health()` lists it under `keyed`
 //! with its kind, key count, `max_keys`, overflows and every key whose
 //! breaker is not closed ([`KeyedHealth`]).
+//!
+//! # Overrides
+//!
+//! [`config::apply`](crate::config::apply) reaches a `Keyed` by its name:
+//! it checks and changes a template state built on the first override
+//! (never used for calls), then every stored state adopts the template's
+//! running settings, and each new state adopts all of them before its
+//! first call (see `adopt_new` for why no state stored meanwhile misses
+//! one). A state's startup settings (a bulkhead's limits, a limiter's) are
+//! its own once it has been used, so they reach keys first seen after the
+//! override.
 
 mod evict;
 mod key;
@@ -87,7 +98,7 @@ mod report;
 use core::fmt;
 use core::hash::{Hash, Hasher};
 use core::ops::Deref;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::collections::hash_map::RandomState;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -96,7 +107,7 @@ use dashmap::DashMap;
 pub use key::{Key, KeyByDeref, KeyByRef, Probe};
 pub use policy::KeyedPolicy;
 pub use report::{KeyedAtStartup, KeyedHealth, NotClosed};
-pub(crate) use report::{reset_all, snapshot as report_snapshot};
+pub(crate) use report::{named, names, reset_all, snapshot as report_snapshot};
 
 use crate::registry::Registration;
 use key::{Lookup, Overflow, Owned, Stored};
@@ -120,6 +131,11 @@ pub struct Keyed<P: KeyedPolicy> {
     overflows: AtomicU64,
     /// Whether the `Keyed` is in the registry that `health()` reads.
     registered: Registration,
+    /// A state never used for calls, built on the first override: it holds
+    /// the [overridden](crate::config) settings that every state adopts.
+    template: OnceLock<P>,
+    /// Whether an override was applied (`SeqCst`: see `adopt_new`).
+    overridden: AtomicBool,
 }
 
 /// The map: each key is its entry's state (which holds the key).
@@ -202,6 +218,8 @@ impl<P: KeyedPolicy> Keyed<P> {
             overflow: OnceLock::new(),
             overflows: AtomicU64::new(0),
             registered: Registration::new(),
+            template: OnceLock::new(),
+            overridden: AtomicBool::new(false),
         }
     }
 
@@ -319,7 +337,7 @@ impl<P: KeyedPolicy> Keyed<P> {
         let map = self.map();
         let stamp = self.misses.fetch_add(1, Ordering::Relaxed) + 1;
         let slot: Arc<Slot<P>> = Arc::new(Slot {
-            policy: P::build_from(&self.builder),
+            policy: self.build(),
             last_used: AtomicU64::new(stamp),
             key: Owned::of(probe),
         });
@@ -346,7 +364,9 @@ impl<P: KeyedPolicy> Keyed<P> {
                 self.held(found)
             }
             dashmap::Entry::Vacant(vacant) => {
+                let adopted = self.overridden.load(Ordering::SeqCst);
                 vacant.insert(());
+                self.adopt_new(&slot.policy, adopted);
                 self.held(slot)
             }
         }
@@ -366,13 +386,61 @@ impl<P: KeyedPolicy> Keyed<P> {
             );
         }
         let slot = self.overflow.get_or_init(|| {
-            Arc::new(Slot {
-                policy: P::build_from(&self.builder),
+            let slot = Arc::new(Slot {
+                policy: self.build(),
                 last_used: AtomicU64::new(0),
                 key: Overflow,
-            })
+            });
+            self.adopt_new(&slot.policy, true);
+            slot
         });
         self.held(Arc::clone(slot))
+    }
+
+    /// A fresh state: built, with any overrides adopted.
+    fn build(&self) -> P {
+        let policy = P::build_from(&self.builder);
+        if self.overridden.load(Ordering::SeqCst)
+            && let Some(template) = self.template.get()
+        {
+            policy.adopt(template, true);
+        }
+        policy
+    }
+
+    /// A state just stored, built when `adopted` said whether an override
+    /// was in: if one came since, adopt it now (as running settings).
+    ///
+    /// Ordering: [`overridden`](Self::overridden) sets the flag
+    /// (`SeqCst`), then visits the stored states under the map's shard
+    /// locks; a miss stores its state under its shard's lock, then loads
+    /// `overridden` (`SeqCst`). Either the visit finds the state, or the
+    /// load sees the flag: no stored state misses an override.
+    fn adopt_new(&self, policy: &P, adopted: bool) {
+        if !adopted
+            && self.overridden.load(Ordering::SeqCst)
+            && let Some(template) = self.template.get()
+        {
+            policy.adopt(template, false);
+        }
+    }
+
+    /// The state that holds the overridden settings, for
+    /// [`config::apply`](crate::config::apply) to check and change like a
+    /// named policy's.
+    pub(crate) fn template(&'static self) -> &'static P {
+        self.template.get_or_init(|| P::build_from(&self.builder))
+    }
+
+    /// After the template was changed: every state adopts its settings
+    /// (stored states as running settings; new ones from their start).
+    pub(crate) fn overridden(&'static self) {
+        let template = self.template();
+        self.overridden.store(true, Ordering::SeqCst);
+        self.each(|_, policy| {
+            policy.adopt(template, false);
+            None::<()>
+        });
     }
 
     /// The states, for `health()` and tests: each key (described) with what

@@ -42,6 +42,11 @@ pub trait KeyedPolicy: Send + Sync + Sized + 'static {
     /// a breaker is [`reset`](CircuitBreaker::reset); other policies have
     /// nothing to reset.
     fn reset_state(&self);
+
+    /// Takes `template`'s [overridable](crate::config) settings: all of them
+    /// on a `fresh` state (before its first call), the running ones on a
+    /// state in use.
+    fn adopt(&self, template: &Self, fresh: bool);
 }
 
 impl KeyedPolicy for CircuitBreaker {
@@ -76,6 +81,11 @@ impl KeyedPolicy for CircuitBreaker {
 
     fn reset_state(&self) {
         self.reset();
+    }
+
+    fn adopt(&self, template: &Self, _fresh: bool) {
+        // Every overridable key of a breaker changes at any time.
+        self.set_settings(&template.settings());
     }
 }
 
@@ -112,6 +122,14 @@ impl KeyedPolicy for Bulkhead {
     fn reset_state(&self) {
         // A bulkhead's only state is its calls, which leave as they end.
     }
+
+    fn adopt(&self, template: &Self, fresh: bool) {
+        if fresh {
+            // A fresh state's line is not allocated yet: accepted.
+            let _ = self.set_limits(template.max_concurrent(), template.max_queue());
+        }
+        self.set_max_wait(template.max_wait());
+    }
 }
 
 impl KeyedPolicy for RateLimiter {
@@ -147,5 +165,12 @@ impl KeyedPolicy for RateLimiter {
 
     fn reset_state(&self) {
         // `health::reset_all` resets breakers only.
+    }
+
+    fn adopt(&self, template: &Self, fresh: bool) {
+        if fresh {
+            // A fresh state has taken no call: accepted.
+            let _ = self.set_limits(template.effective());
+        }
     }
 }

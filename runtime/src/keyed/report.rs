@@ -61,6 +61,10 @@ pub(crate) trait Listed: Sync + 'static {
 
     /// Resets every state (`health::reset_all`).
     fn reset_states(&self);
+
+    /// Itself, for [`config::apply`](crate::config::apply) to find the
+    /// `Keyed` of a policy type.
+    fn as_any(&'static self) -> &'static dyn core::any::Any;
 }
 
 impl<P: KeyedPolicy> Listed for Keyed<P> {
@@ -96,6 +100,28 @@ impl<P: KeyedPolicy> Listed for Keyed<P> {
             None::<()>
         });
     }
+
+    fn as_any(&'static self) -> &'static dyn core::any::Any {
+        self
+    }
+}
+
+/// The registered keyed policies of `P` named `name`.
+pub(crate) fn named<P: KeyedPolicy>(name: &str) -> Vec<&'static Keyed<P>> {
+    crate::registry::members::<dyn Listed>()
+        .into_iter()
+        .filter(|keyed| keyed.listed_name() == name)
+        .filter_map(|keyed| keyed.as_any().downcast_ref::<Keyed<P>>())
+        .collect()
+}
+
+/// The names of the registered keyed policies of `P`.
+pub(crate) fn names<P: KeyedPolicy>() -> Vec<&'static str> {
+    crate::registry::members::<dyn Listed>()
+        .into_iter()
+        .filter(|keyed| keyed.as_any().is::<Keyed<P>>())
+        .map(|keyed| keyed.listed_name())
+        .collect()
 }
 
 impl Member for dyn Listed {
