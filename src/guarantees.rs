@@ -318,6 +318,28 @@
 //! passed to `shared` (a fresh breaker at every use) is refused where it is
 //! written (`tests/ui/circuit-breaker-shared-const.rs`).
 //!
+//! ## Configuration overrides
+//!
+//! - An override is checked with the attribute's own rule and message, and
+//!   nothing changes unless every entry is valid (`tests/config.rs`:
+//!   `invalid_values_get_the_compile_time_messages`,
+//!   `invalid_bulkhead_values_get_the_compile_time_messages`,
+//!   `invalid_rate_limit_values_get_the_compile_time_messages`,
+//!   `nothing_changes_when_any_entry_is_bad`); unknown names and keys list
+//!   the valid ones (`unknown_names_and_keys_list_the_valid_ones`).
+//! - A breaker's thresholds change while it runs
+//!   (`a_running_key_changes_an_attribute_breaker_in_use_by_its_default_name`);
+//!   a bulkhead's limits and a rate limiter's settings change until the
+//!   policy is first used, and are refused after
+//!   (`a_bulkhead_queue_limit_is_a_startup_key_and_max_wait_a_running_one`,
+//!   `a_rate_limit_is_overridden_before_its_first_call_and_fixed_by_it`;
+//!   an override racing the first call is either the one it fixes or
+//!   refused: `runtime/src/rate_limit/tests.rs`,
+//!   `an_override_is_either_fixed_by_the_first_call_or_refused`).
+//! - A keyed policy's keys take them by the policy's name
+//!   (`a_keyed_policy_takes_overrides_for_every_key_by_its_name`), and each
+//!   application is an event (`applying_and_refusing_overrides_are_events`).
+//!
 //! ## Health checks
 //!
 //! - N consecutive failures hold the named breaker open, M consecutive
