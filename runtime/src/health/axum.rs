@@ -48,6 +48,7 @@ fn probe() -> (bool, Response) {
         rate_limiters: Vec::new(),
         keyed: Vec::new(),
         checks,
+        memberships: Vec::new(),
     };
     let (live, ready) = (health.live(), health.ready());
     let body = Probe {

@@ -59,6 +59,7 @@ pub use control::{
 
 use crate::circuit_breaker::State;
 pub use crate::keyed::{KeyedHealth, NotClosed};
+pub use crate::membership::MembershipHealth;
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
@@ -86,6 +87,10 @@ pub struct Health {
     /// The started health checks ([`HealthCheck`]), in the order they
     /// started.
     pub checks: Vec<CheckHealth>,
+    /// The group memberships this process holds
+    /// ([`Membership`](crate::membership::Membership)), in the order they
+    /// joined.
+    pub memberships: Vec<MembershipHealth>,
 }
 
 impl Health {
@@ -485,6 +490,7 @@ pub fn health() -> Health {
         rate_limiters,
         keyed: crate::keyed::report_snapshot(),
         checks: check::report_snapshot(),
+        memberships: crate::membership::report_snapshot(),
     }
 }
 
