@@ -55,6 +55,28 @@ async fn join_list_leave() {
     assert_eq!(line.live_members, 1);
     assert_eq!(line.ttl, TTL);
     assert!(line.last_keep_alive.unwrap() < TTL, "{line:?}");
+    let json = serde_json::to_value(&line).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "group",
+            "last_keep_alive_ms_ago",
+            "lease",
+            "lease_alive",
+            "live_members",
+            "member",
+            "ttl_ms"
+        ]
+    );
+    assert_eq!(json["ttl_ms"], 2000);
+    assert_eq!(json["group"], "workers");
     a.leave().await.unwrap();
     assert!(store.list("workers").await.unwrap().members.is_empty());
     assert!(
