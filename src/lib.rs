@@ -383,10 +383,17 @@ pub use steadfast_runtime::chaos;
 
 pub use steadfast_runtime::config;
 
+pub use steadfast_runtime::membership;
+
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
 #[cfg(feature = "redis")]
 pub use steadfast_redis as redis;
+
+/// Group membership under leases kept alive on etcd (feature `etcd`): the
+/// `steadfast-etcd` crate, a [`membership::MembershipStore`].
+#[cfg(feature = "etcd")]
+pub use steadfast_etcd as etcd;
 
 /// What the attribute expansions call. **Not a stable API**: it changes
 /// without notice between any two versions.

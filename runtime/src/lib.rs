@@ -23,6 +23,7 @@ pub mod health;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod keyed;
+pub mod membership;
 mod meter;
 pub mod name;
 pub mod rate_limit;

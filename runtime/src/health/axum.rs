@@ -50,6 +50,7 @@ fn probe() -> (bool, Response) {
         checks,
         #[cfg(feature = "chaos")]
         chaos: Vec::new(),
+        memberships: Vec::new(),
     };
     let (live, ready) = (health.live(), health.ready());
     let body = Probe {

@@ -19,6 +19,12 @@
 //! startup with [`register_keyed!`](crate::register_keyed), or on their first
 //! call.
 //!
+//! Group memberships ([`Membership`](crate::membership::Membership)) are
+//! listed in `memberships` while their handle is held: group, member id,
+//! TTL, whether the lease is alive, live members, last keep-alive. A lost
+//! lease does not make the service not [`ready`](Health::ready): what it
+//! means is the application's call (see the `LeaseLost` event).
+//!
 //! Health checks ([`HealthCheck`]) are listed in `checks` from their start:
 //! periodic probes of a dependency, each with its verdict, which gates
 //! [`Health::ready`] and can hold a named breaker open (see
@@ -60,6 +66,7 @@ pub use control::{
 
 use crate::circuit_breaker::State;
 pub use crate::keyed::{KeyedHealth, NotClosed};
+pub use crate::membership::MembershipHealth;
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter};
 pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
@@ -91,6 +98,10 @@ pub struct Health {
     /// under, with its live settings and the faults it injected.
     #[cfg(feature = "chaos")]
     pub chaos: Vec<crate::chaos::ChaosHealth>,
+    /// The group memberships this process holds
+    /// ([`Membership`](crate::membership::Membership)), in the order they
+    /// joined.
+    pub memberships: Vec<MembershipHealth>,
 }
 
 impl Health {
@@ -353,6 +364,13 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `checks[].last_error` | string or `null` | the last failure's error |
 /// | `checks[].consecutive_failures` | integer | failures in a row, up to now |
 /// | `checks[].consecutive_successes` | integer | successes in a row, up to now |
+/// | `memberships[].group` | string | the group ([`Membership`](crate::membership::Membership)) |
+/// | `memberships[].member` | string | this process's member id |
+/// | `memberships[].ttl_ms` | integer | the lease's TTL as the store granted it, whole milliseconds |
+/// | `memberships[].lease` | integer | the lease's id on the store |
+/// | `memberships[].lease_alive` | bool | the lease is alive (false from its loss until a rejoin) |
+/// | `memberships[].live_members` | integer | members of the group as last seen, this process included |
+/// | `memberships[].last_keep_alive_ms_ago` | integer or `null` | whole milliseconds since the last keep-alive that succeeded (or the registration) |
 ///
 /// ```json
 /// {
@@ -424,6 +442,17 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "consecutive_failures": 3,
 ///       "consecutive_successes": 0
 ///     }
+///   ],
+///   "memberships": [
+///     {
+///       "group": "billing-workers",
+///       "member": "pod-7",
+///       "ttl_ms": 10000,
+///       "lease": 7587869521148231687,
+///       "lease_alive": true,
+///       "live_members": 3,
+///       "last_keep_alive_ms_ago": 1204
+///     }
 ///   ]
 /// }
 /// ```
@@ -492,6 +521,7 @@ pub fn health() -> Health {
         checks: check::report_snapshot(),
         #[cfg(feature = "chaos")]
         chaos: crate::chaos::report_snapshot(),
+        memberships: crate::membership::report_snapshot(),
     }
 }
 
