@@ -127,6 +127,10 @@ pub struct CircuitBreaker {
     shared: Option<Shared>,
     /// The link to the store (unused without one).
     link: Link,
+    /// Calls in flight, counted only while
+    /// [`track_calls`](crate::shutdown::track_calls) is on (see
+    /// `shutdown/track.rs`).
+    in_flight: AtomicU64,
 }
 
 /// The breaker's settings. The window's shape is fixed when the breaker is
@@ -268,7 +272,9 @@ impl CircuitBreaker {
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = Word(self.word.load(Ordering::Acquire));
-        if word.admits_at_once() && !crate::shutdown::is_shutting_down() {
+        // One relaxed load of the shutdown mode, compared to 0: shutdown
+        // has begun, or calls are tracked, takes the cold path.
+        if word.admits_at_once() && crate::shutdown::quiet() {
             return Ok(Permit::new(self, word.generation(), false));
         }
         self.acquire_slow(word)
@@ -276,21 +282,61 @@ impl CircuitBreaker {
 
     #[cold]
     fn acquire_slow(&self, word: Word) -> Result<Permit<'_>, Rejected> {
-        if crate::shutdown::is_shutting_down() {
-            let rejected = Rejected::shutting_down(self.name());
-            crate::events::rejected(&rejected);
-            return Err(rejected);
+        let mode = crate::shutdown::mode();
+        if mode.begun() {
+            return Err(self.shutting_down());
         }
-        if let Some(shared) = &self.shared {
-            return self.acquire_shared(shared, word);
+        let permit = if let Some(shared) = &self.shared {
+            self.acquire_shared(shared, word)
+        } else {
+            let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
+            self.permit(state::admit(
+                &self.word,
+                word,
+                self.config.half_open_probes(),
+                waited_out,
+            ))
+        }?;
+        if mode.tracking() {
+            self.track(permit)
+        } else {
+            Ok(permit)
         }
-        let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
-        self.permit(state::admit(
-            &self.word,
-            word,
-            self.config.half_open_probes(),
-            waited_out,
-        ))
+    }
+
+    /// Counts an admitted call in flight ([`track_calls`](crate::shutdown::track_calls)),
+    /// unless shutdown began meanwhile: then the call is refused, its
+    /// permit dropped unused (nothing recorded, a probe slot given back).
+    /// After admission, so that a call the breaker rejects is never counted.
+    #[cold]
+    fn track<'a>(&'a self, permit: Permit<'a>) -> Result<Permit<'a>, Rejected> {
+        if crate::shutdown::call_entered(&self.in_flight) {
+            return Ok(permit.tracked());
+        }
+        crate::shutdown::call_left(&self.in_flight);
+        drop(permit);
+        Err(self.shutting_down())
+    }
+
+    /// A counted call ended (its permit was reported or dropped).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn untrack(&self) {
+        crate::shutdown::call_left(&self.in_flight);
+    }
+
+    /// Calls in flight: counted only while [`track_calls`](crate::shutdown::track_calls)
+    /// is on (0 otherwise), for the drain.
+    pub(crate) fn in_flight(&self) -> u64 {
+        crate::shutdown::in_flight(&self.in_flight)
+    }
+
+    /// The rejection of a call made after shutdown began, reported.
+    #[cold]
+    fn shutting_down(&self) -> Rejected {
+        let rejected = Rejected::shutting_down(self.name());
+        crate::events::rejected(&rejected);
+        rejected
     }
 
     /// The permit an admission gives (a probe that moved the breaker to
@@ -964,6 +1010,7 @@ impl CircuitBreakerBuilder {
             registered: Registration::new(),
             shared: self.shared,
             link: Link::new(),
+            in_flight: AtomicU64::new(0),
         }
     }
 }

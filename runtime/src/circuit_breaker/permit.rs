@@ -21,9 +21,18 @@ pub struct Permit<'a> {
     /// The clock reading at admission plus one, when the breaker tracks
     /// durations; 0 otherwise (a plain word keeps the permit three words long).
     started: u64,
-    /// `generation << 1 | probe`: one word, written and copied at once.
+    /// `generation << 2 | tracked << 1 | probe`: one word, written and
+    /// copied at once (`tracked`: the call is counted in the breaker's
+    /// calls in flight, see [`track_calls`](crate::shutdown::track_calls)).
     ticket: u64,
 }
+
+/// The ticket's bit for a half-open probe.
+const PROBE: u64 = 1;
+/// The ticket's bit for a call counted in flight.
+const TRACKED: u64 = 2;
+/// Where the generation starts in the ticket.
+const GENERATION_SHIFT: u32 = 2;
 
 impl<'a> Permit<'a> {
     #[inline]
@@ -31,7 +40,20 @@ impl<'a> Permit<'a> {
         Permit {
             breaker,
             started: breaker.start_time().map_or(0, |t| t.saturating_add(1)),
-            ticket: u64::from(generation) << 1 | u64::from(probe),
+            ticket: u64::from(generation) << GENERATION_SHIFT | u64::from(probe),
+        }
+    }
+
+    /// The same permit, for a call the breaker counted in flight: reporting
+    /// or dropping it leaves the count.
+    #[inline]
+    pub(super) fn tracked(self) -> Self {
+        let mut this = ManuallyDrop::new(self);
+        this.ticket |= TRACKED;
+        Permit {
+            breaker: this.breaker,
+            started: this.started,
+            ticket: this.ticket,
         }
     }
 
@@ -39,7 +61,13 @@ impl<'a> Permit<'a> {
     #[must_use]
     #[inline]
     pub fn is_probe(&self) -> bool {
-        self.ticket & 1 == 1
+        self.ticket & PROBE != 0
+    }
+
+    /// Whether this call is counted in flight.
+    #[inline]
+    fn is_tracked(&self) -> bool {
+        self.ticket & TRACKED != 0
     }
 
     #[inline]
@@ -50,7 +78,7 @@ impl<'a> Permit<'a> {
     #[inline]
     fn generation(&self) -> u32 {
         // The generation is 29 bits wide (see `state.rs`): the shift loses nothing.
-        (self.ticket >> 1) as u32
+        (self.ticket >> GENERATION_SHIFT) as u32
     }
 
     /// The call succeeded.
@@ -77,6 +105,11 @@ impl<'a> Permit<'a> {
         let this = ManuallyDrop::new(self);
         this.breaker
             .complete(this.generation(), this.is_probe(), outcome, this.started());
+        // After the outcome is recorded: a drain that sees the call gone
+        // sees its outcome too.
+        if this.is_tracked() {
+            this.breaker.untrack();
+        }
     }
 }
 
@@ -106,8 +139,8 @@ pub(super) struct Slot<'a> {
     breaker: &'a CircuitBreaker,
     started: u64,
     /// A permit's ticket, or [`PENDING`](Slot::PENDING) or
-    /// [`EMPTY`](Slot::EMPTY): the generation has 29 bits, so a ticket
-    /// never reaches either.
+    /// [`EMPTY`](Slot::EMPTY): the generation has 29 bits (31 with the
+    /// ticket's two flags), so a ticket never reaches either.
     ticket: u64,
 }
 
@@ -238,5 +271,8 @@ impl Drop for Permit<'_> {
         };
         self.breaker
             .complete(self.generation(), self.is_probe(), outcome, self.started());
+        if self.is_tracked() {
+            self.breaker.untrack();
+        }
     }
 }

@@ -63,8 +63,11 @@
 //! that, and never past its deadline.
 
 mod drain;
+#[cfg(test)]
+mod loom;
 mod report;
 mod signal;
+mod track;
 
 pub(crate) use drain::released;
 pub use drain::shutdown;
@@ -73,3 +76,6 @@ pub use drain::shutdown_on;
 pub use report::{PolicyDrain, ShutdownReport};
 pub(crate) use signal::{Stop, stopped_before};
 pub use signal::{begin, begun, is_shutting_down, reset};
+pub(crate) use signal::{mode, quiet};
+pub use track::track_calls;
+pub(crate) use track::{call_entered, call_left, in_flight};
