@@ -636,7 +636,11 @@ async fn with_tracking_breaker_calls_in_flight_are_drained_and_reported() {
         ("circuit_breaker", 5, 5, 0)
     );
     for (i, call) in (0..).zip(calls) {
-        assert_eq!(join(call).await, Ok(i), "call {i} was in flight: it finishes");
+        assert_eq!(
+            join(call).await,
+            Ok(i),
+            "call {i} was in flight: it finishes"
+        );
     }
     assert!(shutting_down(&tracked(9).await), "new calls are refused");
 }

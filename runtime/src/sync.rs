@@ -4,8 +4,9 @@
 //! being the inherent one, inlined: the same machine code as calling the
 //! types directly. Tests instantiate them with `loom`'s types, so that the
 //! model checks explore the interleavings of the very functions that run in
-//! production (`circuit_breaker/state.rs`, `bulkhead/slots.rs`) in a plain
-//! `cargo test`, without a `--cfg loom` build.
+//! production (`circuit_breaker/state.rs`, `bulkhead/slots.rs`,
+//! `shutdown/track.rs`) in a plain `cargo test`, without a `--cfg loom`
+//! build.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};

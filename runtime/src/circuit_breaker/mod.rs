@@ -28,7 +28,10 @@
 //! result or admission racing it can undo it (`state.rs` writes the
 //! invariant down). The closed path is one atomic load to admit and a few
 //! relaxed atomic operations to record; no lock, no allocation, and no clock
-//! read unless a time window or `slow_call` needs one.
+//! read unless a time window or `slow_call` needs one. (After
+//! [`track_calls`](crate::shutdown::track_calls), each call is also counted
+//! in flight, for the shutdown drain: two read-modify-writes and a fence
+//! more, on the breaker's own counter; see [`shutdown`](mod@crate::shutdown).)
 //!
 //! # Shared across processes
 //!
@@ -318,13 +321,6 @@ impl CircuitBreaker {
         Err(self.shutting_down())
     }
 
-    /// A counted call ended (its permit was reported or dropped).
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn untrack(&self) {
-        crate::shutdown::call_left(&self.in_flight);
-    }
-
     /// Calls in flight: counted only while [`track_calls`](crate::shutdown::track_calls)
     /// is on (0 otherwise), for the drain.
     pub(crate) fn in_flight(&self) -> u64 {
@@ -430,17 +426,15 @@ impl CircuitBreaker {
     }
 
     /// Applies a finished call's outcome, if the breaker is still in the
-    /// generation that admitted it. The healthy steady state — a quick success
-    /// while closed, with a count window already full of quick successes and
-    /// no failure run to reset — is decided here, inline, with loads only.
+    /// generation that admitted it (the permit's `ticket`: see
+    /// `permit.rs`), and takes a tracked call out of the calls in flight.
+    /// The healthy steady state — a quick success while closed, not a
+    /// probe nor tracked, with a count window already full of quick
+    /// successes and no failure run to reset — is decided here, inline,
+    /// with loads only (the probe and tracked bits are one test of the
+    /// ticket, already in a register).
     #[inline]
-    pub(crate) fn complete(
-        &self,
-        generation: u32,
-        probe: bool,
-        outcome: Outcome,
-        started: Option<u64>,
-    ) {
+    pub(crate) fn complete(&self, ticket: u64, outcome: Outcome, started: Option<u64>) {
         if crate::meter::ENABLED {
             crate::meter::breaker_call(
                 self.name(),
@@ -454,7 +448,7 @@ impl CircuitBreaker {
         // `started` is `None` exactly when the breaker has no `slow_call`
         // (see `start_time`): the permit's own word, already in a register,
         // instead of another load of the configuration.
-        if !probe
+        if permit::is_plain(ticket)
             && outcome == Outcome::Success
             && started.is_none()
             && self.consecutive.load(Ordering::Relaxed) == 0
@@ -462,21 +456,27 @@ impl CircuitBreaker {
         {
             return;
         }
-        self.complete_slow(generation, probe, outcome, started);
+        self.complete_slow(ticket, outcome, started);
     }
 
     #[cold]
-    fn complete_slow(&self, generation: u32, probe: bool, outcome: Outcome, started: Option<u64>) {
+    fn complete_slow(&self, ticket: u64, outcome: Outcome, started: Option<u64>) {
         let slow = match (self.config.slow_call(), started) {
             (Some(limit), Some(started)) => {
                 u128::from(self.now().saturating_sub(started)) > limit.as_nanos()
             }
             _ => false,
         };
-        if probe {
+        let generation = permit::generation(ticket);
+        if permit::is_probe(ticket) {
             self.complete_probe(generation, outcome, slow);
         } else {
             self.complete_closed(generation, outcome, slow);
+        }
+        // After the outcome is recorded: a drain that sees the call gone
+        // sees its outcome too.
+        if permit::is_tracked(ticket) {
+            crate::shutdown::call_left(&self.in_flight);
         }
     }
 

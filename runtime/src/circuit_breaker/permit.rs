@@ -13,7 +13,9 @@ use super::{CircuitBreaker, Outcome};
 /// a failure (the panic still propagates). [`CircuitBreaker::call`] and the
 /// breaker's futures also record a panic that is caught before their permit
 /// is dropped (under `catch_unwind`): they watch for it where it unwinds
-/// through them.
+/// through them. After [`track_calls`](crate::shutdown::track_calls), the
+/// call is counted in flight (for the shutdown drain) from admission until
+/// the permit is reported or dropped, whichever way.
 #[derive(Debug)]
 #[must_use = "a permit records nothing until it is told how the call ended"]
 pub struct Permit<'a> {
@@ -33,6 +35,31 @@ const PROBE: u64 = 1;
 const TRACKED: u64 = 2;
 /// Where the generation starts in the ticket.
 const GENERATION_SHIFT: u32 = 2;
+
+/// The generation that admitted the call of `ticket`.
+#[inline]
+pub(super) fn generation(ticket: u64) -> u32 {
+    // The generation is 29 bits wide (see `state.rs`): the shift loses nothing.
+    (ticket >> GENERATION_SHIFT) as u32
+}
+
+/// Whether the call of `ticket` is a half-open probe.
+#[inline]
+pub(super) fn is_probe(ticket: u64) -> bool {
+    ticket & PROBE != 0
+}
+
+/// Whether the call of `ticket` is counted in flight.
+#[inline]
+pub(super) fn is_tracked(ticket: u64) -> bool {
+    ticket & TRACKED != 0
+}
+
+/// Neither a probe nor counted: one test for the breaker's fast path.
+#[inline]
+pub(super) fn is_plain(ticket: u64) -> bool {
+    ticket & (PROBE | TRACKED) == 0
+}
 
 impl<'a> Permit<'a> {
     #[inline]
@@ -61,24 +88,12 @@ impl<'a> Permit<'a> {
     #[must_use]
     #[inline]
     pub fn is_probe(&self) -> bool {
-        self.ticket & PROBE != 0
-    }
-
-    /// Whether this call is counted in flight.
-    #[inline]
-    fn is_tracked(&self) -> bool {
-        self.ticket & TRACKED != 0
+        is_probe(self.ticket)
     }
 
     #[inline]
     fn started(&self) -> Option<u64> {
         self.started.checked_sub(1)
-    }
-
-    #[inline]
-    fn generation(&self) -> u32 {
-        // The generation is 29 bits wide (see `state.rs`): the shift loses nothing.
-        (self.ticket >> GENERATION_SHIFT) as u32
     }
 
     /// The call succeeded.
@@ -103,13 +118,7 @@ impl<'a> Permit<'a> {
     fn finish(self, outcome: Outcome) {
         // Reported: the drop-time accounting below must not run.
         let this = ManuallyDrop::new(self);
-        this.breaker
-            .complete(this.generation(), this.is_probe(), outcome, this.started());
-        // After the outcome is recorded: a drain that sees the call gone
-        // sees its outcome too.
-        if this.is_tracked() {
-            this.breaker.untrack();
-        }
+        this.breaker.complete(this.ticket, outcome, this.started());
     }
 }
 
@@ -269,10 +278,6 @@ impl Drop for Permit<'_> {
         } else {
             Outcome::Ignored
         };
-        self.breaker
-            .complete(self.generation(), self.is_probe(), outcome, self.started());
-        if self.is_tracked() {
-            self.breaker.untrack();
-        }
+        self.breaker.complete(self.ticket, outcome, self.started());
     }
 }
