@@ -735,6 +735,20 @@ async fn with_tracking_every_way_a_permit_ends_leaves_the_count() {
     let _serial = serial().await;
     shutdown::track_calls();
     PERMITS.register();
+    // Calls that end before shutdown, every way, leave nothing in the count
+    // (the drain below finds exactly the four permits held then).
+    assert_eq!(PERMITS.call(|| Ok::<_, ()>(1)).ok(), Some(1));
+    assert!(PERMITS.call(|| Err::<u32, _>(())).is_err());
+    let panicked = std::panic::catch_unwind(|| {
+        PERMITS.call(|| -> Result<u32, ()> { panic!("a sync call panics") })
+    });
+    assert!(panicked.is_err());
+    assert_eq!(PERMITS.run(async { Ok::<_, ()>(2) }).await.ok(), Some(2));
+    let cancelled =
+        tokio::time::timeout(MS, PERMITS.run(std::future::pending::<Result<u32, ()>>())).await;
+    assert!(cancelled.is_err(), "dropped while running");
+    drop(PERMITS.try_acquire().unwrap()); // unused
+
     let permits: Vec<_> = (0..4).map(|_| PERMITS.try_acquire().unwrap()).collect();
     let start = Instant::now();
     let drain = tokio::spawn(shutdown(Duration::from_secs(30)));
@@ -749,7 +763,7 @@ async fn with_tracking_every_way_a_permit_ends_leaves_the_count() {
     permits.next().unwrap().success();
     permits.next().unwrap().failure();
     permits.next().unwrap().ignore();
-    drop(permits); // the last, unused
+    drop(permits); // the last, unused (and the iterator)
     let report = join(drain).await;
     assert_eq!(start.elapsed(), MS * 1005, "{report}");
     assert!(!report.timed_out);
