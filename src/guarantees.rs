@@ -405,3 +405,21 @@
 //!   `with_an_error_that_is_not_send_the_delay_ends_and_one_last_attempt_runs`).
 //! - An outer breaker counts a refusal as neither success nor failure
 //!   (`an_outer_breaker_counts_a_waiter_sent_away_as_neither_success_nor_failure`).
+//! - After `shutdown::track_calls()`, the drain waits for the calls in
+//!   flight in registered circuit breakers (no bulkhead needed) and lists
+//!   each breaker as a `circuit_breaker` entry
+//!   (`with_tracking_breaker_calls_in_flight_are_drained_and_reported`), or
+//!   stops at its deadline with the calls still running in its report
+//!   (`with_tracking_the_drain_stops_at_its_deadline_with_a_breaker_call_still_running`);
+//!   a call leaves the count however it ends: reported, dropped unused,
+//!   cancelled, panicking
+//!   (`with_tracking_every_way_a_permit_ends_leaves_the_count`,
+//!   `with_tracking_a_breaker_call_dropped_while_running_counts_as_finished`,
+//!   `with_tracking_a_panicking_breaker_call_leaves_the_count`); a call
+//!   racing the start of shutdown is refused or counted, never missed (the
+//!   loom models in `runtime/src/shutdown/loom.rs`;
+//!   `on_four_threads_breaker_calls_racing_shutdown_are_refused_or_counted`).
+//!   Without it breaker calls are neither waited for nor listed
+//!   (`without_tracking_breaker_calls_are_neither_waited_for_nor_listed`),
+//!   nor are keyed breakers' per-key states with it
+//!   (`with_tracking_keyed_breaker_calls_are_not_waited_for`).

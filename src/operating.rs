@@ -430,10 +430,12 @@
 //!   and one whose attempt fails after shutdown began makes no other (for an
 //!   error type that is not `Send` the delay ends too, but one more attempt
 //!   is made: see [`shutdown`](mod@crate::shutdown));
-//! - the future returned waits for the calls holding a bulkhead slot to
-//!   finish, up to `deadline`, and returns a
+//! - the future returned waits for the calls holding a bulkhead slot (and,
+//!   after [`shutdown::track_calls()`](crate::shutdown::track_calls), the
+//!   calls in flight in every registered circuit breaker) to finish, up to
+//!   `deadline`, and returns a
 //!   [`ShutdownReport`](crate::ShutdownReport): calls finished during the
-//!   drain and still running at its end, in total and by bulkhead (its
+//!   drain and still running at its end, in total and by policy (its
 //!   `Display` is a few lines for the log; with `serde` it serializes).
 //!
 //! In the metrics, a refusal or a waiter sent away is a bulkhead's
@@ -443,8 +445,15 @@
 //! attempt failed after shutdown began, `retry delay ended by shutdown` when
 //! shutdown cut its delay short).
 //!
-//! Calls under no bulkhead are not counted (counting them would cost every
-//! call two atomic writes): put the work to drain under a `#[bulkhead]`.
+//! Calls under no bulkhead are not counted by default (counting them costs
+//! every call two atomic writes and a fence). To drain them, either call
+//! `steadfast::shutdown::track_calls()` once at startup, before traffic:
+//! every circuit breaker then counts its calls in flight (its fast path is
+//! unchanged without it), and the drain waits for the registered ones
+//! (per-function and `register_breaker!` breakers, and `shared = …` ones
+//! once called; not keyed breakers' per-key states), listing them as
+//! `circuit_breaker` entries after the bulkheads; or put the work to drain
+//! under a `#[bulkhead]`.
 //! [`shutdown::begun()`](crate::shutdown::begun) resolves when shutdown
 //! starts, for the HTTP server's own graceful shutdown, and with the
 //! `tokio-util` feature `shutdown::shutdown_on(token, deadline)` starts it
@@ -456,6 +465,7 @@
 //!
 //! # async fn serve() {}
 //! # #[tokio::main] async fn main() {
+//! steadfast::shutdown::track_calls(); // optional: drain breaker calls too
 //! let server = tokio::spawn(serve()); // stops when `shutdown::begun()` resolves
 //! tokio::signal::ctrl_c().await.unwrap(); // or SIGTERM, with `tokio::signal::unix`
 //! let report = steadfast::shutdown(Duration::from_secs(10)).await;
@@ -465,8 +475,9 @@
 //! ```
 //!
 //! ```text
-//! shutdown drained in 1.09s: 100 calls finished, 0 still running
+//! shutdown drained in 1.09s: 112 calls finished, 0 still running
 //!   bulkhead "shutdown-pool": 100 finished, 0 still running
+//!   circuit_breaker "payments": 12 finished, 0 still running
 //! ```
 //!
 //! Shutdown has no way back; a test that shuts down runs in a test binary of

@@ -1,5 +1,6 @@
 //! Graceful shutdown (`steadfast::shutdown`): refusals, waiters leaving,
-//! retry delays ending with the last error, and the drain and its report.
+//! retry delays ending with the last error, and the drain and its report
+//! (circuit-breaker calls too, with `shutdown::track_calls`).
 //!
 //! Shutdown is process-wide, and this test binary is one process: every
 //! test takes `SERIAL` and starts from `shutdown::reset()`, and no other
@@ -9,6 +10,7 @@ use std::error::Error;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use steadfast::shutdown::PolicyDrain;
 use steadfast::{
     Bulkhead, CircuitBreaker, RateLimiter, Rejected, Retry, ShutdownReport, bulkhead,
     circuit_breaker, rate_limit, retry, shutdown, timeout,
@@ -580,4 +582,277 @@ async fn on_four_threads_hand_overs_race_the_signal_and_every_call_ends() {
     }
     assert!(finished >= 100, "the calls in flight finished: {finished}");
     assert_eq!((MT_POOL.running(), MT_POOL.waiting()), (0, 0));
+}
+
+// ------------------------------- circuit-breaker calls, with `track_calls`
+//
+// `serial()` resets tracking with the rest: the tests below that want it
+// turn it on first thing, and every call they start ends before they do, so
+// that no breaker count is left over for the next test.
+
+/// The entry of `name` in `report`.
+fn policy<'r>(report: &'r ShutdownReport, name: &str) -> &'r PolicyDrain {
+    report
+        .policies
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("{name} is not in the report: {report}"))
+}
+
+fn entry(policy: &PolicyDrain) -> (&'static str, u32, u32, u32) {
+    (
+        policy.kind,
+        policy.running_at_start,
+        policy.finished,
+        policy.still_running,
+    )
+}
+
+/// Call `i` runs 1.005 s + 10 ms × i: off the drain's 10 ms backstop ticks,
+/// so that only the wake-up when the last call leaves ends the drain then.
+#[circuit_breaker(name = "shutdown-tracked")]
+async fn tracked(i: u32) -> Result<u32, Rejected> {
+    tokio::time::sleep(MS * (1005 + 10 * i)).await;
+    Ok(i)
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_tracking_breaker_calls_in_flight_are_drained_and_reported() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    shutdown::track_calls(); // idempotent
+    let calls: Vec<_> = (0..5).map(|i| tokio::spawn(tracked(i))).collect();
+    settle().await;
+    let start = Instant::now();
+
+    let report = shutdown(Duration::from_secs(5)).await;
+    // No bulkhead: the drain waits for the breaker's calls, and ends with
+    // the last (1.045 s).
+    assert_eq!(start.elapsed(), MS * 1045, "{report}");
+    assert!(!report.timed_out);
+    assert_eq!((report.finished, report.still_running), (5, 0));
+    assert_eq!(
+        entry(policy(&report, "shutdown-tracked")),
+        ("circuit_breaker", 5, 5, 0)
+    );
+    for (i, call) in (0..).zip(calls) {
+        assert_eq!(
+            join(call).await,
+            Ok(i),
+            "call {i} was in flight: it finishes"
+        );
+    }
+    assert!(shutting_down(&tracked(9).await), "new calls are refused");
+}
+
+/// Runs `ms` milliseconds.
+#[circuit_breaker(name = "shutdown-tracked-slow")]
+async fn tracked_for(ms: u32) -> Result<u32, Rejected> {
+    tokio::time::sleep(MS * ms).await;
+    Ok(ms)
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_tracking_the_drain_stops_at_its_deadline_with_a_breaker_call_still_running() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    let quick = tokio::spawn(tracked_for(1005));
+    let slow = tokio::spawn(tracked_for(20_000));
+    settle().await;
+    let start = Instant::now();
+
+    let report = shutdown(Duration::from_secs(5)).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert!(report.timed_out);
+    assert_eq!((report.finished, report.still_running), (1, 1));
+    assert_eq!(
+        entry(policy(&report, "shutdown-tracked-slow")),
+        ("circuit_breaker", 2, 1, 1)
+    );
+    // The drain cancels nothing: the slow call still ends with its result.
+    assert_eq!(join(quick).await, Ok(1005));
+    assert_eq!(join(slow).await, Ok(20_000));
+}
+
+#[circuit_breaker(name = "shutdown-tracked-cancelled")]
+async fn tracked_long() -> Result<u32, Rejected> {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    Ok(60)
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_tracking_a_breaker_call_dropped_while_running_counts_as_finished() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    let call = tokio::spawn(tracked_long());
+    settle().await;
+    let start = Instant::now();
+    let drain = tokio::spawn(shutdown(Duration::from_secs(30)));
+
+    tokio::time::sleep(MS * 1005).await;
+    call.abort(); // the call was admitted: dropping it leaves the count
+    let report = join(drain).await;
+    assert_eq!(start.elapsed(), MS * 1005, "{report}");
+    assert!(!report.timed_out);
+    assert_eq!((report.finished, report.still_running), (1, 0));
+    assert_eq!(
+        entry(policy(&report, "shutdown-tracked-cancelled")),
+        ("circuit_breaker", 1, 1, 0)
+    );
+    assert!(call.await.unwrap_err().is_cancelled());
+}
+
+#[circuit_breaker(name = "shutdown-tracked-panicking")]
+async fn tracked_panicking() -> Result<u32, Rejected> {
+    tokio::time::sleep(MS * 1005).await;
+    panic!("a breaker call panics during the drain");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_tracking_a_panicking_breaker_call_leaves_the_count() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    let call = tokio::spawn(tracked_panicking());
+    settle().await;
+    let start = Instant::now();
+
+    let report = shutdown(Duration::from_secs(30)).await;
+    assert_eq!(start.elapsed(), MS * 1005, "{report}");
+    assert!(!report.timed_out);
+    assert_eq!(
+        entry(policy(&report, "shutdown-tracked-panicking")),
+        ("circuit_breaker", 1, 1, 0)
+    );
+    assert!(call.await.unwrap_err().is_panic());
+}
+
+static PERMITS: CircuitBreaker = CircuitBreaker::builder()
+    .name("shutdown-tracked-permits")
+    .build();
+
+#[tokio::test(start_paused = true)]
+async fn with_tracking_every_way_a_permit_ends_leaves_the_count() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    PERMITS.register();
+    // Calls that end before shutdown, every way, leave nothing in the count
+    // (the drain below finds exactly the four permits held then).
+    assert_eq!(PERMITS.call(|| Ok::<_, ()>(1)).ok(), Some(1));
+    assert!(PERMITS.call(|| Err::<u32, _>(())).is_err());
+    let panicked = std::panic::catch_unwind(|| {
+        PERMITS.call(|| -> Result<u32, ()> { panic!("a sync call panics") })
+    });
+    assert!(panicked.is_err());
+    assert_eq!(PERMITS.run(async { Ok::<_, ()>(2) }).await.ok(), Some(2));
+    let cancelled =
+        tokio::time::timeout(MS, PERMITS.run(std::future::pending::<Result<u32, ()>>())).await;
+    assert!(cancelled.is_err(), "dropped while running");
+    drop(PERMITS.try_acquire().unwrap()); // unused
+
+    let permits: Vec<_> = (0..4).map(|_| PERMITS.try_acquire().unwrap()).collect();
+    let start = Instant::now();
+    let drain = tokio::spawn(shutdown(Duration::from_secs(30)));
+    settle().await;
+    assert!(matches!(
+        PERMITS.try_acquire(),
+        Err(Rejected::ShuttingDown { .. })
+    ));
+
+    tokio::time::sleep(MS * 1005).await;
+    let mut permits = permits.into_iter();
+    permits.next().unwrap().success();
+    permits.next().unwrap().failure();
+    permits.next().unwrap().ignore();
+    drop(permits); // the last, unused (and the iterator)
+    let report = join(drain).await;
+    assert_eq!(start.elapsed(), MS * 1005, "{report}");
+    assert!(!report.timed_out);
+    assert_eq!(
+        entry(policy(&report, "shutdown-tracked-permits")),
+        ("circuit_breaker", 4, 4, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_tracking_breaker_calls_are_neither_waited_for_nor_listed() {
+    let _serial = serial().await;
+    let call = tokio::spawn(tracked(0));
+    settle().await;
+    let start = Instant::now();
+
+    let report = shutdown(Duration::from_secs(5)).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!((report.finished, report.still_running), (0, 0));
+    assert!(
+        report.policies.iter().all(|p| p.kind != "circuit_breaker"),
+        "{report}"
+    );
+    assert_eq!(join(call).await, Ok(0), "the call still finishes");
+}
+
+#[circuit_breaker(key = host, name = "shutdown-tracked-keyed")]
+async fn tracked_keyed(host: &str) -> Result<usize, Rejected> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(host.len())
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_tracking_keyed_breaker_calls_are_not_waited_for() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    let call = tokio::spawn(tracked_keyed("a"));
+    settle().await;
+    let start = Instant::now();
+
+    // Per-key states are not in the registry (as keyed bulkheads).
+    let report = shutdown(Duration::from_secs(5)).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert!(report.policies.is_empty(), "{report}");
+    assert_eq!(join(call).await, Ok(1));
+}
+
+/// Permits that let the calls of `tracked_gated` finish.
+static TRACKED_RELEASE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+#[circuit_breaker(name = "shutdown-tracked-mt")]
+async fn tracked_gated(i: u32) -> Result<u32, Rejected> {
+    TRACKED_RELEASE
+        .acquire()
+        .await
+        .expect("never closed")
+        .forget();
+    Ok(i)
+}
+
+/// Calls are admitted on four threads while shutdown begins: each is
+/// refused or counted by the drain (a call that runs uncounted would let
+/// the drain report fewer calls finished than ran), and the drain returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_four_threads_breaker_calls_racing_shutdown_are_refused_or_counted() {
+    let _serial = serial().await;
+    shutdown::track_calls();
+    let calls: Vec<_> = (0..200).map(|i| tokio::spawn(tracked_gated(i))).collect();
+    tokio::task::yield_now().await;
+    let drain = tokio::spawn(shutdown(Duration::from_secs(30)));
+    TRACKED_RELEASE.add_permits(200);
+    let report = join(drain).await;
+    assert!(!report.timed_out, "{report}");
+
+    let mut ran = 0;
+    for call in calls {
+        match join(call).await {
+            Ok(_) => ran += 1,
+            Err(Rejected::ShuttingDown { .. }) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    let counted = report
+        .policies
+        .iter()
+        .find(|p| p.name == "shutdown-tracked-mt")
+        .map_or(0, |p| p.finished);
+    assert!(
+        counted >= ran,
+        "{ran} calls ran, the drain counted {counted}: {report}"
+    );
 }

@@ -4,8 +4,9 @@
 //! being the inherent one, inlined: the same machine code as calling the
 //! types directly. Tests instantiate them with `loom`'s types, so that the
 //! model checks explore the interleavings of the very functions that run in
-//! production (`circuit_breaker/state.rs`, `bulkhead/slots.rs`) in a plain
-//! `cargo test`, without a `--cfg loom` build.
+//! production (`circuit_breaker/state.rs`, `bulkhead/slots.rs`,
+//! `shutdown/track.rs`) in a plain `cargo test`, without a `--cfg loom`
+//! build.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -24,12 +25,22 @@ pub(crate) trait AtomicWord {
     ) -> Result<u64, u64>;
 
     fn fetch_sub(&self, value: u64, order: Ordering) -> u64;
+
+    fn fetch_add(&self, value: u64, order: Ordering) -> u64;
+
+    fn fetch_or(&self, value: u64, order: Ordering) -> u64;
+
+    /// The memory fence of the same family as the word (`core`'s, or
+    /// loom's, which loom's model checks need to see).
+    fn fence(order: Ordering)
+    where
+        Self: Sized;
 }
 
 /// Implements [`AtomicWord`] for an `AtomicU64`-like type with its inherent
-/// methods of the same names.
+/// methods of the same names, and `$fence` as its fence.
 macro_rules! atomic_word {
-    ($word:ty) => {
+    ($word:ty, $fence:path) => {
         impl AtomicWord for $word {
             #[inline(always)]
             fn load(&self, order: Ordering) -> u64 {
@@ -51,11 +62,26 @@ macro_rules! atomic_word {
             fn fetch_sub(&self, value: u64, order: Ordering) -> u64 {
                 <$word>::fetch_sub(self, value, order)
             }
+
+            #[inline(always)]
+            fn fetch_add(&self, value: u64, order: Ordering) -> u64 {
+                <$word>::fetch_add(self, value, order)
+            }
+
+            #[inline(always)]
+            fn fetch_or(&self, value: u64, order: Ordering) -> u64 {
+                <$word>::fetch_or(self, value, order)
+            }
+
+            #[inline(always)]
+            fn fence(order: Ordering) {
+                $fence(order);
+            }
         }
     };
 }
 
-atomic_word!(AtomicU64);
+atomic_word!(AtomicU64, core::sync::atomic::fence);
 
 /// A mutual-exclusion lock around a `T`.
 pub(crate) trait Lock<T> {
@@ -83,7 +109,7 @@ pub(crate) mod model {
 
     use super::{AtomicWord, Lock};
 
-    atomic_word!(loom::sync::atomic::AtomicU64);
+    atomic_word!(loom::sync::atomic::AtomicU64, loom::sync::atomic::fence);
 
     impl<T> Lock<T> for loom::sync::Mutex<T> {
         fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {

@@ -28,7 +28,10 @@
 //! result or admission racing it can undo it (`state.rs` writes the
 //! invariant down). The closed path is one atomic load to admit and a few
 //! relaxed atomic operations to record; no lock, no allocation, and no clock
-//! read unless a time window or `slow_call` needs one.
+//! read unless a time window or `slow_call` needs one. (After
+//! [`track_calls`](crate::shutdown::track_calls), each call is also counted
+//! in flight, for the shutdown drain: two read-modify-writes and a fence
+//! more, on the breaker's own counter; see [`shutdown`](mod@crate::shutdown).)
 //!
 //! # Shared across processes
 //!
@@ -127,6 +130,10 @@ pub struct CircuitBreaker {
     shared: Option<Shared>,
     /// The link to the store (unused without one).
     link: Link,
+    /// Calls in flight, counted only while
+    /// [`track_calls`](crate::shutdown::track_calls) is on (see
+    /// `shutdown/track.rs`).
+    in_flight: AtomicU64,
 }
 
 /// The breaker's settings. The window's shape is fixed when the breaker is
@@ -268,7 +275,9 @@ impl CircuitBreaker {
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Rejected> {
         let word = Word(self.word.load(Ordering::Acquire));
-        if word.admits_at_once() && !crate::shutdown::is_shutting_down() {
+        // One relaxed load of the shutdown mode, compared to 0: shutdown
+        // has begun, or calls are tracked, takes the cold path.
+        if word.admits_at_once() && crate::shutdown::quiet() {
             return Ok(Permit::new(self, word.generation(), false));
         }
         self.acquire_slow(word)
@@ -276,21 +285,54 @@ impl CircuitBreaker {
 
     #[cold]
     fn acquire_slow(&self, word: Word) -> Result<Permit<'_>, Rejected> {
-        if crate::shutdown::is_shutting_down() {
-            let rejected = Rejected::shutting_down(self.name());
-            crate::events::rejected(&rejected);
-            return Err(rejected);
+        let mode = crate::shutdown::mode();
+        if mode.begun() {
+            return Err(self.shutting_down());
         }
-        if let Some(shared) = &self.shared {
-            return self.acquire_shared(shared, word);
+        let permit = if let Some(shared) = &self.shared {
+            self.acquire_shared(shared, word)
+        } else {
+            let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
+            self.permit(state::admit(
+                &self.word,
+                word,
+                self.config.half_open_probes(),
+                waited_out,
+            ))
+        }?;
+        if mode.tracking() {
+            self.track(permit)
+        } else {
+            Ok(permit)
         }
-        let waited_out = || self.now() >= self.open_until.load(Ordering::Acquire);
-        self.permit(state::admit(
-            &self.word,
-            word,
-            self.config.half_open_probes(),
-            waited_out,
-        ))
+    }
+
+    /// Counts an admitted call in flight ([`track_calls`](crate::shutdown::track_calls)),
+    /// unless shutdown began meanwhile: then the call is refused, its
+    /// permit dropped unused (nothing recorded, a probe slot given back).
+    /// After admission, so that a call the breaker rejects is never counted.
+    #[cold]
+    fn track<'a>(&'a self, permit: Permit<'a>) -> Result<Permit<'a>, Rejected> {
+        if crate::shutdown::call_entered(&self.in_flight) {
+            return Ok(permit.tracked());
+        }
+        crate::shutdown::call_left(&self.in_flight);
+        drop(permit);
+        Err(self.shutting_down())
+    }
+
+    /// Calls in flight: counted only while [`track_calls`](crate::shutdown::track_calls)
+    /// is on (0 otherwise), for the drain.
+    pub(crate) fn in_flight(&self) -> u64 {
+        crate::shutdown::in_flight(&self.in_flight)
+    }
+
+    /// The rejection of a call made after shutdown began, reported.
+    #[cold]
+    fn shutting_down(&self) -> Rejected {
+        let rejected = Rejected::shutting_down(self.name());
+        crate::events::rejected(&rejected);
+        rejected
     }
 
     /// The permit an admission gives (a probe that moved the breaker to
@@ -384,17 +426,15 @@ impl CircuitBreaker {
     }
 
     /// Applies a finished call's outcome, if the breaker is still in the
-    /// generation that admitted it. The healthy steady state — a quick success
-    /// while closed, with a count window already full of quick successes and
-    /// no failure run to reset — is decided here, inline, with loads only.
+    /// generation that admitted it (the permit's `ticket`: see
+    /// `permit.rs`), and takes a tracked call out of the calls in flight.
+    /// The healthy steady state — a quick success while closed, not a
+    /// probe nor tracked, with a count window already full of quick
+    /// successes and no failure run to reset — is decided here, inline,
+    /// with loads only (the probe and tracked bits are one test of the
+    /// ticket, already in a register).
     #[inline]
-    pub(crate) fn complete(
-        &self,
-        generation: u32,
-        probe: bool,
-        outcome: Outcome,
-        started: Option<u64>,
-    ) {
+    pub(crate) fn complete(&self, ticket: u64, outcome: Outcome, started: Option<u64>) {
         if crate::meter::ENABLED {
             crate::meter::breaker_call(
                 self.name(),
@@ -408,7 +448,7 @@ impl CircuitBreaker {
         // `started` is `None` exactly when the breaker has no `slow_call`
         // (see `start_time`): the permit's own word, already in a register,
         // instead of another load of the configuration.
-        if !probe
+        if permit::is_plain(ticket)
             && outcome == Outcome::Success
             && started.is_none()
             && self.consecutive.load(Ordering::Relaxed) == 0
@@ -416,21 +456,27 @@ impl CircuitBreaker {
         {
             return;
         }
-        self.complete_slow(generation, probe, outcome, started);
+        self.complete_slow(ticket, outcome, started);
     }
 
     #[cold]
-    fn complete_slow(&self, generation: u32, probe: bool, outcome: Outcome, started: Option<u64>) {
+    fn complete_slow(&self, ticket: u64, outcome: Outcome, started: Option<u64>) {
         let slow = match (self.config.slow_call(), started) {
             (Some(limit), Some(started)) => {
                 u128::from(self.now().saturating_sub(started)) > limit.as_nanos()
             }
             _ => false,
         };
-        if probe {
+        let generation = permit::generation(ticket);
+        if permit::is_probe(ticket) {
             self.complete_probe(generation, outcome, slow);
         } else {
             self.complete_closed(generation, outcome, slow);
+        }
+        // After the outcome is recorded: a drain that sees the call gone
+        // sees its outcome too.
+        if permit::is_tracked(ticket) {
+            crate::shutdown::call_left(&self.in_flight);
         }
     }
 
@@ -964,6 +1010,7 @@ impl CircuitBreakerBuilder {
             registered: Registration::new(),
             shared: self.shared,
             link: Link::new(),
+            in_flight: AtomicU64::new(0),
         }
     }
 }

@@ -13,7 +13,9 @@ use super::{CircuitBreaker, Outcome};
 /// a failure (the panic still propagates). [`CircuitBreaker::call`] and the
 /// breaker's futures also record a panic that is caught before their permit
 /// is dropped (under `catch_unwind`): they watch for it where it unwinds
-/// through them.
+/// through them. After [`track_calls`](crate::shutdown::track_calls), the
+/// call is counted in flight (for the shutdown drain) from admission until
+/// the permit is reported or dropped, whichever way.
 #[derive(Debug)]
 #[must_use = "a permit records nothing until it is told how the call ended"]
 pub struct Permit<'a> {
@@ -21,8 +23,42 @@ pub struct Permit<'a> {
     /// The clock reading at admission plus one, when the breaker tracks
     /// durations; 0 otherwise (a plain word keeps the permit three words long).
     started: u64,
-    /// `generation << 1 | probe`: one word, written and copied at once.
+    /// `generation << 2 | tracked << 1 | probe`: one word, written and
+    /// copied at once (`tracked`: the call is counted in the breaker's
+    /// calls in flight, see [`track_calls`](crate::shutdown::track_calls)).
     ticket: u64,
+}
+
+/// The ticket's bit for a half-open probe.
+const PROBE: u64 = 1;
+/// The ticket's bit for a call counted in flight.
+const TRACKED: u64 = 2;
+/// Where the generation starts in the ticket.
+const GENERATION_SHIFT: u32 = 2;
+
+/// The generation that admitted the call of `ticket`.
+#[inline]
+pub(super) fn generation(ticket: u64) -> u32 {
+    // The generation is 29 bits wide (see `state.rs`): the shift loses nothing.
+    (ticket >> GENERATION_SHIFT) as u32
+}
+
+/// Whether the call of `ticket` is a half-open probe.
+#[inline]
+pub(super) fn is_probe(ticket: u64) -> bool {
+    ticket & PROBE != 0
+}
+
+/// Whether the call of `ticket` is counted in flight.
+#[inline]
+pub(super) fn is_tracked(ticket: u64) -> bool {
+    ticket & TRACKED != 0
+}
+
+/// Neither a probe nor counted: one test for the breaker's fast path.
+#[inline]
+pub(super) fn is_plain(ticket: u64) -> bool {
+    ticket & (PROBE | TRACKED) == 0
 }
 
 impl<'a> Permit<'a> {
@@ -31,7 +67,20 @@ impl<'a> Permit<'a> {
         Permit {
             breaker,
             started: breaker.start_time().map_or(0, |t| t.saturating_add(1)),
-            ticket: u64::from(generation) << 1 | u64::from(probe),
+            ticket: u64::from(generation) << GENERATION_SHIFT | u64::from(probe),
+        }
+    }
+
+    /// The same permit, for a call the breaker counted in flight: reporting
+    /// or dropping it leaves the count.
+    #[inline]
+    pub(super) fn tracked(self) -> Self {
+        let mut this = ManuallyDrop::new(self);
+        this.ticket |= TRACKED;
+        Permit {
+            breaker: this.breaker,
+            started: this.started,
+            ticket: this.ticket,
         }
     }
 
@@ -39,18 +88,12 @@ impl<'a> Permit<'a> {
     #[must_use]
     #[inline]
     pub fn is_probe(&self) -> bool {
-        self.ticket & 1 == 1
+        is_probe(self.ticket)
     }
 
     #[inline]
     fn started(&self) -> Option<u64> {
         self.started.checked_sub(1)
-    }
-
-    #[inline]
-    fn generation(&self) -> u32 {
-        // The generation is 29 bits wide (see `state.rs`): the shift loses nothing.
-        (self.ticket >> 1) as u32
     }
 
     /// The call succeeded.
@@ -75,8 +118,7 @@ impl<'a> Permit<'a> {
     fn finish(self, outcome: Outcome) {
         // Reported: the drop-time accounting below must not run.
         let this = ManuallyDrop::new(self);
-        this.breaker
-            .complete(this.generation(), this.is_probe(), outcome, this.started());
+        this.breaker.complete(this.ticket, outcome, this.started());
     }
 }
 
@@ -106,8 +148,8 @@ pub(super) struct Slot<'a> {
     breaker: &'a CircuitBreaker,
     started: u64,
     /// A permit's ticket, or [`PENDING`](Slot::PENDING) or
-    /// [`EMPTY`](Slot::EMPTY): the generation has 29 bits, so a ticket
-    /// never reaches either.
+    /// [`EMPTY`](Slot::EMPTY): the generation has 29 bits (31 with the
+    /// ticket's two flags), so a ticket never reaches either.
     ticket: u64,
 }
 
@@ -236,7 +278,6 @@ impl Drop for Permit<'_> {
         } else {
             Outcome::Ignored
         };
-        self.breaker
-            .complete(self.generation(), self.is_probe(), outcome, self.started());
+        self.breaker.complete(self.ticket, outcome, self.started());
     }
 }

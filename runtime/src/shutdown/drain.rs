@@ -1,4 +1,6 @@
-//! The drain: waiting for the bulkheads to empty, up to a deadline.
+//! The drain: waiting for the bulkheads (and, with
+//! [`track_calls`](super::track_calls), the circuit breakers) to empty, up to
+//! a deadline.
 
 use core::future::Future;
 use core::task::Poll;
@@ -9,21 +11,22 @@ use tokio::time::Instant;
 
 use super::ShutdownReport;
 use super::signal::{begin, is_shutting_down, pin_notified};
-use crate::Bulkhead;
 use crate::registry;
+use crate::{Bulkhead, CircuitBreaker};
 
-/// How often the drain looks at the bulkheads even if no release woke it.
+/// How often the drain looks at the policies even if no release woke it.
 const BACKSTOP: Duration = Duration::from_millis(10);
 
-/// Woken when a bulkhead slot is released during shutdown: the drain
-/// listens to it.
+/// Woken when a bulkhead slot is released, or a tracked breaker's last call
+/// ends, during shutdown: the drain listens to it.
 static RELEASED: Notify = Notify::const_new();
 
 /// Starts shutdown and drains: new calls into any policy are refused with
 /// [`Rejected::ShuttingDown`](crate::Rejected::ShuttingDown), waiting calls
 /// leave, retry delays end with the last error, and the future returned
-/// waits until every bulkhead is empty or `deadline` has passed (tokio time),
-/// whichever comes first, then reports.
+/// waits until every bulkhead is empty (and every registered circuit
+/// breaker, after [`track_calls`](super::track_calls)) or `deadline` has
+/// passed (tokio time), whichever comes first, then reports.
 ///
 /// Shutdown begins when this function is called, not when the future is
 /// first polled. See the [module docs](super).
@@ -52,14 +55,27 @@ static RELEASED: Notify = Notify::const_new();
 /// ```
 pub fn shutdown(deadline: Duration) -> impl Future<Output = ShutdownReport> + Send + 'static {
     let started = Instant::now();
+    // Sets the flag, then a `SeqCst` fence, before any count is read (see
+    // the module docs).
     begin();
-    let bulkheads = registry::members::<Bulkhead>();
-    let at_start: Vec<u32> = bulkheads.iter().map(|b| b.running()).collect();
+    // Bulkheads, then breakers, each kind in registration order. Breakers
+    // count their calls only when tracking: otherwise they are all at 0 and
+    // none is listed.
+    let policies: Vec<Drained> = registry::members::<Bulkhead>()
+        .into_iter()
+        .map(Drained::Bulkhead)
+        .chain(
+            registry::members::<CircuitBreaker>()
+                .into_iter()
+                .map(Drained::CircuitBreaker),
+        )
+        .collect();
+    let at_start: Vec<u32> = policies.iter().map(|p| p.running()).collect();
     async move {
         let ends = started + deadline;
         let timed_out = loop {
             let released = pin_notified(&RELEASED);
-            if bulkheads.iter().all(|b| b.running() == 0) {
+            if policies.iter().all(|p| p.running() == 0) {
                 break false;
             }
             if Instant::now() >= ends {
@@ -78,7 +94,7 @@ pub fn shutdown(deadline: Duration) -> impl Future<Output = ShutdownReport> + Se
             })
             .await;
         };
-        let report = ShutdownReport::new(&bulkheads, &at_start, started.elapsed(), timed_out);
+        let report = ShutdownReport::new(&policies, &at_start, started.elapsed(), timed_out);
         tracing::info!(
             target: "steadfast::shutdown",
             finished = report.finished,
@@ -115,7 +131,43 @@ pub async fn shutdown_on(
     shutdown(deadline).await
 }
 
-/// A bulkhead slot was released: wakes the drain if shutdown is under way.
+/// A policy that the drain waits for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Drained {
+    Bulkhead(&'static Bulkhead),
+    /// Its count is kept only while calls are tracked.
+    CircuitBreaker(&'static CircuitBreaker),
+}
+
+impl Drained {
+    /// Its calls in flight now.
+    pub(super) fn running(self) -> u32 {
+        match self {
+            Drained::Bulkhead(bulkhead) => bulkhead.running(),
+            Drained::CircuitBreaker(breaker) => {
+                u32::try_from(breaker.in_flight()).unwrap_or(u32::MAX)
+            }
+        }
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Drained::Bulkhead(bulkhead) => bulkhead.name(),
+            Drained::CircuitBreaker(breaker) => breaker.name(),
+        }
+    }
+
+    /// [`PolicyDrain::kind`](super::PolicyDrain::kind).
+    pub(super) fn kind(self) -> &'static str {
+        match self {
+            Drained::Bulkhead(_) => "bulkhead",
+            Drained::CircuitBreaker(_) => "circuit_breaker",
+        }
+    }
+}
+
+/// A bulkhead slot was released, or a tracked breaker's last call in flight
+/// ended: wakes the drain if shutdown is under way.
 #[inline]
 pub(crate) fn released() {
     if is_shutting_down() {

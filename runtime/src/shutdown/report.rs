@@ -3,17 +3,19 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::Bulkhead;
+use super::drain::Drained;
 
 /// What [`shutdown`](super::shutdown()) drained: totals, and one entry per
-/// registered bulkhead that was running calls when shutdown began or still
-/// is at the end.
+/// registered bulkhead (and, after [`track_calls`](super::track_calls),
+/// registered circuit breaker) that was running calls when shutdown began
+/// or still is at the end.
 ///
 /// Its `Display` is a few lines fit for a log or a terminal:
 ///
 /// ```text
-/// shutdown drained in 1.2s: 100 calls finished, 0 still running
+/// shutdown drained in 1.2s: 112 calls finished, 0 still running
 ///   bulkhead "db": 100 finished, 0 still running
+///   circuit_breaker "payments": 12 finished, 0 still running
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -28,7 +30,8 @@ pub struct ShutdownReport {
     pub elapsed: Duration,
     /// Whether the drain ended at its deadline with calls still running.
     pub timed_out: bool,
-    /// By policy, in registration order.
+    /// By policy: the bulkheads, then the circuit breakers, each kind in
+    /// registration order.
     pub policies: Vec<PolicyDrain>,
 }
 
@@ -39,7 +42,9 @@ pub struct ShutdownReport {
 pub struct PolicyDrain {
     /// The policy's name.
     pub name: &'static str,
-    /// Its kind: `"bulkhead"` (the policies that count their calls).
+    /// Its kind: `"bulkhead"`, or `"circuit_breaker"` (listed only after
+    /// [`track_calls`](super::track_calls): breakers count their calls only
+    /// then).
     pub kind: &'static str,
     /// Calls running when shutdown began.
     pub running_at_start: u32,
@@ -50,27 +55,30 @@ pub struct PolicyDrain {
 }
 
 impl ShutdownReport {
-    /// The report for `bulkheads`, which ran `at_start` calls each.
+    /// The report for `policies`, which ran `at_start` calls each.
     pub(super) fn new(
-        bulkheads: &[&'static Bulkhead],
+        policies: &[Drained],
         at_start: &[u32],
         elapsed: Duration,
         timed_out: bool,
     ) -> Self {
-        let policies: Vec<PolicyDrain> = bulkheads
+        let policies: Vec<PolicyDrain> = policies
             .iter()
             .zip(at_start)
-            .filter_map(|(bulkhead, &running_at_start)| {
-                let still_running = bulkhead.running();
-                // No call takes a slot after shutdown began (a waiter
-                // already handed one was counted at the start), so the
-                // difference is the calls that finished. A call admitted in
-                // the instant shutdown began may make it negative: none
-                // finished then.
+            .filter_map(|(&policy, &running_at_start)| {
+                let still_running = policy.running();
+                // No call takes a bulkhead slot after shutdown began (a
+                // waiter already handed one was counted at the start), and
+                // no call enters a breaker's count then (see the module
+                // docs), so the difference is the calls that finished. A
+                // bulkhead call admitted in the instant shutdown began may
+                // make it negative: none finished then. A breaker call
+                // refused in that instant may be counted at the start, and
+                // then among the finished.
                 let finished = running_at_start.saturating_sub(still_running);
                 (running_at_start > 0 || still_running > 0).then(|| PolicyDrain {
-                    name: bulkhead.name(),
-                    kind: "bulkhead",
+                    name: policy.name(),
+                    kind: policy.kind(),
                     running_at_start,
                     finished,
                     still_running,

@@ -1,17 +1,27 @@
-//! The shutdown flag and the signal that wakes waiting calls when it is set
-//! (memory ordering: see the [module docs](super)).
+//! The mode word (whether shutdown has begun, whether calls are tracked)
+//! and the signal that wakes waiting calls when shutdown begins (memory
+//! ordering: see the [module docs](super)).
 
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::{Context, Poll};
 
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
-/// Whether shutdown has begun.
-static BEGUN: AtomicBool = AtomicBool::new(false);
+/// The process's mode: [`BEGUN`] and [`TRACKING`] bits, 0 in normal
+/// operation, so that a policy's entry tells "nothing to do" from one
+/// `Relaxed` load compared to 0.
+pub(super) static MODE: AtomicU64 = AtomicU64::new(0);
+
+/// [`MODE`]'s bit: shutdown has begun.
+pub(super) const BEGUN: u64 = 1;
+
+/// [`MODE`]'s bit: circuit breakers count their calls in flight
+/// ([`track_calls`](super::track_calls)).
+pub(super) const TRACKING: u64 = 2;
 
 /// Woken once, when shutdown begins: every waiting call listens to it.
 static STOP: Notify = Notify::const_new();
@@ -20,7 +30,38 @@ static STOP: Notify = Notify::const_new();
 #[must_use]
 #[inline]
 pub fn is_shutting_down() -> bool {
-    BEGUN.load(Ordering::Relaxed)
+    MODE.load(Ordering::Relaxed) & BEGUN != 0
+}
+
+/// Whether the process is in normal operation: shutdown has not begun and
+/// calls are not tracked. One `Relaxed` load compared to 0, for the circuit
+/// breaker's fast path; anything else takes its cold path.
+#[must_use]
+#[inline]
+pub(crate) fn quiet() -> bool {
+    MODE.load(Ordering::Relaxed) == 0
+}
+
+/// The mode word, as the cold paths read it (`Relaxed`).
+#[inline]
+pub(crate) fn mode() -> Mode {
+    Mode(MODE.load(Ordering::Relaxed))
+}
+
+/// A reading of the mode word.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mode(u64);
+
+impl Mode {
+    /// Shutdown has begun.
+    pub(crate) fn begun(self) -> bool {
+        self.0 & BEGUN != 0
+    }
+
+    /// Circuit breakers count their calls in flight.
+    pub(crate) fn tracking(self) -> bool {
+        self.0 & TRACKING != 0
+    }
 }
 
 /// Starts shutdown (once; later calls do nothing) and wakes every waiting
@@ -28,7 +69,8 @@ pub fn is_shutting_down() -> bool {
 ///
 /// Returns `true` if this call started it.
 pub fn begin() -> bool {
-    let first = !BEGUN.swap(true, Ordering::SeqCst);
+    // Followed by a `SeqCst` fence: see `track.rs`.
+    let first = super::track::begin(&MODE);
     if first {
         tracing::info!(target: "steadfast::shutdown", "shutdown started");
     }
@@ -48,11 +90,16 @@ pub async fn begun() {
     }
 }
 
-/// Ends shutdown: calls are admitted again. For tests only (shutdown is
-/// process-wide); it does not bring back calls that were refused.
+/// Back to the startup state: shutdown has not begun (calls are admitted
+/// again), and calls are not tracked (until [`track_calls`](super::track_calls)
+/// is called again). For tests only (shutdown is process-wide); it does not
+/// bring back calls that were refused. A call admitted while tracking was on
+/// still leaves its breaker's count when it ends, and one admitted while it
+/// was off never enters it: turning tracking on or off never unbalances a
+/// count.
 #[doc(hidden)]
 pub fn reset() {
-    BEGUN.store(false, Ordering::SeqCst);
+    MODE.store(0, Ordering::SeqCst);
 }
 
 /// A subscription to `notify`, registered at once (before it is polled).
@@ -91,7 +138,7 @@ impl Stop {
     pub(crate) fn new() -> Option<Stop> {
         let notified = pin_notified(&STOP);
         // After subscribing (see the module docs on ordering).
-        if BEGUN.load(Ordering::SeqCst) {
+        if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
             None
         } else {
             Some(Stop(notified))
@@ -103,7 +150,7 @@ impl Future for Stop {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if BEGUN.load(Ordering::SeqCst) {
+        if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
             return Poll::Ready(());
         }
         self.0.as_mut().poll(cx)
