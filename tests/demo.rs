@@ -356,4 +356,18 @@ fn short_demo_serves_readiness_and_shuts_down_gracefully() {
         run.plain.contains("Graceful shutdown:"),
         "the report is printed"
     );
+    // `shop::price` runs its bulkhead inside its breaker: with
+    // `track_calls`, every call holding a slot is also a breaker call in
+    // flight, drained and listed.
+    let at_start = |kind: &str| {
+        report
+            .policies
+            .iter()
+            .find(|p| p.kind == kind && p.name == "shop::price")
+            .map_or(0, |p| p.running_at_start)
+    };
+    assert!(
+        at_start("circuit_breaker") >= at_start("bulkhead"),
+        "breaker calls in flight are drained and listed: {report}"
+    );
 }

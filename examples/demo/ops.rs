@@ -1,7 +1,8 @@
 //! The client service's operations side: its own health endpoints
 //! (liveness and readiness over real HTTP, from `steadfast::health::axum`),
 //! a health check that probes the shop and gates readiness, and graceful
-//! shutdown (at the end of the run, or on Ctrl-C / SIGTERM), whose report
+//! shutdown (at the end of the run, or on Ctrl-C / SIGTERM; breaker calls
+//! tracked with `shutdown::track_calls`), whose report
 //! the summary prints.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -59,6 +60,9 @@ impl Ops {
     /// shutdown begins), starts the shop's health check, and listens for
     /// Ctrl-C and SIGTERM.
     pub(crate) async fn start(shop: Arc<Shop>) -> std::io::Result<Ops> {
+        // Before traffic: the breakers count their calls in flight, so that
+        // shutdown drains and reports them as it does the bulkheads'.
+        steadfast::shutdown::track_calls();
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
