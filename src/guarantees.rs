@@ -338,7 +338,8 @@
 //!   `an_override_is_either_fixed_by_the_first_call_or_refused`).
 //! - A keyed policy's keys take them by the policy's name
 //!   (`a_keyed_policy_takes_overrides_for_every_key_by_its_name`), and each
-//!   application is an event (`applying_and_refusing_overrides_are_events`).
+//!   application is an event (`tests/config_events.rs`:
+//!   `applying_and_refusing_overrides_are_events`).
 //!
 //! ## Health checks
 //!

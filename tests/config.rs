@@ -6,11 +6,7 @@
 //!
 //! Each test has policies of its own names (the registry is per process).
 
-mod recorder;
-
 use std::time::Duration;
-
-use recorder::Recorder;
 
 use steadfast::config::{self, Overrides, PolicyKind, Problem};
 use steadfast::{Bulkhead, CircuitBreaker, RateLimiter, Rejected, circuit_breaker, rate_limit};
@@ -530,27 +526,6 @@ async fn every_policy_of_a_name_gets_the_overrides_and_probes_follow_them() {
     first.success();
     second.success();
     assert_eq!(TWIN_A.state(), steadfast::circuit_breaker::State::Closed);
-}
-
-static OBSERVED: CircuitBreaker = CircuitBreaker::builder().name("config::observed").build();
-
-#[test]
-fn applying_and_refusing_overrides_are_events() {
-    OBSERVED.register();
-    let (recorder, _guard) = Recorder::install();
-    config::apply(&overrides(&[(CB, "config::observed", "open_for", "7s")])).unwrap();
-    let applied = recorder.events("steadfast::config", "override applied");
-    assert_eq!(applied.len(), 1, "{applied:?}");
-    assert_eq!(
-        ["kind", "policy", "key", "value"].map(|f| applied[0].field(f).to_owned()),
-        ["circuit_breaker", "config::observed", "open_for", "7s"]
-    );
-    assert_eq!(applied[0].level, tracing::Level::INFO);
-    assert!(config::apply(&overrides(&[(CB, "config::observed", "open_for", "soon")])).is_err());
-    let refused = recorder.events("steadfast::config", "overrides refused");
-    assert_eq!(refused.len(), 1, "{refused:?}");
-    assert_eq!(refused[0].level, tracing::Level::WARN);
-    assert_eq!(refused[0].field("problems"), "1");
 }
 
 #[circuit_breaker(key = host, name = "config::per-host", consecutive_failures = 5)]
