@@ -225,7 +225,7 @@ impl RetryBudget {
     /// spent (counted in [`spent`](RetryBudget::spent)). Reads the clock.
     pub fn try_withdraw(&self) -> bool {
         match self.state.withdraw(self.epoch(), self.limits) {
-            Draw::Drawn => true,
+            Draw::Drawn(_) => true,
             Draw::Spent(_) => {
                 self.spent.fetch_add(1, Ordering::Relaxed);
                 crate::meter::budget_spent(self.name);

@@ -137,8 +137,8 @@ pub(crate) struct View {
 /// A withdrawal's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Draw {
-    /// The retry may be made.
-    Drawn,
+    /// The retry may be made; it is counted in this epoch's bucket.
+    Drawn(u64),
     /// The budget is spent; what the window held.
     Spent(View),
 }
@@ -256,7 +256,7 @@ impl<A: Word> Window<A> {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Draw::Drawn,
+                Ok(_) => return Draw::Drawn(tag(head)),
                 Err(seen) => head = seen,
             }
         }
