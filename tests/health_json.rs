@@ -57,7 +57,14 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
     let json = serde_json::to_value(health()).unwrap();
     assert_eq!(
         keys(&json),
-        ["breakers", "budgets", "bulkheads", "checks", "keyed", "rate_limiters"]
+        [
+            "breakers",
+            "budgets",
+            "bulkheads",
+            "checks",
+            "keyed",
+            "rate_limiters"
+        ]
     );
 
     let breaker = entry(&json, "breakers", "json-breaker");

@@ -99,8 +99,7 @@ async fn storm(budgeted: bool) -> Vec<Attempt> {
         });
     }
     while callers.join_next().await.is_some() {}
-    let log = backend.log.lock().unwrap().clone();
-    log
+    backend.log.lock().unwrap().clone()
 }
 
 fn amplification(log: &[Attempt]) -> f64 {
@@ -142,12 +141,13 @@ async fn a_budget_caps_the_retry_storm_of_an_outage() {
     // With: the budget's bound, at every retry, over the window ending at
     // its draw (the decision, a delay before the attempt).
     let firsts: Vec<Duration> = with.iter().filter(|a| a.first).map(|a| a.at).collect();
-    let draws: Vec<Duration> = with.iter().filter(|a| !a.first).map(|a| a.at - DELAY).collect();
+    let draws: Vec<Duration> = with
+        .iter()
+        .filter(|a| !a.first)
+        .map(|a| a.at - DELAY)
+        .collect();
     let within = |times: &[Duration], t: Duration| {
-        times
-            .iter()
-            .filter(|&&s| s <= t && s + WINDOW > t)
-            .count() as f64
+        times.iter().filter(|&&s| s <= t && s + WINDOW > t).count() as f64
     };
     for &t in &draws {
         let (retries, first) = (within(&draws, t), within(&firsts, t));
@@ -162,7 +162,11 @@ async fn a_budget_caps_the_retry_storm_of_an_outage() {
     assert!(draws.len() as f64 <= RATIO * calls as f64 + floor);
     assert!(a_with < 1.3, "{a_with}");
     // And the budget did allow retries (the floor and the ratio are used).
-    assert!(draws.len() as f64 >= RATIO * in_outage as f64, "{}", draws.len());
+    assert!(
+        draws.len() as f64 >= RATIO * in_outage as f64,
+        "{}",
+        draws.len()
+    );
     let spent = health()
         .budgets
         .into_iter()

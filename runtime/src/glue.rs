@@ -342,36 +342,3 @@ pub fn retry_budget(budget: &'static crate::RetryBudget) -> &'static crate::Retr
     budget.register();
     budget
 }
-
-/// What `#[retry(budget = EXPR)]` accepts: a [`RetryBudget`](crate::RetryBudget),
-/// or anything that derefs to one (`&RetryBudget`, `Arc<RetryBudget>`,
-/// `LazyLock<RetryBudget>`).
-#[diagnostic::on_unimplemented(
-    message = "`#[retry(budget = …)]` needs a `RetryBudget`, not `{Self}`",
-    label = "not a `RetryBudget` (nor a reference to one)",
-    note = "build one in a `static` with `RetryBudget::builder()…build()` and name it: `budget = RETRIES`"
-)]
-pub trait BudgetArg {
-    /// The budget.
-    fn retry_budget(&self) -> &crate::RetryBudget;
-}
-
-impl BudgetArg for crate::RetryBudget {
-    #[inline]
-    fn retry_budget(&self) -> &crate::RetryBudget {
-        self
-    }
-}
-
-impl<T: core::ops::Deref<Target = crate::RetryBudget>> BudgetArg for T {
-    #[inline]
-    fn retry_budget(&self) -> &crate::RetryBudget {
-        self
-    }
-}
-
-/// The budget that `budget = EXPR` names (`EXPR` borrowed, never moved).
-#[inline]
-pub fn budget<B: BudgetArg + ?Sized>(budget: &B) -> &crate::RetryBudget {
-    budget.retry_budget()
-}

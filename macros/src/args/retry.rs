@@ -381,7 +381,10 @@ mod tests {
     #[test]
     fn budget_refuses_a_literal_and_a_second_budget() {
         let literal = error("budget = 0.2");
-        assert!(literal.contains("`budget` expects a `RetryBudget`"), "{literal}");
+        assert!(
+            literal.contains("`budget` expects a `RetryBudget`"),
+            "{literal}"
+        );
         let twice = error("budget = A, budget = B");
         assert!(twice.contains("budget"), "{twice}");
     }

@@ -108,9 +108,11 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -
 /// The `&RetryBudget` of `budget = …`: a `static`'s through a `static` of
 /// the expansion's own (so that a `const`, a fresh budget at every use, is
 /// refused where it is written, and the budget is registered for
-/// `health()`), or the user's expression, borrowed in a `let` of its own
-/// (`local`, so that a temporary such as `&*FROM_CONFIG` lives as long as
-/// the call) and checked by `BudgetArg`, whose message names the key.
+/// `health()`), or the user's expression, borrowed in a typed `let` of its
+/// own as `shared = EXPR` is (`local`: a wrong type is reported on the
+/// expression, `&&RetryBudget`, `&LazyLock<RetryBudget>` or `&Arc<…>`
+/// deref-coerce, and a temporary such as `&*FROM_CONFIG` lives as long as
+/// the call).
 /// Returns the statement to put before the retry loop, and the expression.
 pub(crate) fn budget(
     p: &TokenStream,
@@ -153,11 +155,8 @@ pub(crate) fn budget(
         | syn::Expr::Let(_) => quote_spanned!(span=> &(#expr)),
         _ => quote_spanned!(span=> &#expr),
     };
-    let helper = respan(quote!(#p::budget), span);
-    (
-        quote!(let #local = #borrowed;),
-        quote_spanned!(span=> #helper(#local)),
-    )
+    let ty = respan(quote!(&#p::RetryBudget), span);
+    (quote!(let #local: #ty = #borrowed;), quote!(#local))
 }
 
 /// `&'static Chaos`: a `static` of the function's own, since the policy

@@ -111,7 +111,11 @@ fn loom_first_attempts_racing_a_move_are_never_dated_later() {
         // Bucket 5's entry snapshot was read after some of the deposits:
         // those before it count as bucket 0's, the others as bucket 5's,
         // never later, and none is lost or counted twice.
-        assert_eq!(w.view(5).deposits, 2, "bucket 0 is in the window: all count");
+        assert_eq!(
+            w.view(5).deposits,
+            2,
+            "bucket 0 is in the window: all count"
+        );
         let from_five = w.view(14).deposits;
         assert!(from_five <= 2, "{from_five}");
         assert_eq!(w.view(15).deposits, 0, "buckets 0 and 5 left the window");

@@ -41,7 +41,8 @@ async fn call(
     let mut attempts = policy.start_budgeted(budget);
     let error = loop {
         made += 1;
-        let outcome: Result<(), crate::Failure<u32, core::convert::Infallible>> = Err(crate::Failure::Error(made));
+        let outcome: Result<(), crate::Failure<u32, core::convert::Infallible>> =
+            Err(crate::Failure::Error(made));
         if let core::ops::ControlFlow::Break(result) =
             attempts.next(outcome, &when, |_: &u32| None).await
         {
@@ -59,7 +60,10 @@ async fn a_calls_own_first_attempt_is_counted_before_its_retries_draw() {
     let (made, error, _) = call(&retry(5, MS), &budget, |_| true).await;
     assert_eq!((made, error), (2, 2), "one retry, paid by the call itself");
     let level = budget.level();
-    assert_eq!((level.deposits, level.withdrawals, level.available), (1, 1, 0));
+    assert_eq!(
+        (level.deposits, level.withdrawals, level.available),
+        (1, 1, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -174,7 +178,7 @@ async fn level_shows_available_deposits_and_withdrawals() {
 
 #[test]
 fn defaults_are_finagles() {
-    const B: RetryBudget = RetryBudget::builder().build();
+    static B: RetryBudget = RetryBudget::builder().build();
     assert_eq!(B.name(), "retry_budget");
     assert_eq!(B.ratio(), 0.2);
     assert_eq!(B.min_per_sec(), 10);

@@ -250,12 +250,10 @@ impl<A: Word> Window<A> {
             if view.withdrawals >= limits.allowance(view.deposits) || low(head) == 0xFFFF_FFFF {
                 return Draw::Spent(view);
             }
-            match self.head.compare_exchange(
-                head,
-                head + 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match self
+                .head
+                .compare_exchange(head, head + 1, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return Draw::Drawn(tag(head)),
                 Err(seen) => head = seen,
             }
