@@ -84,7 +84,7 @@ pub struct Health {
     /// The keyed policies (`key = …`): one entry per policy, with its key
     /// count and every key whose breaker is not closed.
     pub keyed: Vec<KeyedHealth>,
-    /// The retry budgets ([`RetryBudget`](crate::RetryBudget)), with their
+    /// The retry budgets ([`RetryBudget`]s), with their
     /// level.
     pub budgets: Vec<BudgetHealth>,
     /// The started health checks ([`HealthCheck`]), in the order they
