@@ -16,7 +16,11 @@
 //! counts before its own retries draw; errors that are not retried draw
 //! nothing. A retry is drawn when it is decided (before its delay): a retry
 //! that finds the budget spent is not made and the call returns its last
-//! error at once. The bound is an upper bound: the budget may refuse a
+//! error at once. A retry is drawn last, after every other reason not to
+//! retry (attempts, `when`, shutdown, `max_elapsed`, `max_hint`), so only a
+//! retry that would otherwise be made draws; one whose delay is then cut
+//! short (shutdown, a dropped call) stays drawn. The bound is an upper
+//! bound: the budget may refuse a
 //! retry that the exact window would allow (see "Approximation"), never
 //! allow one that it would refuse.
 //!
