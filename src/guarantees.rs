@@ -105,6 +105,37 @@
 //!   bucket in exact arithmetic with proptest
 //!   (`the_word_is_a_token_bucket_and_keeps_the_bound`).
 //!
+//! ## Retry budgets
+//!
+//! - Every retry drawn from a [`RetryBudget`](crate::RetryBudget) at `t`
+//!   keeps the retries of `(t − window, t]`, itself included, within `ratio ×`
+//!   the first attempts of that window `+ min_per_sec × window`; the budget
+//!   may be stricter than that exact window by the documented approximation
+//!   (a bucket at each edge, at most 63 first attempts dated early), never
+//!   looser (`runtime/src/retry/budget/model.rs`:
+//!   `every_draw_keeps_the_bound_and_the_documented_approximation`, against a
+//!   log of timestamped events). In a storm of 200 callers through a 20 s
+//!   outage, the bound holds at every retry and the amplification (attempts
+//!   per call) falls from 2.34 to 1.19 (`tests/retry_budget.rs`:
+//!   `a_budget_caps_the_retry_storm_of_an_outage`).
+//! - A call's first attempt is counted before its own retries draw; errors
+//!   not retried draw nothing; a spent budget ends the call at once with its
+//!   last error, without sleeping the delay; the window slides, refilling
+//!   the budget (`runtime/src/retry/budget/tests.rs`:
+//!   `a_calls_own_first_attempt_is_counted_before_its_retries_draw`,
+//!   `errors_that_are_not_retried_draw_nothing`,
+//!   `a_spent_budget_returns_the_last_error_at_once`,
+//!   `the_window_slides_spent_retries_leave_and_refill_it`,
+//!   `min_per_sec_is_a_floor_without_any_first_attempt`).
+//! - Concurrent callers never share the last retry of an allowance, and the
+//!   move to a new bucket loses no count and dates none later than it
+//!   happened (loom: `loom_concurrent_draws_take_exactly_the_allowance`,
+//!   `loom_moves_racing_draws_lose_no_count`,
+//!   `loom_first_attempts_racing_a_move_are_never_dated_later`).
+//! - A budgeted call allocates nothing, on success and when it retries
+//!   (`tests/alloc.rs`: `retry_with_a_budget_does_not_allocate_on_success`,
+//!   `retry_with_a_budget_does_not_allocate_when_it_retries`).
+//!
 //! ## Across processes (Redis)
 //!
 //! With a store (`steadfast-redis`, feature `redis`), against a real

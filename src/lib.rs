@@ -366,8 +366,8 @@ pub use steadfast_macros::{
 };
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
-    Rejection, Retry, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback, health, keyed,
-    name, retry, timeout,
+    Rejection, Retry, RetryBudget, RetryBuilder, Timeout, bulkhead, circuit_breaker, fallback,
+    health, keyed, name, retry, timeout,
 };
 
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
@@ -404,6 +404,7 @@ pub mod __private {
     pub use steadfast_runtime::chaos::Chaos;
     pub use steadfast_runtime::fallback::{Handled, recover};
     pub use steadfast_runtime::glue::rate_limiter;
+    pub use steadfast_runtime::glue::retry_budget;
     pub use steadfast_runtime::glue::{
         Describe, DescribeDisplay, DescribeOther, ResultType, Returns, always, attempt, breaker,
         bulkhead, delay_from, describer, fake_return, fallback, finish, finish_plain, keyed,
@@ -415,7 +416,9 @@ pub mod __private {
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;
     pub use steadfast_runtime::retry::pause;
-    pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
+    pub use steadfast_runtime::{
+        Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, RetryBudget, Timeout,
+    };
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
     pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};
 }

@@ -96,7 +96,9 @@
 //! | target | level | message | fields |
 //! |---|---|---|---|
 //! | `steadfast::retry` | DEBUG | `retrying after a failed attempt` | `policy`, `attempt` (the one that failed, from 1), `delay` (before the next), `error` |
-//! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted`, `hint_too_long`), `error` |
+//! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted` (past `max_elapsed`), `hint_too_long`), `error` |
+//! | `steadfast::retry` | DEBUG | `not retrying` (a spent [`RetryBudget`](crate::RetryBudget)) | `policy`, `attempts`, `reason` = `budget_spent`, `budget` (the budget's name), `error` |
+//! | `steadfast::retry` | WARN | `two retry budgets share a name` | `policy` (the budgets' name) |
 //! | `steadfast::timeout` | DEBUG | `call timed out` | `policy`, `after` |
 //! | `steadfast::circuit_breaker` | WARN | `circuit breaker opened` | `policy`, `from`, `to` |
 //! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open`, `circuit breaker closed` | `policy`, `from`, `to` |
@@ -147,8 +149,9 @@
 //!
 //! | name | type | labels | recorded |
 //! |---|---|---|---|
-//! | `steadfast_retry_calls_total` | counter | `policy`, `retried`, `result` (`success`, `not_retryable`, `attempts_exhausted`, `budget_exhausted`, `hint_too_long`) | once per call |
+//! | `steadfast_retry_calls_total` | counter | `policy`, `retried`, `result` (`success`, `not_retryable`, `attempts_exhausted`, `budget_exhausted` (past `max_elapsed`), `budget_spent` (a spent retry budget), `hint_too_long`) | once per call |
 //! | `steadfast_retry_retries_total` | counter | `policy` | per retry |
+//! | `steadfast_retry_budget_spent_total` | counter | `budget` (the retry budget's name) | per retry a spent budget refused |
 //! | `steadfast_timeout_calls_total` | counter | `policy`, `timed_out` | per call (per attempt under `#[retry]`) |
 //! | `steadfast_timeout_duration_seconds` | histogram | `policy` | per call that waited |
 //! | `steadfast_circuit_breaker_calls_total` | counter | `policy`, `result` (`success`, `failure`, `ignored`, `rejected`) | per call |
@@ -171,7 +174,10 @@
 //! a limiter's settings and the calls it would admit at once. Keyed policies
 //! (`key = …`) are listed once each under `keyed`, from startup: their kind,
 //! key count, `max_keys`, overflows, and every key whose breaker is not
-//! closed. With the `serde` feature it
+//! closed. Retry budgets named with `#[retry(budget = PATH)]` (or
+//! registered with their `register()`) are listed under `budgets` from
+//! their first call: settings, retries available now, first attempts and
+//! retries in the window, retries refused so far. With the `serde` feature it
 //! serializes to the JSON documented on [`health()`](crate::health()) (stable
 //! field names; durations are whole milliseconds, `in_state_for_ms`); here
 //! is an axum handler serving it:

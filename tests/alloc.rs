@@ -513,3 +513,62 @@ fn injected_latency_does_not_allocate() {
         expected
     );
 }
+
+// ---------------------------------------------------------- retry budget
+
+/// One retry per call, and a floor far above the calls measured: every
+/// retry below is drawn.
+static ALLOC_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder()
+    .name("alloc")
+    .ratio(1.0)
+    .min_per_sec(1000)
+    .build();
+
+#[retry(attempts = 3, backoff = fixed("10ms"), budget = ALLOC_BUDGET)]
+async fn budget_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+#[retry(attempts = 3, backoff = fixed("10ms"), budget = ALLOC_BUDGET)]
+async fn budget_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+/// Set between a call's failed first attempt and its retry.
+static FAILED_ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Fails its first attempt and succeeds on the retry: each call deposits
+/// and draws one retry. No delay: a retry delay subscribes to the shutdown
+/// signal (`shutdown::Stop`, one boxed `Notified` per delay, with or
+/// without a budget), which is not the budget's to measure.
+#[retry(attempts = 2, backoff = none, budget = ALLOC_BUDGET)]
+async fn budget_retried(x: u32) -> Result<u32, Error> {
+    if FAILED_ONCE.fetch_xor(true, std::sync::atomic::Ordering::Relaxed) {
+        Ok(x)
+    } else {
+        Err(Error::Transient)
+    }
+}
+
+#[test]
+fn retry_with_a_budget_does_not_allocate_on_success() {
+    assert_no_allocations(budget_ready, budget_suspends);
+}
+
+#[test]
+fn retry_with_a_budget_does_not_allocate_when_it_retries() {
+    let before = ALLOC_BUDGET.level().withdrawals;
+    assert_eq!(
+        allocations(|x| {
+            let call = budget_retried(x);
+            async move { ok(call.await) }
+        }),
+        READY,
+        "a deposit and a draw per call, no allocation"
+    );
+    assert!(
+        ALLOC_BUDGET.level().withdrawals > before,
+        "the retries drew from the budget"
+    );
+}

@@ -59,6 +59,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
         keys(&json),
         [
             "breakers",
+            "budgets",
             "bulkheads",
             "checks",
             "keyed",

@@ -416,3 +416,42 @@ fn rate_limit_metrics() {
     assert_eq!(calls("waited"), Some("Counter(1)".into()));
     assert_eq!(calls("rejected"), Some("Counter(1)".into()));
 }
+
+static METERED_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder()
+    .name("metered-budget")
+    .ratio(0.5)
+    .min_per_sec(0)
+    .build();
+
+#[retry(attempts = 3, backoff = none, budget = METERED_BUDGET)]
+async fn spent() -> Result<(), String> {
+    Err("no".into())
+}
+
+#[test]
+fn retry_budget_metrics() {
+    // One first attempt × 0.5: the retry is refused.
+    let seen = record(|| async {
+        spent().await.unwrap_err();
+    });
+    assert_eq!(
+        value(
+            &seen,
+            "steadfast_retry_calls_total",
+            &[
+                ("policy", "metrics::spent"),
+                ("retried", "false"),
+                ("result", "budget_spent")
+            ]
+        ),
+        Some("Counter(1)".into())
+    );
+    assert_eq!(
+        value(
+            &seen,
+            "steadfast_retry_budget_spent_total",
+            &[("budget", "metered-budget")]
+        ),
+        Some("Counter(1)".into())
+    );
+}

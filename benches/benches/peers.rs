@@ -96,6 +96,15 @@ async fn retried(x: u64) -> Result<u64, std::io::Error> {
     op(x).map_err(|()| std::io::Error::other("no"))
 }
 
+/// The default policy drawing its retries from a retry budget (defaults:
+/// ratio 0.2, 10 per second, 10 s window): on success, one deposit.
+static BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder().name("bench").build();
+
+#[retry(budget = BUDGET)]
+async fn budgeted(x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
 /// The floor: the same attempts and delays written by hand, no jitter.
 async fn inline_loop(x: u64) -> Result<u64, std::io::Error> {
     let mut retry = 0;
@@ -132,6 +141,9 @@ fn retry_success(c: &mut Criterion) {
     group.bench_function("steadfast #[retry]", |b| {
         b.iter(|| ready(retried(black_box(7))))
     });
+    group.bench_function("steadfast #[retry(budget = …)]", |b| {
+        b.iter(|| ready(budgeted(black_box(7))))
+    });
     group.bench_function("backon", |b| {
         b.iter(|| {
             let x = black_box(7);
@@ -149,6 +161,34 @@ fn retry_success(c: &mut Criterion) {
         })
     });
     group.bench_function("tower retry", |b| b.iter(|| tower_call(&mut tower)));
+    group.finish();
+}
+
+// --- the deposit of a first attempt into a retry budget ----------------------
+
+/// What a first attempt may cost a budget: a `Relaxed` `fetch_add` (exact,
+/// a locked RMW), a `Relaxed` load and store (no lock prefix, but two
+/// callers racing lose a deposit: stricter, never looser), and
+/// `RetryBudget::deposit` (the `fetch_add`, plus a clock reading every 64th).
+fn budget_deposit(c: &mut Criterion) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static DEPOSITS: steadfast::RetryBudget = steadfast::RetryBudget::builder()
+        .name("bench-deposit")
+        .build();
+    let mut group = c.benchmark_group("budget-deposit");
+    group.bench_function("fetch_add Relaxed", |b| {
+        b.iter(|| black_box(&COUNTER).fetch_add(1, Ordering::Relaxed))
+    });
+    group.bench_function("load + store Relaxed", |b| {
+        b.iter(|| {
+            let counter = black_box(&COUNTER);
+            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        })
+    });
+    group.bench_function("RetryBudget::deposit", |b| {
+        b.iter(|| black_box(&DEPOSITS).deposit())
+    });
     group.finish();
 }
 
@@ -559,6 +599,7 @@ fn stack(c: &mut Criterion) {
 criterion_group!(
     benches,
     retry_success,
+    budget_deposit,
     timeout_ready,
     closed_success,
     open_rejection,

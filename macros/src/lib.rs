@@ -79,6 +79,7 @@ use kind::Kind;
 /// | `when = f` | `fn(&E) -> bool`: which errors are retried | every error |
 /// | `delay_from = f` | `fn(&E) -> Option<Duration>`: a server's hint for the delay | none |
 /// | `max_hint = d` | the longest `delay_from` hint honoured; a longer one ends the retries (needs `delay_from`) | `"60s"` |
+/// | `budget = B` | a `RetryBudget` every retry draws from (a `static`'s path, or an expression of one) | none |
 /// | `crate = "path"` | where to find the `steadfast` crate | `::steadfast` |
 ///
 /// Durations (`d`) are string literals checked at compile time (`"250ms"`,
@@ -320,6 +321,55 @@ use kind::Kind;
 ///     let start = Instant::now();
 ///     assert!(call().await.is_err());
 ///     assert_eq!(start.elapsed(), Duration::from_secs(2));
+/// }
+/// ```
+///
+/// # `budget`
+///
+/// A `steadfast::RetryBudget` shared by every call that names it: over its
+/// sliding window, retries ≤ `ratio` × first attempts + `min_per_sec` ×
+/// window (in seconds), so that an outage does not multiply the traffic by
+/// `attempts` (a retry storm). Each call counts its first attempt there
+/// when it starts (before any of its retries draws); each retry that would
+/// otherwise be made draws one first (errors not retried draw nothing). A
+/// retry that finds the budget spent is not made: the call returns its last
+/// error at once, with the `not retrying` event (reason `budget_spent`,
+/// field `budget`) and, with the `metrics` feature, the metrics'
+/// `result = "budget_spent"`. `health()` lists the budget's level.
+///
+/// `budget = RETRIES` names a `static` built with the `const` builder (a
+/// `const` is refused: it would be a fresh budget at every use), listed in
+/// `health()` from its first call. Any other expression (`budget =
+/// self.budget`, `budget = &*FROM_CONFIG`) is evaluated on each call and
+/// borrowed, never moved; it must be a `RetryBudget` or a reference to one
+/// (a wrong type is a compile error on the expression). Such a budget joins
+/// `health()` with its `register()`.
+///
+/// ```
+/// use std::time::Duration;
+/// use steadfast::{RetryBudget, retry};
+///
+/// static BACKEND: RetryBudget = RetryBudget::builder()
+///     .name("backend")
+///     .ratio(0.2)
+///     .min_per_sec(0)
+///     .window(Duration::from_secs(10))
+///     .build();
+///
+/// #[retry(attempts = 3, backoff = none, budget = BACKEND)]
+/// async fn call(made: &mut u32) -> Result<(), &'static str> {
+///     *made += 1;
+///     Err("down")
+/// }
+///
+/// #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// async fn main() {
+///     // During an outage, 100 calls may retry 20 times (0.2 each), not 200.
+///     let mut made = 0;
+///     for _ in 0..100 {
+///         let _ = call(&mut made).await;
+///     }
+///     assert_eq!(made, 100 + 20);
 /// }
 /// ```
 ///

@@ -52,6 +52,21 @@ pub(crate) fn not_retrying(
     );
 }
 
+/// A retry refused by a spent retry budget: the call ends with its last
+/// error.
+#[cold]
+pub(crate) fn budget_spent(policy: &str, budget: &str, attempts: u32, error: &ErrorField<'_>) {
+    tracing::debug!(
+        target: "steadfast::retry",
+        policy,
+        attempts,
+        reason = "budget_spent",
+        budget,
+        error = %error,
+        "not retrying"
+    );
+}
+
 /// A retry delay cut short by shutdown: the call ends with its last error.
 #[cold]
 pub(crate) fn retry_stopped(policy: &str, attempts: u32) {

@@ -334,3 +334,11 @@ impl<E> KeepOther for &KeepProbe<E> {
 pub fn keeper<T, E, K>(_: Returns<Result<T, E>>, choose: impl FnOnce(KeepProbe<E>) -> K) -> K {
     choose(KeepProbe(PhantomData))
 }
+
+/// A retry budget the expansion uses (`budget = PATH`), registered for
+/// [`health`](crate::health()).
+#[inline]
+pub fn retry_budget(budget: &'static crate::RetryBudget) -> &'static crate::RetryBudget {
+    budget.register();
+    budget
+}

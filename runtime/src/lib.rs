@@ -43,6 +43,6 @@ pub use health::health;
 pub use keyed::Keyed;
 pub use rate_limit::{Limited, RateLimiter};
 pub use rejected::Rejected;
-pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBuilder};
+pub use retry::{Attempts, Backoff, Jitter, Retry, RetryBudget, RetryBuilder};
 pub use shutdown::{ShutdownReport, shutdown};
 pub use timeout::{Limit, Timed, TimedWrap, Timeout};

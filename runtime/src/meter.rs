@@ -21,6 +21,11 @@ mod enabled {
         metrics::counter!("steadfast_retry_retries_total", "policy" => policy).increment(1);
     }
 
+    /// A retry refused by the retry budget `budget`.
+    pub(crate) fn budget_spent(budget: &'static str) {
+        metrics::counter!("steadfast_retry_budget_spent_total", "budget" => budget).increment(1);
+    }
+
     pub(crate) fn timeout_call(policy: &'static str, timed_out: bool, waited: Option<Duration>) {
         metrics::counter!("steadfast_timeout_calls_total", "policy" => policy, "timed_out" => yes_no(timed_out))
             .increment(1);
@@ -78,6 +83,8 @@ mod enabled {
     pub(crate) fn retry_call(_: &'static str, _: bool, _: &'static str) {}
     #[inline(always)]
     pub(crate) fn retry_retry(_: &'static str) {}
+    #[inline(always)]
+    pub(crate) fn budget_spent(_: &'static str) {}
     #[inline(always)]
     pub(crate) fn timeout_call(_: &'static str, _: bool, _: Option<Duration>) {}
     #[inline(always)]

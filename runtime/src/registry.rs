@@ -59,6 +59,7 @@ pub(crate) enum Kind {
     Bulkhead,
     RateLimiter,
     Keyed,
+    RetryBudget,
 }
 
 impl Kind {
@@ -82,6 +83,11 @@ impl Kind {
                 target: "steadfast::rate_limit",
                 policy,
                 "two rate limiters share a name"
+            ),
+            Kind::RetryBudget => tracing::warn!(
+                target: "steadfast::retry",
+                policy,
+                "two retry budgets share a name"
             ),
             Kind::Keyed => tracing::warn!(
                 target: "steadfast::keyed",

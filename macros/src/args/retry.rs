@@ -1,13 +1,13 @@
 //! `#[retry(attempts = …, backoff = …, jitter = …, max_elapsed = …, when = …, delay_from = …,
-//! max_hint = …)]`.
+//! max_hint = …, budget = …)]`.
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprAssign, ExprCall, ExprPath, Ident};
 
-use super::{DurationArg, Errors, Reader, Slot, callable, int, number};
+use super::{DurationArg, Errors, Reader, Shared, Slot, callable, int, number};
 
-pub(crate) const KEYS: [&str; 7] = [
+pub(crate) const KEYS: [&str; 8] = [
     "attempts",
     "backoff",
     "jitter",
@@ -15,6 +15,7 @@ pub(crate) const KEYS: [&str; 7] = [
     "when",
     "delay_from",
     "max_hint",
+    "budget",
 ];
 
 pub(crate) struct RetryArgs {
@@ -27,6 +28,10 @@ pub(crate) struct RetryArgs {
     /// `max_hint = d`: the longest `delay_from` hint honoured (> 0); the
     /// expansion passes it to `RetryBuilder::max_hint`.
     pub(crate) max_hint: Option<DurationArg>,
+    /// `budget = PATH` or `budget = EXPR`: the `RetryBudget` retries draw
+    /// from (read as `shared = …` is: a path through a `static` of the
+    /// expansion's own, any other expression borrowed on each call).
+    pub(crate) budget: Option<Shared>,
 }
 
 pub(crate) enum BackoffArg {
@@ -61,6 +66,7 @@ impl RetryArgs {
         let mut when = Slot::new();
         let mut delay_from = Slot::new();
         let mut max_hint = Slot::new();
+        let mut budget = Slot::new();
         reader.read_keyed(&KEYS, "#[retry(attempts = 3)]", |key, value| {
             match key.to_string().as_str() {
                 "attempts" => {
@@ -91,6 +97,7 @@ impl RetryArgs {
                     d.require_positive("`max_hint`")?;
                     max_hint.set(kind, key, (d, key.clone()))?;
                 }
+                "budget" => budget.set(kind, key, budget_arg(&value)?)?,
                 _ => return Ok(false),
             }
             Ok(true)
@@ -104,6 +111,7 @@ impl RetryArgs {
             when: when.take(),
             delay_from: delay_from.take(),
             max_hint,
+            budget: budget.take(),
         };
         args.build(jitter.take().map(|(_, key)| key), max_hint_key)?;
         Ok(args)
@@ -133,6 +141,24 @@ impl RetryArgs {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// `budget = PATH` (a `static`) or `budget = EXPR`; a literal is refused
+/// here, where it is written.
+fn budget_arg(value: &Expr) -> syn::Result<Shared> {
+    match value {
+        Expr::Lit(_) => Err(syn::Error::new(
+            value.span(),
+            "`budget` expects a `RetryBudget`: the path of a `static` built with \
+             `RetryBudget::builder()…build()` (`budget = RETRIES`), or an expression of one",
+        )),
+        Expr::Path(ExprPath {
+            path,
+            qself: None,
+            attrs,
+        }) if attrs.is_empty() => Ok(Shared::Static(path.clone())),
+        other => Ok(Shared::Expr(other.clone())),
     }
 }
 
@@ -340,6 +366,33 @@ mod tests {
     fn max_hint_needs_delay_from() {
         let alone = error("max_hint = \"30s\"");
         assert!(alone.contains("add `delay_from = …`"), "{alone}");
+    }
+
+    #[test]
+    fn budget_takes_a_path_or_an_expression() {
+        let retry = parse("budget = RETRIES").unwrap();
+        assert!(matches!(retry.budget, Some(crate::args::Shared::Static(_))));
+        let retry = parse("budget = self.budget").unwrap();
+        assert!(matches!(retry.budget, Some(crate::args::Shared::Expr(_))));
+        let retry = parse("attempts = 2").unwrap();
+        assert!(retry.budget.is_none());
+    }
+
+    #[test]
+    fn budget_refuses_a_literal_and_a_second_budget() {
+        let literal = error("budget = 0.2");
+        assert!(
+            literal.contains("`budget` expects a `RetryBudget`"),
+            "{literal}"
+        );
+        let twice = error("budget = A, budget = B");
+        assert!(twice.contains("budget"), "{twice}");
+    }
+
+    #[test]
+    fn unknown_keys_list_budget() {
+        let unknown = error("budgt = RETRIES");
+        assert!(unknown.contains("`budget`"), "{unknown}");
     }
 
     #[test]

@@ -219,6 +219,14 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             ]
             .map(|name| Ident::new(name, Span::mixed_site()));
             let (describe, returns) = (&cx.describe, &cx.returns);
+            let budget_local = Ident::new("__steadfast_budget", Span::mixed_site());
+            let (budget_stmt, start) = match &retry.budget {
+                Some(budget) => {
+                    let (stmt, budget) = policy::budget(p, budget, &cx.params, &budget_local);
+                    (stmt, quote!(start_budgeted(#budget)))
+                }
+                None => (TokenStream::new(), quote!(start())),
+            };
             // The decision is taken in a `let`, so the outcome (and the
             // `ControlFlow` holding it) is gone before the sleep's `.await`;
             // only the error is kept across it (for shutdown to return), and
@@ -230,7 +238,8 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
                     use #p::{KeepSend as _, KeepOther as _};
                     (&__steadfast_probe).keeper()
                 });
-                let mut #attempts = (#policy).start();
+                #budget_stmt
+                let mut #attempts = (#policy).#start;
                 loop {
                     let (#delay, #kept) = match #attempts.judge_kept(
                         (#future).await,

@@ -417,6 +417,24 @@ mod tests {
     }
 
     #[test]
+    fn a_budget_starts_the_attempts_budgeted() {
+        let plain = run(Kind::Retry, "", GOOD_FN);
+        assert!(
+            plain.contains(". start ()") && !plain.contains("start_budgeted"),
+            "{plain}"
+        );
+        // A path: through a `static` of the expansion's own, registered.
+        let path = run(Kind::Retry, "budget = RETRIES", GOOD_FN);
+        assert!(!path.contains("compile_error"), "{path}");
+        assert!(path.contains("start_budgeted"), "{path}");
+        assert!(path.contains("retry_budget (__STEADFAST_BUDGET)"), "{path}");
+        // An expression: borrowed in a typed `let`, not registered.
+        let expr = run(Kind::Retry, "budget = self.budget", GOOD_FN);
+        assert!(expr.contains("RetryBudget = & self . budget"), "{expr}");
+        assert!(!expr.contains("retry_budget ("), "{expr}");
+    }
+
+    #[test]
     fn unknown_keys_list_the_valid_ones() {
         let out = run(Kind::Retry, "atempts = 3", GOOD_FN);
         for key in crate::args::retry::KEYS.iter().chain(&["crate"]) {

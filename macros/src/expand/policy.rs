@@ -105,6 +105,60 @@ pub(crate) fn retry(p: &TokenStream, retry: &RetryArgs, located: &TokenStream) -
     quote!(&const { #p::Retry::builder() #calls .build() })
 }
 
+/// The `&RetryBudget` of `budget = …`: a `static`'s through a `static` of
+/// the expansion's own (so that a `const`, a fresh budget at every use, is
+/// refused where it is written, and the budget is registered for
+/// `health()`), or the user's expression, borrowed in a typed `let` of its
+/// own as `shared = EXPR` is (`local`: a wrong type is reported on the
+/// expression, `&&RetryBudget`, `&LazyLock<RetryBudget>` or `&Arc<…>`
+/// deref-coerce, and a temporary such as `&*FROM_CONFIG` lives as long as
+/// the call).
+/// Returns the statement to put before the retry loop, and the expression.
+pub(crate) fn budget(
+    p: &TokenStream,
+    budget: &Shared,
+    params: &[String],
+    local: &Ident,
+) -> (TokenStream, TokenStream) {
+    let expr = match budget {
+        Shared::Static(path)
+            if !path
+                .get_ident()
+                .is_some_and(|ident| params.iter().any(|param| ident == param)) =>
+        {
+            let span = path.span();
+            let reference = respan(quote!(&#path), span);
+            let state = Ident::new("__STEADFAST_BUDGET", Span::mixed_site());
+            let ty = quote_spanned!(span=> &'static #p::RetryBudget);
+            return (
+                TokenStream::new(),
+                quote! {{
+                    static #state: #ty = #reference;
+                    #p::retry_budget(#state)
+                }},
+            );
+        }
+        Shared::Static(path) => syn::Expr::Path(syn::ExprPath {
+            attrs: Vec::new(),
+            qself: None,
+            path: path.clone(),
+        }),
+        Shared::Expr(expr) => expr.clone(),
+    };
+    let span = expr.span();
+    let borrowed = match &expr {
+        syn::Expr::Binary(_)
+        | syn::Expr::Cast(_)
+        | syn::Expr::Range(_)
+        | syn::Expr::Assign(_)
+        | syn::Expr::Closure(_)
+        | syn::Expr::Let(_) => quote_spanned!(span=> &(#expr)),
+        _ => quote_spanned!(span=> &#expr),
+    };
+    let ty = respan(quote!(&#p::RetryBudget), span);
+    (quote!(let #local: #ty = #borrowed;), quote!(#local))
+}
+
 /// `&'static Chaos`: a `static` of the function's own, since the policy
 /// finds its run-time settings once (without the feature `chaos`, a
 /// zero-sized one). A `latency` expression must be a constant a `static`

@@ -47,6 +47,7 @@ fn probe() -> (bool, Response) {
         bulkheads: Vec::new(),
         rate_limiters: Vec::new(),
         keyed: Vec::new(),
+        budgets: Vec::new(),
         checks,
         #[cfg(feature = "chaos")]
         chaos: Vec::new(),

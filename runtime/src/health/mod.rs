@@ -68,7 +68,7 @@ use crate::circuit_breaker::State;
 pub use crate::keyed::{KeyedHealth, NotClosed};
 pub use crate::membership::MembershipHealth;
 use crate::registry::{self, Member};
-use crate::{Bulkhead, CircuitBreaker, RateLimiter};
+use crate::{Bulkhead, CircuitBreaker, RateLimiter, RetryBudget};
 pub use check::{CheckHealth, CheckStatus, HealthCheck, HealthCheckBuilder};
 #[doc(hidden)]
 pub use declared::Declared;
@@ -91,6 +91,9 @@ pub struct Health {
     /// The keyed policies (`key = …`): one entry per policy, with its key
     /// count and every key whose breaker is not closed.
     pub keyed: Vec<KeyedHealth>,
+    /// The retry budgets ([`RetryBudget`]s), with their
+    /// level.
+    pub budgets: Vec<BudgetHealth>,
     /// The started health checks ([`HealthCheck`]), in the order they
     /// started.
     pub checks: Vec<CheckHealth>,
@@ -240,6 +243,35 @@ pub struct RateLimiterHealth {
     pub store_healthy: bool,
 }
 
+/// One retry budget in a [`Health`] snapshot.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct BudgetHealth {
+    /// Its name.
+    pub name: &'static str,
+    /// Whether another registered budget carries the same name.
+    pub duplicate_name: bool,
+    /// Its `ratio`: retries allowed per first attempt.
+    pub ratio: f64,
+    /// Its `min_per_sec`: retries allowed per second of the window anyway.
+    pub min_per_sec: u32,
+    /// Its window. In JSON: `window_ms`, whole milliseconds.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "window_ms", serialize_with = "serialize_whole_millis")
+    )]
+    pub window: Duration,
+    /// Retries that may be drawn now.
+    pub available: u64,
+    /// First attempts counted in the window.
+    pub deposits: u64,
+    /// Retries counted in the window.
+    pub withdrawals: u64,
+    /// Retries refused because it was spent, since the start.
+    pub spent: u64,
+}
+
 #[cfg(feature = "serde")]
 fn serialize_whole_millis<S: serde::Serializer>(
     duration: &Duration,
@@ -351,6 +383,15 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `keyed[].overflows` | integer | calls served by the shared overflow state so far |
 /// | `keyed[].not_closed[].key` | string | a key whose breaker is not closed (`Debug`, or type name and hash) |
 /// | `keyed[].not_closed[].state` | `"open"`, `"half_open"` | that breaker's state |
+/// | `budgets[].name` | string | the retry budget's name |
+/// | `budgets[].duplicate_name` | bool | another budget carries the same name |
+/// | `budgets[].ratio` | number | its `ratio` |
+/// | `budgets[].min_per_sec` | integer | its `min_per_sec` |
+/// | `budgets[].window_ms` | integer | its window, whole milliseconds |
+/// | `budgets[].available` | integer | retries that may be drawn now |
+/// | `budgets[].deposits` | integer | first attempts counted in the window |
+/// | `budgets[].withdrawals` | integer | retries counted in the window |
+/// | `budgets[].spent` | integer | retries refused because it was spent, so far |
 /// | `checks[].name` | string | the health check's name |
 /// | `checks[].duplicate_name` | bool | another started check carries the same name |
 /// | `checks[].gates_readiness` | bool | its verdict gates [`Health::ready`] |
@@ -513,11 +554,31 @@ pub fn health() -> Health {
             store_healthy: r.store_healthy(),
         })
         .collect();
+    let budgets = registry::members::<RetryBudget>();
+    let budget_names = name_counts(&budgets);
+    let budgets = budgets
+        .iter()
+        .map(|b| {
+            let level = b.level();
+            BudgetHealth {
+                name: b.name(),
+                duplicate_name: budget_names[b.name()] > 1,
+                ratio: b.ratio(),
+                min_per_sec: b.min_per_sec(),
+                window: b.window(),
+                available: level.available,
+                deposits: level.deposits,
+                withdrawals: level.withdrawals,
+                spent: b.spent(),
+            }
+        })
+        .collect();
     Health {
         breakers,
         bulkheads,
         rate_limiters,
         keyed: crate::keyed::report_snapshot(),
+        budgets,
         checks: check::report_snapshot(),
         #[cfg(feature = "chaos")]
         chaos: crate::chaos::report_snapshot(),

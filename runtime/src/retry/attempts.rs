@@ -7,7 +7,7 @@ use core::time::Duration;
 use rand::Rng;
 use tokio::time::Instant;
 
-use super::Retry;
+use super::{Retry, RetryBudget};
 use crate::events::{self, ErrorField};
 use crate::failure::{Failure, Rejection};
 use crate::meter;
@@ -22,6 +22,8 @@ use crate::meter;
 #[derive(Debug)]
 pub struct Attempts<'p> {
     policy: &'p Retry,
+    /// The budget retries draw from, if any.
+    budget: Option<&'p RetryBudget>,
     made: u32,
     started: Option<Instant>,
     previous: Duration,
@@ -31,9 +33,10 @@ pub struct Attempts<'p> {
 
 impl<'p> Attempts<'p> {
     #[inline]
-    pub(super) fn new(policy: &'p Retry) -> Self {
+    pub(super) fn new(policy: &'p Retry, budget: Option<&'p RetryBudget>) -> Self {
         Attempts {
             policy,
+            budget,
             made: 0,
             // The only clock read a retry needs, and only for a budget.
             started: policy.max_elapsed.map(|_| Instant::now()),
@@ -185,6 +188,12 @@ impl<'p> Attempts<'p> {
                 meter::retry_retry(self.policy.name());
                 (ControlFlow::Continue(delay), outcome)
             }
+            None if self.stop == "budget_spent" => {
+                let budget = self.budget.map_or("", RetryBudget::name);
+                events::budget_spent(self.policy.name(), budget, self.made, &error);
+                meter::retry_call(self.policy.name(), self.made > 1, self.stop);
+                (ControlFlow::Break(()), outcome)
+            }
             None => {
                 events::not_retrying(self.policy.name(), self.made, self.stop, &error);
                 meter::retry_call(self.policy.name(), self.made > 1, self.stop);
@@ -267,6 +276,13 @@ impl<'p> Attempts<'p> {
                 self.stop = "budget_exhausted";
                 return None;
             }
+        }
+        // Last: only a retry that would otherwise be made draws.
+        if let Some(budget) = self.budget
+            && !budget.try_withdraw()
+        {
+            self.stop = "budget_spent";
+            return None;
         }
         self.previous = delay;
         Some(delay)

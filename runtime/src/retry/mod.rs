@@ -9,6 +9,7 @@
 
 mod attempts;
 mod backoff;
+pub mod budget;
 mod jitter;
 
 use core::convert::Infallible;
@@ -18,6 +19,7 @@ use core::time::Duration;
 
 pub use attempts::{Attempts, Judged, Keep, KeepError, KeepNothing, pause};
 pub use backoff::Backoff;
+pub use budget::{BudgetLevel, RetryBudget, RetryBudgetBuilder};
 pub use jitter::Jitter;
 
 use crate::Failure;
@@ -125,7 +127,42 @@ impl Retry {
     #[must_use]
     #[inline]
     pub fn start(&self) -> Attempts<'_> {
-        Attempts::new(self)
+        Attempts::new(self, None)
+    }
+
+    /// Starts the bookkeeping for one call whose retries draw from `budget`:
+    /// counts the call's first attempt there now (before any retry draws),
+    /// and each retry decided later draws one from it first; one that finds
+    /// it spent is not made (the call ends with its last error, reason
+    /// `budget_spent`). Errors not retried draw nothing.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use steadfast::{Backoff, Failure, Retry, RetryBudget};
+    ///
+    /// static BUDGET: RetryBudget = RetryBudget::builder().ratio(1.0).min_per_sec(0).build();
+    /// static RETRY: Retry = Retry::builder().attempts(5).backoff(Backoff::none()).build();
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// // Ratio 1, no floor: the call's own first attempt pays for one retry.
+    /// let mut attempts = RETRY.start_budgeted(&BUDGET);
+    /// let mut made = 0;
+    /// let result = loop {
+    ///     made += 1;
+    ///     let outcome: Result<(), Failure<&str>> = Err(Failure::Error("down"));
+    ///     if let ControlFlow::Break(result) = attempts.next(outcome, |_: &&str| true, |_: &&str| None).await {
+    ///         break result;
+    ///     }
+    /// };
+    /// assert_eq!(made, 2);
+    /// assert!(result.is_err());
+    /// # }
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn start_budgeted<'a>(&'a self, budget: &'a RetryBudget) -> Attempts<'a> {
+        budget.deposit();
+        Attempts::new(self, Some(budget))
     }
 
     /// Runs `op` until it succeeds or the policy gives up; every error is retried.
