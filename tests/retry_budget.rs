@@ -32,7 +32,7 @@ static STORM: RetryBudget = RetryBudget::builder()
     .name("storm")
     .ratio(RATIO)
     .min_per_sec(MIN_PER_SEC)
-    .window(WINDOW)
+    .window_duration(WINDOW)
     .build();
 
 /// One attempt: when (since the test's start), and whether it was a call's

@@ -353,7 +353,7 @@ use kind::Kind;
 ///     .name("backend")
 ///     .ratio(0.2)
 ///     .min_per_sec(0)
-///     .window(Duration::from_secs(10))
+///     .window("10s")
 ///     .build();
 ///
 /// #[retry(attempts = 3, backoff = none, budget = BACKEND)]

@@ -14,6 +14,7 @@ pub mod bulkhead;
 pub mod chaos;
 pub mod circuit_breaker;
 pub mod config;
+mod duration_text;
 mod events;
 mod failure;
 pub mod fallback;

@@ -1,8 +1,7 @@
-use std::time::Duration;
 use steadfast::RetryBudget;
 
 static RETRIES: RetryBudget = RetryBudget::builder()
-    .window(Duration::from_millis(500))
+    .window("500ms")
     .build();
 
 fn main() {

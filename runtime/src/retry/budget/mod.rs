@@ -89,7 +89,7 @@ const TICK: u64 = 64;
 ///     .name("backend")
 ///     .ratio(0.2)
 ///     .min_per_sec(1)
-///     .window(Duration::from_secs(10))
+///     .window("10s")
 ///     .build();
 ///
 /// #[retry(attempts = 3, backoff = none, budget = RETRIES)]
@@ -325,12 +325,25 @@ impl RetryBudgetBuilder {
         self
     }
 
-    /// The sliding window (default 10 s), from 1 s to 1 h.
+    /// The sliding window (default `"10s"`), written as the attributes'
+    /// durations are (`"10s"`, `"1m30s"`; units `us`, `ms`, `s`, `m`, `h`),
+    /// from 1 s to 1 h. [`window_duration`](Self::window_duration) takes a
+    /// [`Duration`].
+    ///
+    /// # Panics
+    ///
+    /// If `window` is not a duration, or is shorter than 1 s or longer than
+    /// 1 h (a compile error in a `static`).
+    pub const fn window(self, window: &str) -> Self {
+        self.window_duration(crate::duration_text::parse_or_panic(window))
+    }
+
+    /// The sliding window as a [`Duration`] (see [`window`](Self::window)).
     ///
     /// # Panics
     ///
     /// If `window` is shorter than 1 s or longer than 1 h.
-    pub const fn window(mut self, window: Duration) -> Self {
+    pub const fn window_duration(mut self, window: Duration) -> Self {
         assert!(
             window.as_nanos() >= RetryBudget::MIN_WINDOW.as_nanos(),
             "retry budget: `window` must be at least 1s"

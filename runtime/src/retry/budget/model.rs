@@ -74,7 +74,7 @@ proptest! {
             let budget = RetryBudget::builder()
                 .ratio(ratio)
                 .min_per_sec(min_per_sec)
-                .window(WINDOW)
+                .window_duration(WINDOW)
                 .build();
             let (ratio_ppm, floor_ppm) = (budget.limits.ratio_ppm, budget.limits.floor_ppm);
             // The budget's origin (bucket 0) is its first clock reading:

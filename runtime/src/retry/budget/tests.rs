@@ -15,7 +15,7 @@ fn budget(ratio: f64, min_per_sec: u32) -> RetryBudget {
     RetryBudget::builder()
         .ratio(ratio)
         .min_per_sec(min_per_sec)
-        .window(SEC * 10)
+        .window("10s")
         .build()
 }
 
@@ -206,13 +206,13 @@ fn a_nan_ratio_panics() {
 #[test]
 #[should_panic(expected = "`window` must be at least 1s")]
 fn a_window_under_a_second_panics() {
-    let _ = RetryBudget::builder().window(MS * 999);
+    let _ = RetryBudget::builder().window_duration(MS * 999);
 }
 
 #[test]
 #[should_panic(expected = "`window` must be at most 1h")]
 fn a_window_over_an_hour_panics() {
-    let _ = RetryBudget::builder().window(SEC * 3601);
+    let _ = RetryBudget::builder().window_duration(SEC * 3601);
 }
 
 #[test]
