@@ -538,11 +538,10 @@ async fn budget_suspends(x: u32) -> Result<u32, Error> {
 /// Set between a call's failed first attempt and its retry.
 static FAILED_ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Fails its first attempt and succeeds on the retry: each call deposits
-/// and draws one retry. No delay: a retry delay subscribes to the shutdown
-/// signal (`shutdown::Stop`, one boxed `Notified` per delay, with or
-/// without a budget), which is not the budget's to measure.
-#[retry(attempts = 2, backoff = none, budget = ALLOC_BUDGET)]
+/// Fails its first attempt and succeeds on the retry, after a delay: each
+/// call deposits and draws one retry, and sleeps (subscribed to the
+/// shutdown signal in place, not boxed).
+#[retry(attempts = 2, backoff = fixed("10ms"), jitter = none, budget = ALLOC_BUDGET)]
 async fn budget_retried(x: u32) -> Result<u32, Error> {
     if FAILED_ONCE.fetch_xor(true, std::sync::atomic::Ordering::Relaxed) {
         Ok(x)
@@ -559,14 +558,15 @@ fn retry_with_a_budget_does_not_allocate_on_success() {
 #[test]
 fn retry_with_a_budget_does_not_allocate_when_it_retries() {
     let before = ALLOC_BUDGET.level().withdrawals;
+    let (allocated, slept) = allocations(|x| {
+        let call = budget_retried(x);
+        async move { ok(call.await) }
+    });
     assert_eq!(
-        allocations(|x| {
-            let call = budget_retried(x);
-            async move { ok(call.await) }
-        }),
-        READY,
-        "a deposit and a draw per call, no allocation"
+        allocated, 0,
+        "a deposit, a draw and a delay per call, no allocation"
     );
+    assert!(!slept.is_zero(), "the retries waited their delay");
     assert!(
         ALLOC_BUDGET.level().withdrawals > before,
         "the retries drew from the budget"

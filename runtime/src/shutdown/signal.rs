@@ -112,15 +112,21 @@ pub(super) fn pin_notified(notify: &'static Notify) -> Pin<Box<Notified<'static>
 /// Sleeps until `deadline` unless shutdown begins (or has begun) first:
 /// `true` if it did (the sleep ended early).
 pub(crate) async fn stopped_before(deadline: Instant) -> bool {
-    let Some(mut stop) = Stop::new() else {
+    // Subscribed in place (not boxed as `Stop` is): a retry delay allocates
+    // nothing. Then the flag, as `Stop::new` reads it (see the module docs).
+    let mut stop = core::pin::pin!(STOP.notified());
+    stop.as_mut().enable();
+    if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
         return true;
-    };
+    }
     let mut sleep = core::pin::pin!(tokio::time::sleep_until(deadline));
     core::future::poll_fn(|cx| {
         if sleep.as_mut().poll(cx).is_ready() {
             Poll::Ready(false)
+        } else if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
+            Poll::Ready(true)
         } else {
-            Pin::new(&mut stop).poll(cx).map(|()| true)
+            stop.as_mut().poll(cx).map(|()| true)
         }
     })
     .await
