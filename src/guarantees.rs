@@ -111,7 +111,8 @@
 //!   keeps the retries of `(t − window, t]`, itself included, within `ratio ×`
 //!   the first attempts of that window `+ min_per_sec × window`; the budget
 //!   may be stricter than that exact window by the documented approximation
-//!   (a bucket at each edge, at most 63 first attempts dated early), never
+//!   (a bucket at each edge; first attempts dated early, at most 64 per
+//!   bucket of the window in which the budget did not look at the clock), never
 //!   looser (`runtime/src/retry/budget/model.rs`:
 //!   `every_draw_keeps_the_bound_and_the_documented_approximation`, against a
 //!   log of timestamped events). In a storm of 200 callers through a 20 s

@@ -41,9 +41,11 @@
 //! Since a first attempt reads no clock, it is dated by the bucket the
 //! budget last saw begin: the retry path and every 64th first attempt look
 //! at the clock and open a new bucket when one has begun. First attempts
-//! are so dated at most a bucket early, plus — when the budget has not
-//! looked at the clock since the bucket began — at most 63 of them earlier
-//! still. Each error makes the budget stricter (fewer retries), never looser;
+//! are so dated at most a bucket early, plus, when the budget has not
+//! looked at the clock since a bucket began, those of that bucket earlier
+//! still: at most 64 per bucket of the window (a bucket with 64 first
+//! attempts holds a tick, which sees it begin), a case of a quiet window
+//! with few retries. Each error makes the budget stricter (fewer retries), never looser;
 //! the proptest in `model.rs` checks every decision against an exact model.
 //!
 //! # Concurrency

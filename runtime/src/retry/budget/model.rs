@@ -10,9 +10,14 @@
 //! - **the approximation** (no stricter than documented): with `c` the
 //!   bucket of `t` and `w` a bucket's length, the retries counted are those
 //!   since the start of bucket `c − 10`, and the first attempts counted are
-//!   those since the start of bucket `c − 9`, less at most 63 (the periodic
-//!   tick of the deposits). So a draw must succeed when it fits with the
-//!   widest retry count and the narrowest deposit count less 63, and must
+//!   those since the start of bucket `c − 9`, less those dated out of the
+//!   window: first attempts read no clock, so they are dated by the last
+//!   bucket the budget saw begin (at a draw, or at every 64th first
+//!   attempt); those in the window's buckets before the oldest one it saw
+//!   (fewer than 64 each, or a tick would have seen it) and up to 64 of
+//!   that one may be dated out. So a draw must succeed when it fits with
+//!   the widest retry count and the narrowest deposit count less 64 per such
+//!   bucket, and must
 //!   fail when it does not fit even with all of bucket `c − 9`'s deposits.
 
 use core::time::Duration;
@@ -46,6 +51,9 @@ fn op() -> impl Strategy<Value = Op> {
 struct Model {
     deposits: Vec<u128>,
     withdrawals: Vec<u128>,
+    /// The buckets in which the budget read the clock: a draw (granted or
+    /// not), or the 1st, 65th, 129th… first attempt (its tick).
+    seen: Vec<u128>,
 }
 
 fn count(events: &[u128], from: u128, to: u128) -> u64 {
@@ -91,6 +99,9 @@ proptest! {
                     Op::Deposit(n) => {
                         for _ in 0..n {
                             budget.deposit();
+                            if model.deposits.len() % 64 == 0 {
+                                model.seen.push(now / BUCKET_NS);
+                            }
                             model.deposits.push(now);
                         }
                     }
@@ -98,13 +109,28 @@ proptest! {
                         for _ in 0..n {
                             let drawn = budget.try_withdraw();
                             let bucket = now / BUCKET_NS;
+                            model.seen.push(bucket);
+                            // First attempts are dated by the last bucket the
+                            // budget saw begin: those of the window's buckets
+                            // before the oldest one it saw (each holds fewer
+                            // than 64, or a tick would have seen it), and up
+                            // to 63 of that one, may be dated out of it.
+                            let oldest_seen = model
+                                .seen
+                                .iter()
+                                .copied()
+                                .filter(|&b| b + 9 >= bucket)
+                                .min()
+                                .unwrap_or(bucket);
+                            let first = bucket.saturating_sub(9);
+                            let undated = 64 * u64::try_from(oldest_seen - first + 1).unwrap();
                             let exact_from = now.saturating_sub(WINDOW.as_nanos() - 1);
                             let wide_from = bucket.saturating_sub(10) * BUCKET_NS;
                             let narrow_from = bucket.saturating_sub(9) * BUCKET_NS;
                             let retries_wide = count(&model.withdrawals, wide_from, now);
                             let deposits_narrow = count(&model.deposits, narrow_from, now);
                             let must = retries_wide
-                                < allowance(ratio_ppm, floor_ppm, deposits_narrow.saturating_sub(63));
+                                < allowance(ratio_ppm, floor_ppm, deposits_narrow.saturating_sub(undated));
                             let may = retries_wide < allowance(ratio_ppm, floor_ppm, deposits_narrow);
                             prop_assert!(!must || drawn, "refused a retry the window allows at {now} ns");
                             prop_assert!(may || !drawn, "drew a retry past the approximation at {now} ns");
