@@ -83,7 +83,8 @@
 //! ([`Rejoined`](steadfast_runtime::membership::MembershipEvent::Rejoined)).
 //! Others see it expire and join again.
 
+mod election;
 mod error;
 mod store;
 
-pub use store::{DEFAULT_PREFIX, EtcdStore};
+pub use store::{DEFAULT_ELECTION_PREFIX, DEFAULT_PREFIX, EtcdStore};
