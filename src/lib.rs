@@ -415,10 +415,10 @@ pub mod __private {
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
     pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
+    pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;
     pub use steadfast_runtime::retry::pause;
-    pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::{Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, Timeout};
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
     pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};

@@ -89,7 +89,9 @@ impl ElectionStore for EtcdStore {
                 Some(holder) => Ok(Campaign::Held(holder)),
                 // Gone between the compare and the get: cannot be, both are
                 // one transaction; answer as a lost race.
-                None => Err(invalid("etcd answered a failed campaign without the holder")),
+                None => Err(invalid(
+                    "etcd answered a failed campaign without the holder",
+                )),
             }
         }))
     }

@@ -252,9 +252,16 @@ fn three_replicas_60s_with_etcd_restarts_no_overlap_no_stale_write() {
     );
     assert_eq!(seen.overlaps, 0, "two bodies at once");
     assert_eq!(seen.stale_accepted, 0, "a stale write accepted");
-    assert!(seen.begins.len() > 50, "too few bodies: {}", seen.begins.len());
+    assert!(
+        seen.begins.len() > 50,
+        "too few bodies: {}",
+        seen.begins.len()
+    );
     let tokens: Vec<u64> = seen.begins.iter().map(|(_, t, _)| *t).collect();
-    assert!(tokens.windows(2).all(|w| w[0] < w[1]), "tokens increase: {tokens:?}");
+    assert!(
+        tokens.windows(2).all(|w| w[0] < w[1]),
+        "tokens increase: {tokens:?}"
+    );
     assert!(
         seen.begins.iter().any(|(at, _, _)| *at > back),
         "leadership resumed after etcd came back"
@@ -295,7 +302,10 @@ fn kill_9_of_the_leader_another_leads_within_ttl_plus_1s() {
         });
         let next = log.seen().begins[began].clone();
         let failover = next.0 - killed;
-        println!("kill -9 of {id}: {} leads after {failover:?} (TTL {TTL:?})", next.2);
+        println!(
+            "kill -9 of {id}: {} leads after {failover:?} (TTL {TTL:?})",
+            next.2
+        );
         failovers.push(failover);
     }
     for (_, mut child) in replicas {
@@ -324,9 +334,12 @@ fn sigstop_of_the_leader_past_its_ttl_cancels_its_body_and_its_write_is_fenced()
     let server = EtcdServer::start();
     let log = FenceLog::start();
     let paused = spawn("paused", "stepping", Duration::from_secs(30), &server, &log);
-    wait_for(&log, Duration::from_secs(20), "the stepping leader's write", |s| {
-        s.writes.iter().any(|(_, id)| id == "paused")
-    });
+    wait_for(
+        &log,
+        Duration::from_secs(20),
+        "the stepping leader's write",
+        |s| s.writes.iter().any(|(_, id)| id == "paused"),
+    );
     let standby = spawn("standby", "hold", Duration::from_secs(30), &server, &log);
     // Right after a write: the next step (300 ms of blocking) is under way.
     let writes = log.seen().writes.len();
@@ -374,7 +387,10 @@ fn sigstop_of_the_leader_past_its_ttl_cancels_its_body_and_its_write_is_fenced()
     let mut standby = standby;
     let _ = standby.kill();
     let _ = standby.wait();
-    assert!(took_over.is_some(), "the standby led while the leader was stopped");
+    assert!(
+        took_over.is_some(),
+        "the standby led while the leader was stopped"
+    );
     assert_eq!(count(&paused_report, "lost"), 1, "its body was cancelled");
     assert_eq!(accepted_after, 0, "no write of the paused leader accepted");
     assert_eq!(refused, 1, "its write under way was refused by its token");

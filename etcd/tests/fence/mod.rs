@@ -86,7 +86,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>) {
                 "BEGIN" => {
                     if !seen.open.is_empty() {
                         seen.overlaps += 1;
-                        eprintln!("OVERLAP: {body:?} began while {:?} open", seen.open);
+                        eprintln!("fence log: {body:?} began while {:?} still open", seen.open);
                     }
                     seen.open.insert(body);
                     seen.begins.push((now, token, id.to_owned()));

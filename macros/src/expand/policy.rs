@@ -21,8 +21,8 @@ use syn::Ident;
 use syn::spanned::Spanned;
 
 use crate::args::{
-    BackoffArg, BulkheadArgs, ChaosArgs, CircuitBreakerArgs, DurationArg, JitterArg, RateLimitArgs,
-    LeaderArgs, RetryArgs, Scope, Shared, TimeoutArgs, WindowArg,
+    BackoffArg, BulkheadArgs, ChaosArgs, CircuitBreakerArgs, DurationArg, JitterArg, LeaderArgs,
+    RateLimitArgs, RetryArgs, Scope, Shared, TimeoutArgs, WindowArg,
 };
 
 use super::body::respan;

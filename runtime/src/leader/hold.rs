@@ -169,11 +169,7 @@ enum Held<O> {
 /// every poll of the body the lease's deadline is checked against the
 /// clock, so a process resumed after a pause longer than the TTL drops the
 /// body without polling it again.
-async fn hold<O>(
-    store: &dyn ElectionStore,
-    won: &Won,
-    body: impl Future<Output = O>,
-) -> Held<O> {
+async fn hold<O>(store: &dyn ElectionStore, won: &Won, body: impl Future<Output = O>) -> Held<O> {
     let base = won.sent;
     let deadline = AtomicU64::new(nanos(won.lease.ttl));
     let expired = |deadline: &AtomicU64| {

@@ -27,7 +27,8 @@ impl Inner {
         let now = Instant::now();
         self.leases.retain(|_, (expiry, _)| *expiry > now);
         let leases = &self.leases;
-        self.keys.retain(|_, (_, _, lease)| leases.contains_key(lease));
+        self.keys
+            .retain(|_, (_, _, lease)| leases.contains_key(lease));
     }
 }
 
@@ -99,7 +100,10 @@ impl ElectionStore for Memory {
                 return Ok(Campaign::Held(Holder::new(holder.clone(), *token)));
             }
             if !inner.leases.contains_key(&lease.id) {
-                return Err(StoreError::new(StoreErrorKind::InvalidReply, "no such lease"));
+                return Err(StoreError::new(
+                    StoreErrorKind::InvalidReply,
+                    "no such lease",
+                ));
             }
             inner.revision += 1;
             let token = inner.revision;

@@ -5,7 +5,7 @@
 //! queue consumer, a cache warmer — hold an *election* while they run.
 //! A call campaigns once: if no process holds the election, it takes it
 //! under a fresh lease and runs the body; otherwise it fails at once with
-//! [`Rejected::NotLeader`](crate::Rejected::NotLeader) naming the holder
+//! [`Rejected::NotLeader`] naming the holder
 //! (or, with `wait`, asks again every 100 ms until it wins or the wait is
 //! spent). While the body runs the lease is kept alive; when the body ends
 //! (success, error, panic or drop) the lease is revoked: the process
@@ -43,7 +43,7 @@
 //! long GC-like stall, a VM migration) — or the store answers that it no
 //! longer knows the lease (it expired, or was revoked by hand), leadership
 //! is **lost**: the body is cancelled (dropped at its next `.await`) and the
-//! call returns [`Rejected::LeadershipLost`](crate::Rejected::LeadershipLost).
+//! call returns [`Rejected::LeadershipLost`].
 //! The deadline is checked against the clock before every poll of the
 //! body, so a process resumed after a pause longer than the TTL drops the
 //! body without running it further.
@@ -97,7 +97,7 @@
 //!
 //! Once graceful shutdown has begun ([`shutdown`](crate::shutdown())), a
 //! new call is refused and a running body is cancelled, both with
-//! [`Rejected::ShuttingDown`](crate::Rejected::ShuttingDown), and the
+//! [`Rejected::ShuttingDown`], and the
 //! lease is revoked: another replica takes over at once instead of a TTL
 //! later.
 //!
@@ -154,7 +154,10 @@ impl Leader {
     #[must_use]
     pub const fn new(election: &'static str, lease: Duration) -> Self {
         assert!(!election.is_empty(), "an election needs a name");
-        assert!(!lease.is_zero(), "an election's lease must be longer than zero");
+        assert!(
+            !lease.is_zero(),
+            "an election's lease must be longer than zero"
+        );
         Leader {
             election,
             lease,

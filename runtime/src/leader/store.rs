@@ -70,6 +70,8 @@ pub trait ElectionStore: Send + Sync + fmt::Debug + 'static {
     ) -> StoreFuture<'a, Result<Campaign, StoreError>>;
 
     /// The holder of `election`, if any.
-    fn leader<'a>(&'a self, election: &'a str)
-    -> StoreFuture<'a, Result<Option<Holder>, StoreError>>;
+    fn leader<'a>(
+        &'a self,
+        election: &'a str,
+    ) -> StoreFuture<'a, Result<Option<Holder>, StoreError>>;
 }

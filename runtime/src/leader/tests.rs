@@ -43,7 +43,10 @@ async fn a_second_call_is_refused_with_the_holder() {
     let first = tokio::spawn(L.run(sleep(Duration::from_secs(10))));
     sleep(Duration::from_millis(10)).await;
     let second = L.run(async {}).await;
-    assert_eq!(second, Err(Rejected::not_leader("t-refused", Some("me".into()))));
+    assert_eq!(
+        second,
+        Err(Rejected::not_leader("t-refused", Some("me".into())))
+    );
     let line = crate::health::health()
         .elections
         .into_iter()
@@ -71,12 +74,18 @@ async fn with_wait_a_call_wins_when_the_holder_resigns() {
     let waited = start.elapsed();
     let first = first.await.unwrap().unwrap();
     assert!(second > first);
-    assert!(waited >= Duration::from_millis(1900) && waited <= Duration::from_millis(2200), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(1900) && waited <= Duration::from_millis(2200),
+        "{waited:?}"
+    );
     // A wait that ends first is refused.
     static SHORT: Leader = Leader::new("t-wait", TTL).wait(Duration::from_millis(300));
     let held = tokio::spawn(L.run(sleep(Duration::from_secs(1))));
     sleep(Duration::from_millis(10)).await;
-    assert!(matches!(SHORT.run(async {}).await, Err(Rejected::NotLeader { .. })));
+    assert!(matches!(
+        SHORT.run(async {}).await,
+        Err(Rejected::NotLeader { .. })
+    ));
     held.await.unwrap().unwrap();
 }
 

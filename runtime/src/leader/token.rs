@@ -25,6 +25,9 @@ pub fn fencing_token() -> Option<u64> {
 }
 
 /// `future` with `token` as its fencing token.
-pub(crate) fn scope<F: Future>(token: u64, future: F) -> tokio::task::futures::TaskLocalFuture<u64, F> {
+pub(crate) fn scope<F: Future>(
+    token: u64,
+    future: F,
+) -> tokio::task::futures::TaskLocalFuture<u64, F> {
     TOKEN.scope(token, future)
 }
