@@ -61,6 +61,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "breakers",
             "bulkheads",
             "checks",
+            "elections",
             "keyed",
             "memberships",
             "rate_limiters"

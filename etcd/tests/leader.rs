@@ -191,6 +191,19 @@ async fn one_process_runs_the_body_with_a_token_refuses_a_second_call_and_resign
     assert!(line.is_leader, "{line:?}");
     assert_eq!(line.holder.as_deref(), Some("solo"));
     assert!(line.lease.is_some() && line.token > Some(first), "{line:?}");
+    let json = serde_json::to_value(&line).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["holder", "is_leader", "lease", "name", "token", "ttl_ms"]
+    );
+    assert_eq!(json["ttl_ms"], 2000);
     let second = held.await.unwrap().unwrap().unwrap();
     assert!(second > first);
     // Resigned: the next call wins at once, with a greater token.

@@ -464,6 +464,16 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "live_members": 3,
 ///       "last_keep_alive_ms_ago": 1204
 ///     }
+///   ],
+///   "elections": [
+///     {
+///       "name": "nightly-billing",
+///       "holder": "pod-7/4242",
+///       "is_leader": true,
+///       "token": 1093,
+///       "lease": 7587869521148231702,
+///       "ttl_ms": 10000
+///     }
 ///   ]
 /// }
 /// ```

@@ -43,6 +43,9 @@ pub(crate) async fn call<O>(leader: &Leader, body: impl Future<Output = O>) -> R
         return Err(Rejected::not_leader(name, None));
     };
     let (won, mut resign) = campaign(leader, &installed, &election).await?;
+    // `health()` stops showing this process as the leader however the call
+    // ends (a drop included).
+    let ended = Ended(&election);
     tracing::debug!(
         target: "steadfast::leader",
         election = name, candidate = &*installed.candidate, token = won.token, lease = won.lease.id,
@@ -51,6 +54,7 @@ pub(crate) async fn call<O>(leader: &Leader, body: impl Future<Output = O>) -> R
     let outcome = hold(&*installed.store, &won, body).await;
     election.ended();
     resign.now().await;
+    drop(ended);
     match outcome {
         Held::Done(output) => Ok(output),
         Held::Lost(why) => {
@@ -62,6 +66,15 @@ pub(crate) async fn call<O>(leader: &Leader, body: impl Future<Output = O>) -> R
             Err(Rejected::leadership_lost(name))
         }
         Held::ShuttingDown => Err(Rejected::shutting_down(name)),
+    }
+}
+
+/// Marks the election ended in `health()` when dropped.
+struct Ended<'a>(&'a Election);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0.ended();
     }
 }
 

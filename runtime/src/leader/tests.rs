@@ -143,6 +143,12 @@ async fn a_dropped_call_resigns_in_the_background() {
     let _ = call.await;
     sleep(Duration::from_millis(10)).await;
     assert_eq!(store.lease_of("t-dropped"), None);
+    let line = crate::health::health()
+        .elections
+        .into_iter()
+        .find(|e| e.name == "t-dropped")
+        .unwrap();
+    assert!(!line.is_leader && line.lease.is_none(), "{line:?}");
 }
 
 #[tokio::test(start_paused = true)]
