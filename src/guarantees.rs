@@ -441,8 +441,14 @@
 //!   began
 //!   (`sigstop_of_the_leader_past_its_ttl_cancels_its_body_and_its_write_is_fenced`).
 //! - A concurrent call is refused naming the holder, `health()` lists the
-//!   election, and resigning lets the next call win with a greater token
+//!   election, and resigning lets the next call win with a greater token;
+//!   above `#[retry]` every attempt runs under one leadership, below it
+//!   `NotLeader` is not retried
 //!   (`one_process_runs_the_body_with_a_token_refuses_a_second_call_and_resigns`).
+//! - Graceful shutdown cancels a running body (`ShuttingDown`), resigns at
+//!   once (5 ms in the test, against a 10 s lease), and refuses new calls
+//!   (`etcd/tests/leader_shutdown.rs`:
+//!   `graceful_shutdown_cancels_the_body_and_resigns_at_once`).
 //! - Under paused time on an in-memory store (`runtime/src/leader/tests.rs`):
 //!   a lease that cannot be refreshed cancels the body within the TTL
 //!   (`a_lease_that_cannot_be_refreshed_cancels_the_body_within_the_ttl`), a

@@ -215,7 +215,50 @@ async fn one_process_runs_the_body_with_a_token_refuses_a_second_call_and_resign
         .find(|e| e.name == "single")
         .unwrap();
     assert!(!line.is_leader && line.lease.is_none(), "{line:?}");
+
+    // Stacked: above `#[retry]`, every attempt runs under one leadership
+    // (one token); below it, `NotLeader` is not retried.
+    static ATTEMPTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    #[leader(election = "stacked", lease = "2s")]
+    #[steadfast::retry(attempts = 3, backoff = none)]
+    async fn flaky() -> Result<Option<u64>, std::io::Error> {
+        if ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            return Err(std::io::ErrorKind::ConnectionReset.into());
+        }
+        Ok(fencing_token())
+    }
+    assert!(flaky().await.unwrap().is_some());
+    assert_eq!(ATTEMPTS.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    #[steadfast::retry(attempts = 3, backoff = none)]
+    #[leader(election = "stacked", lease = "2s")]
+    async fn refused() -> Result<(), std::io::Error> {
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    let holding = tokio::spawn(single_on("stacked"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let error = refused().await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ResourceBusy);
+    let rejected = error.get_ref().and_then(|e| e.downcast_ref::<Rejected>());
+    assert_eq!(
+        rejected,
+        Some(&Rejected::not_leader("stacked", Some("solo".into())))
+    );
+    assert_eq!(
+        RUNS.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "not run, not retried"
+    );
+    holding.await.unwrap().unwrap();
     leader::uninstall();
+}
+
+/// Holds the election `election` for a second (the programmatic API).
+async fn single_on(election: &'static str) -> Result<(), Rejected> {
+    let held = steadfast::leader::Leader::new(election, TTL);
+    held.run(tokio::time::sleep(Duration::from_secs(1))).await
 }
 
 /// 60 s (the figure): 3 replicas running short jobs back to back
