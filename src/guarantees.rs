@@ -428,9 +428,11 @@
 //!
 //! - At most one `#[leader]` body runs at a time across processes: three
 //!   replicas running jobs back to back for 60 s on a real etcd, killed and
-//!   restarted twice (for less, then more, than the TTL), open no two bodies
-//!   at once and have no stale write accepted by a log that fences by token;
-//!   tokens increase from leader to leader
+//!   restarted twice (for less, then more, than the TTL; the long outage
+//!   cuts off a running body, which is cancelled with `LeadershipLost`, and
+//!   nobody leads until etcd is back), open no two bodies at once and have
+//!   no stale write accepted by a log that fences by token; tokens increase
+//!   from leader to leader
 //!   (`etcd/tests/leader.rs`: `three_replicas_60s_with_etcd_restarts_no_overlap_no_stale_write`).
 //! - `kill -9` of the leader: another leads within TTL + 1 s (measured
 //!   1.9–2.3 s with a 2 s TTL;

@@ -35,12 +35,15 @@ const TTL: Duration = Duration::from_secs(2);
 
 // ---------------------------------------------------------------- replicas
 
-/// A job: opens a body, writes five times 20 ms apart.
+/// A job: opens a body, writes every 20 ms for `BODY_MS` (100 ms unless
+/// set).
 #[leader(election = "acceptance", lease = "2s", wait = "5s")]
 async fn job() -> Result<(), Rejected> {
     let token = fencing_token().expect("inside the body");
     let _body = Body::begin(token);
-    for _ in 0..5 {
+    let length = std::env::var("BODY_MS").map_or(100, |ms| ms.parse().unwrap());
+    let until = Instant::now() + Duration::from_millis(length);
+    while Instant::now() < until {
         fence::write(token);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -108,7 +111,19 @@ async fn leader_replica() {
 }
 
 fn spawn(id: &str, mode: &str, run_for: Duration, etcd: &EtcdServer, log: &FenceLog) -> Child {
+    spawn_with(id, mode, run_for, etcd, log, &[])
+}
+
+fn spawn_with(
+    id: &str,
+    mode: &str,
+    run_for: Duration,
+    etcd: &EtcdServer,
+    log: &FenceLog,
+    env: &[(&str, &str)],
+) -> Child {
     Command::new(std::env::current_exe().unwrap())
+        .envs(env.iter().copied())
         .args([
             "--exact",
             "leader_replica",
@@ -261,25 +276,36 @@ async fn single_on(election: &'static str) -> Result<(), Rejected> {
     held.run(tokio::time::sleep(Duration::from_secs(1))).await
 }
 
-/// 60 s (the issue's figure): 3 replicas running short jobs back to back
-/// under one election; etcd killed at 20 s for 1 s (less than the TTL)
-/// and at 38 s for 4 s (more).
+/// 60 s (the issue's figure): 3 replicas running jobs back to back under
+/// one election (a and b 100 ms jobs, c 3 s ones, longer than the TTL);
+/// etcd killed at 20 s for 1 s (less than the TTL), and at about 38 s, just
+/// as one of c's jobs begins, for 4 s (more): that body loses its lease
+/// and is cancelled, and nobody leads until etcd is back.
 #[test]
 fn three_replicas_60s_with_etcd_restarts_no_overlap_no_stale_write() {
     let run_for = Duration::from_secs(60);
     let mut server = EtcdServer::start();
     let log = FenceLog::start();
     let start = Instant::now();
-    let replicas: Vec<(String, Child)> = ["a", "b", "c"]
+    let replicas: Vec<(String, Child)> = [("a", "100"), ("b", "100"), ("c", "3000")]
         .iter()
-        .map(|id| (id.to_string(), spawn(id, "jobs", run_for, &server, &log)))
+        .map(|(id, body_ms)| {
+            let env = [("BODY_MS", *body_ms)];
+            let child = spawn_with(id, "jobs", run_for, &server, &log, &env);
+            (id.to_string(), child)
+        })
         .collect();
     std::thread::sleep(Duration::from_secs(20).saturating_sub(start.elapsed()));
     server.kill();
     std::thread::sleep(Duration::from_secs(1));
     server.restart();
-    std::thread::sleep(Duration::from_secs(38).saturating_sub(start.elapsed()));
+    std::thread::sleep(Duration::from_secs(36).saturating_sub(start.elapsed()));
+    let begun = log.seen().begins.len();
+    wait_for(&log, Duration::from_secs(10), "a long body of c", |s| {
+        s.begins[begun..].iter().any(|(_, _, id)| id == "c")
+    });
     server.kill();
+    let outage = start.elapsed();
     std::thread::sleep(Duration::from_secs(4));
     server.restart();
     let back = Instant::now();
@@ -295,6 +321,7 @@ fn three_replicas_60s_with_etcd_restarts_no_overlap_no_stale_write() {
     let bodies: u64 = reports.iter().map(|(_, r)| count(r, "bodies")).sum();
     let leaders: std::collections::BTreeSet<&str> =
         seen.begins.iter().map(|(_, _, id)| id.as_str()).collect();
+    println!("etcd killed at 20 s for 1 s, and at {outage:?} for 4 s (as a body of c began)");
     println!(
         "3 replicas, {:?}: {} bodies began ({bodies} completed, {lost} cancelled by a lost lease), \
          led by {leaders:?}, {} writes accepted, {} refused; overlaps {}, stale writes accepted {}; \
@@ -322,6 +349,8 @@ fn three_replicas_60s_with_etcd_restarts_no_overlap_no_stale_write() {
         seen.begins.iter().any(|(at, _, _)| *at > back),
         "leadership resumed after etcd came back"
     );
+    let c = &reports.iter().find(|(id, _)| id == "c").unwrap().1;
+    assert!(count(c, "lost") >= 1, "c's body cut off by the outage: {c}");
 }
 
 /// `kill -9` of the leader, twice: measured from the kill to the next
