@@ -362,7 +362,7 @@ pub mod guarantees;
 pub mod operating;
 
 pub use steadfast_macros::{
-    bulkhead, chaos, circuit_breaker, fallback, rate_limit, retry, timeout,
+    bulkhead, chaos, circuit_breaker, fallback, leader, rate_limit, retry, timeout,
 };
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
@@ -385,13 +385,16 @@ pub use steadfast_runtime::config;
 
 pub use steadfast_runtime::membership;
 
+pub use steadfast_runtime::leader;
+
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
 #[cfg(feature = "redis")]
 pub use steadfast_redis as redis;
 
-/// Group membership under leases kept alive on etcd (feature `etcd`): the
-/// `steadfast-etcd` crate, a [`membership::MembershipStore`].
+/// Group membership and leader election under leases kept alive on etcd
+/// (feature `etcd`): the `steadfast-etcd` crate, a
+/// [`membership::MembershipStore`] and a [`leader::ElectionStore`].
 #[cfg(feature = "etcd")]
 pub use steadfast_etcd as etcd;
 
@@ -413,6 +416,7 @@ pub mod __private {
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
     pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
+    pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;
     pub use steadfast_runtime::retry::pause;

@@ -62,6 +62,7 @@ async fn the_snapshot_serializes_with_the_documented_field_names() {
             "budgets",
             "bulkheads",
             "checks",
+            "elections",
             "keyed",
             "memberships",
             "rate_limiters"

@@ -1,6 +1,7 @@
 //! etcd backend for [`steadfast`](https://docs.rs/steadfast): membership
 //! under leases that etcd expires, kept alive in the background, and told
-//! to every member.
+//! to every member; and leader election with fencing tokens for
+//! `#[leader]`.
 //!
 //! Several replicas of a service join a group; each registers a key under
 //! an etcd lease that a background task keeps alive. Every member sees the
@@ -34,6 +35,31 @@
 //!
 //! Through the facade: feature `etcd` of `steadfast`, then
 //! `steadfast::etcd::EtcdStore` and `steadfast::membership::Membership`.
+//!
+//! # Leader election
+//!
+//! [`EtcdStore`] also implements the runtime's
+//! [`ElectionStore`](steadfast_runtime::leader::ElectionStore): install it
+//! once per process and mark a job `#[leader(election = "…")]`.
+//!
+//! ```no_run
+//! use steadfast_etcd::EtcdStore;
+//!
+//! steadfast_runtime::leader::install(EtcdStore::new(["http://127.0.0.1:2379"]));
+//! ```
+//!
+//! One key per election, `{election prefix}{name}`, by default
+//! `steadfast/elections/{name}` ([`DEFAULT_ELECTION_PREFIX`],
+//! [`EtcdStore::with_election_prefix`]), holding the leader's candidate id
+//! under its lease. A campaign is one transaction: if the key's
+//! `create_revision` is 0 (no key), `Put(key, candidate, lease)`, else
+//! `Get(key)` (the holder). The fencing token is the key's creation
+//! revision: etcd's revisions only grow, so each new leader's token is
+//! greater. Resigning revokes the lease, which deletes the key. (etcd's
+//! `v3election` API queues campaigners and blocks until they win; a
+//! `#[leader]` call wins at once or is refused, so one compare-and-create
+//! fits it better, with the same token.) `cargo run -p steadfast-etcd
+//! --example leader` runs three processes on an etcd of its own.
 //!
 //! # Building
 //!
@@ -83,7 +109,8 @@
 //! ([`Rejoined`](steadfast_runtime::membership::MembershipEvent::Rejoined)).
 //! Others see it expire and join again.
 
+mod election;
 mod error;
 mod store;
 
-pub use store::{DEFAULT_PREFIX, EtcdStore};
+pub use store::{DEFAULT_ELECTION_PREFIX, DEFAULT_PREFIX, EtcdStore};

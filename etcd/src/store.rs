@@ -19,6 +19,9 @@ use crate::error::{closed, from_etcd, invalid, timed_out};
 /// The default prefix of every key this backend writes.
 pub const DEFAULT_PREFIX: &str = "steadfast/members/";
 
+/// The default prefix of election keys (`#[leader]`).
+pub const DEFAULT_ELECTION_PREFIX: &str = "steadfast/elections/";
+
 /// The value of a live member's key.
 const ALIVE: &[u8] = b"alive";
 /// The value a leaving member writes before it revokes its lease.
@@ -37,6 +40,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct EtcdStore {
     endpoints: Vec<String>,
     prefix: String,
+    election_prefix: String,
     timeout: Duration,
     client: std::sync::Arc<OnceCell<Client>>,
 }
@@ -46,6 +50,7 @@ impl fmt::Debug for EtcdStore {
         f.debug_struct("EtcdStore")
             .field("endpoints", &self.endpoints)
             .field("prefix", &self.prefix)
+            .field("election_prefix", &self.election_prefix)
             .field("timeout", &self.timeout)
             .field("connected", &self.client.initialized())
             .finish()
@@ -64,6 +69,7 @@ impl EtcdStore {
                 .map(|e| e.as_ref().to_owned())
                 .collect(),
             prefix: DEFAULT_PREFIX.to_owned(),
+            election_prefix: DEFAULT_ELECTION_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             client: std::sync::Arc::default(),
         }
@@ -91,6 +97,25 @@ impl EtcdStore {
         self
     }
 
+    /// Election keys under `prefix` instead of [`DEFAULT_ELECTION_PREFIX`].
+    /// A `/` is added at its end if missing.
+    #[must_use]
+    pub fn with_election_prefix(mut self, prefix: impl Into<String>) -> Self {
+        let mut prefix = prefix.into();
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        self.election_prefix = prefix;
+        self
+    }
+
+    /// The key of `election`: `{election prefix}{election}`
+    /// (`steadfast/elections/nightly-billing`).
+    #[must_use]
+    pub fn election_key(&self, election: &str) -> String {
+        format!("{}{election}", self.election_prefix)
+    }
+
     /// The key prefix.
     #[must_use]
     pub fn prefix(&self) -> &str {
@@ -111,7 +136,7 @@ impl EtcdStore {
     }
 
     /// A connected client (connecting on the first call).
-    async fn client(&self) -> Result<Client, StoreError> {
+    pub(crate) async fn client(&self) -> Result<Client, StoreError> {
         let client = self
             .client
             .get_or_try_init(|| async {
@@ -127,7 +152,7 @@ impl EtcdStore {
     }
 
     /// `call` bounded by the store's timeout.
-    async fn bounded<T>(
+    pub(crate) async fn bounded<T>(
         &self,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
@@ -138,7 +163,7 @@ impl EtcdStore {
 }
 
 /// Whole seconds of `ttl`, rounded up, at least 1 (etcd's unit).
-fn ttl_seconds(ttl: Duration) -> i64 {
+pub(crate) fn ttl_seconds(ttl: Duration) -> i64 {
     let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
     i64::try_from(seconds.max(1)).unwrap_or(i64::MAX)
 }

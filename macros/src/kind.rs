@@ -12,10 +12,11 @@ pub(crate) enum Kind {
     Fallback,
     RateLimit,
     Chaos,
+    Leader,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 7] = [
+    pub(crate) const ALL: [Kind; 8] = [
         Kind::Retry,
         Kind::CircuitBreaker,
         Kind::Timeout,
@@ -23,6 +24,7 @@ impl Kind {
         Kind::Fallback,
         Kind::RateLimit,
         Kind::Chaos,
+        Kind::Leader,
     ];
 
     /// The attribute's name as written.
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Fallback => "fallback",
             Kind::RateLimit => "rate_limit",
             Kind::Chaos => "chaos",
+            Kind::Leader => "leader",
         }
     }
 
@@ -47,7 +50,7 @@ impl Kind {
     pub(crate) fn rejects(self) -> bool {
         matches!(
             self,
-            Kind::CircuitBreaker | Kind::Timeout | Kind::Bulkhead | Kind::RateLimit
+            Kind::CircuitBreaker | Kind::Timeout | Kind::Bulkhead | Kind::RateLimit | Kind::Leader
         )
     }
 }

@@ -1286,3 +1286,95 @@ pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn chaos(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Chaos, args.into(), item.into()).into()
 }
+
+/// Runs the body only while this process holds an election, with a fencing
+/// token: for jobs that must run on exactly one replica.
+///
+/// ```no_run
+/// use steadfast::leader;
+///
+/// #[leader(election = "nightly-billing", lease = "10s")]
+/// async fn bill_everyone(db: &Db) -> Result<(), std::io::Error> {
+///     // The store's revision at which this process won: greater than any
+///     // earlier leader's. Storage that refuses lower tokens than it has
+///     // seen refuses a deposed leader's writes.
+///     let token = steadfast::leader::fencing_token().expect("inside the body");
+///     db.write_invoices(token).await
+/// }
+///
+/// # struct Db;
+/// # impl Db { async fn write_invoices(&self, _token: u64) -> Result<(), std::io::Error> { Ok(()) } }
+/// async fn start(store: impl steadfast::leader::ElectionStore, db: Db) {
+///     // Once at startup; with etcd (feature `etcd`):
+///     // steadfast::leader::install(steadfast::etcd::EtcdStore::new(["http://127.0.0.1:2379"]));
+///     steadfast::leader::install(store);
+///     match bill_everyone(&db).await {
+///         Ok(()) => {}
+///         // Another replica holds the election (`Rejected::NotLeader`),
+///         // or it was lost mid-way (`Rejected::LeadershipLost`).
+///         Err(error) => eprintln!("{error}"),
+///     }
+/// }
+/// ```
+///
+/// A call campaigns once: if no process holds the election it takes it
+/// under a fresh lease of `lease`, keeps the lease alive (every third of
+/// it) while the body runs, and resigns (revokes the lease) when the body
+/// ends, however it ends, a dropped call included. If another process (or
+/// another call of this one) holds it, the call fails at once with
+/// `Rejected::NotLeader { name, leader }`, or with `wait`, asks again every
+/// 100 ms until it wins or the wait is spent. When the lease is lost while
+/// the body runs (no refresh succeeded for a whole TTL: etcd out of reach,
+/// the process paused; or the lease was revoked) the body is dropped at once
+/// and the call returns `Rejected::LeadershipLost { name }`. Once graceful
+/// shutdown has begun, a new call is refused and a running body is
+/// cancelled, with `Rejected::ShuttingDown`, and the election is resigned.
+///
+/// The election's store is the process's, installed once at startup with
+/// `steadfast::leader::install(store)` (etcd: `steadfast::etcd::EtcdStore`,
+/// feature `etcd`); with none installed every call is refused with
+/// `NotLeader` and a warning. See the `steadfast::leader` module for
+/// fencing (what it protects and what it cannot), choosing the TTL, and
+/// `health()`.
+///
+/// # Keys
+///
+/// ## `election = "name"` (required)
+///
+/// The election's name, a non-empty string literal: one election per name
+/// across every process that shares the store (the etcd key
+/// `steadfast/elections/{name}`). Functions with the same name exclude each
+/// other.
+///
+/// ## `lease = "10s"`
+///
+/// The lease's TTL (default `"10s"`): a duration literal or a `const`
+/// `Duration`. It trades failover time (another process leads within about
+/// the TTL after this one dies) against false failovers (a pause or an
+/// outage of the store longer than the TTL cuts the body off). etcd grants
+/// whole seconds, 2 s at least.
+///
+/// ## `wait = "30s"`
+///
+/// A call that does not win waits up to this long for the election,
+/// asking every 100 ms, instead of failing at once (default: no wait).
+///
+/// ## `crate = "path"`
+///
+/// Where to find the `steadfast` crate (default `::steadfast`).
+///
+/// # Stacking
+///
+/// `#[leader]` rejects calls, so the function's `E` must implement
+/// `From<Rejected>`. Written above other attributes it holds the election
+/// across all of them (`#[leader] #[retry]`: every attempt under one
+/// leadership); written below `#[retry]`, each attempt campaigns anew (an
+/// outer `#[retry]` never retries `NotLeader` or `LeadershipLost`). An outer
+/// `#[circuit_breaker]` counts both as neither success nor failure.
+///
+/// Misuse is a compile error: a missing `election`, an unparsable or zero
+/// duration, an unknown or repeated key, a non-`async` function.
+#[proc_macro_attribute]
+pub fn leader(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(Kind::Leader, args.into(), item.into()).into()
+}

@@ -132,6 +132,19 @@ pub(crate) fn rejected(rejected: &Rejected) {
             rejection = "shutting_down",
             "call rejected"
         ),
+        Rejected::NotLeader { name, leader } => tracing::debug!(
+            target: "steadfast::leader",
+            policy = *name,
+            rejection = "not_leader",
+            leader = leader.as_deref(),
+            "call rejected"
+        ),
+        Rejected::LeadershipLost { name } => tracing::debug!(
+            target: "steadfast::leader",
+            policy = *name,
+            rejection = "leadership_lost",
+            "call rejected"
+        ),
         Rejected::Timeout { .. } => {}
     }
 }

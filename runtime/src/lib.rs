@@ -24,6 +24,7 @@ pub mod health;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod keyed;
+pub mod leader;
 pub mod membership;
 mod meter;
 pub mod name;

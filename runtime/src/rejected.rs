@@ -115,6 +115,36 @@ pub enum Rejected {
         /// The name of the policy that refused the call.
         name: &'static str,
     },
+    /// Another process holds the `#[leader]` election (or, with `wait`, held
+    /// it for the whole wait), or the election store could not be reached,
+    /// so the body was not run.
+    ///
+    /// Displayed as `not the leader of "billing" (held by "host-b/4242")`,
+    /// or `… (leader unknown)`. Nothing is wrong: another replica does the
+    /// job. An outer `#[retry]` does not retry it (use `wait`); an outer
+    /// `#[circuit_breaker]` counts it as neither a success nor a failure.
+    #[non_exhaustive]
+    NotLeader {
+        /// The election's name.
+        name: &'static str,
+        /// The holder's candidate id, when known.
+        leader: Option<String>,
+    },
+    /// This process lost the `#[leader]` election while the body ran (its
+    /// lease expired: the store was out of reach, or the process paused,
+    /// for longer than the TTL; or the lease was revoked), so the body was
+    /// cancelled (dropped).
+    ///
+    /// Displayed as `lost the leadership of "billing"`. Another process may
+    /// be leading already: writes the body made may race the new leader's,
+    /// which is what the fencing token is for. An outer `#[retry]` does not
+    /// retry it; an outer `#[circuit_breaker]` counts it as neither a
+    /// success nor a failure.
+    #[non_exhaustive]
+    LeadershipLost {
+        /// The election's name.
+        name: &'static str,
+    },
 }
 
 impl Rejected {
@@ -155,6 +185,19 @@ impl Rejected {
         Rejected::ShuttingDown { name }
     }
 
+    /// A [`Rejected::NotLeader`] from the election `name`, held by `leader`
+    /// when known.
+    #[must_use]
+    pub const fn not_leader(name: &'static str, leader: Option<String>) -> Self {
+        Rejected::NotLeader { name, leader }
+    }
+
+    /// A [`Rejected::LeadershipLost`] from the election `name`.
+    #[must_use]
+    pub const fn leadership_lost(name: &'static str) -> Self {
+        Rejected::LeadershipLost { name }
+    }
+
     /// Whether an outer `#[retry]` makes another attempt after this rejection.
     ///
     /// A timeout is transient by nature, so it is retried; an open circuit, a
@@ -188,6 +231,16 @@ impl fmt::Display for Rejected {
             Rejected::ShuttingDown { name } => {
                 write!(f, "shutting down: \"{name}\" takes no new calls")
             }
+            Rejected::NotLeader {
+                name,
+                leader: Some(leader),
+            } => write!(f, "not the leader of \"{name}\" (held by \"{leader}\")"),
+            Rejected::NotLeader { name, leader: None } => {
+                write!(f, "not the leader of \"{name}\" (leader unknown)")
+            }
+            Rejected::LeadershipLost { name } => {
+                write!(f, "lost the leadership of \"{name}\"")
+            }
         }
     }
 }
@@ -207,7 +260,12 @@ impl From<Rejected> for std::io::Error {
     /// call refused during shutdown (the process abandons the call, as a
     /// closing peer aborts a connection; not
     /// [`Interrupted`](std::io::ErrorKind::Interrupted), which `std`'s own
-    /// I/O loops such as `read_exact` and `write_all` retry at once).
+    /// I/O loops such as `read_exact` and `write_all` retry at once);
+    /// [`ResourceBusy`](std::io::ErrorKind::ResourceBusy) for an election
+    /// another process holds (as for a full bulkhead: someone else has the
+    /// resource), and
+    /// [`ConnectionAborted`](std::io::ErrorKind::ConnectionAborted) for a
+    /// lost leadership (the call was abandoned mid-way, as in shutdown).
     ///
     /// This allocates, on the rejection path only: `std` keeps a custom
     /// error in two boxes (the error, and the record holding it with its
@@ -219,14 +277,17 @@ impl From<Rejected> for std::io::Error {
     /// function whose rejections must not allocate returns an error type
     /// with a `Rejected` variant (see [`Rejected`]).
     fn from(rejected: Rejected) -> Self {
-        let kind = match rejected {
+        let kind = match &rejected {
             Rejected::Timeout { .. } => std::io::ErrorKind::TimedOut,
             Rejected::CircuitOpen { .. } | Rejected::BulkheadFull { .. } => {
                 std::io::ErrorKind::ResourceBusy
             }
             Rejected::RateLimited { .. } => std::io::ErrorKind::QuotaExceeded,
             Rejected::StoreUnavailable { .. } => std::io::ErrorKind::NotConnected,
-            Rejected::ShuttingDown { .. } => std::io::ErrorKind::ConnectionAborted,
+            Rejected::ShuttingDown { .. } | Rejected::LeadershipLost { .. } => {
+                std::io::ErrorKind::ConnectionAborted
+            }
+            Rejected::NotLeader { .. } => std::io::ErrorKind::ResourceBusy,
         };
         std::io::Error::new(kind, rejected)
     }
@@ -262,6 +323,18 @@ mod tests {
             Rejected::shutting_down("db").to_string(),
             "shutting down: \"db\" takes no new calls"
         );
+        assert_eq!(
+            Rejected::not_leader("billing", Some("host-b/4242".into())).to_string(),
+            "not the leader of \"billing\" (held by \"host-b/4242\")"
+        );
+        assert_eq!(
+            Rejected::not_leader("billing", None).to_string(),
+            "not the leader of \"billing\" (leader unknown)"
+        );
+        assert_eq!(
+            Rejected::leadership_lost("billing").to_string(),
+            "lost the leadership of \"billing\""
+        );
     }
 
     #[test]
@@ -271,6 +344,8 @@ mod tests {
         assert!(!Rejected::bulkhead_full("x").is_retryable());
         assert!(!Rejected::rate_limited("x", Duration::from_millis(1)).is_retryable());
         assert!(!Rejected::shutting_down("x").is_retryable());
+        assert!(!Rejected::not_leader("x", None).is_retryable());
+        assert!(!Rejected::leadership_lost("x").is_retryable());
     }
 
     #[test]
@@ -284,6 +359,10 @@ mod tests {
         let e: std::io::Error = Rejected::rate_limited("r", Duration::from_secs(1)).into();
         assert_eq!(e.kind(), std::io::ErrorKind::QuotaExceeded);
         let e: std::io::Error = Rejected::shutting_down("s").into();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionAborted);
+        let e: std::io::Error = Rejected::not_leader("l", None).into();
+        assert_eq!(e.kind(), std::io::ErrorKind::ResourceBusy);
+        let e: std::io::Error = Rejected::leadership_lost("l").into();
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionAborted);
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod chaos;
 pub(crate) mod circuit_breaker;
 mod duration;
 mod fallback;
+pub(crate) mod leader;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
 pub(crate) mod scope;
@@ -27,6 +28,7 @@ pub(crate) use chaos::ChaosArgs;
 pub(crate) use circuit_breaker::{CircuitBreakerArgs, WindowArg};
 pub(crate) use duration::DurationArg;
 pub(crate) use fallback::FallbackArgs;
+pub(crate) use leader::LeaderArgs;
 pub(crate) use rate_limit::RateLimitArgs;
 pub(crate) use retry::{BackoffArg, JitterArg, RetryArgs};
 pub(crate) use scope::{Scope, Shared};
@@ -43,6 +45,7 @@ pub(crate) enum Policy {
     Fallback(FallbackArgs),
     RateLimit(Box<RateLimitArgs>),
     Chaos(Box<ChaosArgs>),
+    Leader(Box<LeaderArgs>),
 }
 
 /// The parsed arguments of one attribute.
@@ -91,6 +94,10 @@ impl Args {
             Policy::Chaos(chaos) => {
                 all.extend(chaos.latency.iter().map(|d| ("latency", d)));
             }
+            Policy::Leader(leader) => {
+                all.extend(leader.lease.iter().map(|d| ("lease", d)));
+                all.extend(leader.wait.iter().map(|d| ("wait", d)));
+            }
             Policy::Fallback(_) => {}
         }
         all
@@ -121,6 +128,7 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<
         Kind::Bulkhead => Policy::Bulkhead(Box::new(BulkheadArgs::parse(&mut reader)?)),
         Kind::RateLimit => Policy::RateLimit(Box::new(RateLimitArgs::parse(&mut reader, span)?)),
         Kind::Chaos => Policy::Chaos(Box::new(ChaosArgs::parse(&mut reader, span)?)),
+        Kind::Leader => Policy::Leader(Box::new(LeaderArgs::parse(&mut reader, span)?)),
     };
     Ok(Args {
         kind,

@@ -161,6 +161,10 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let timeout = policy::timeout(p, timeout, &cx.located);
             wrapped(quote!(#p::Timeout::wrap(#timeout, #future)))
         }
+        Policy::Leader(leader) => {
+            let leader = policy::leader(p, leader);
+            wrapped(quote!(#p::Leader::wrap(#leader, #future)))
+        }
         Policy::CircuitBreaker(breaker) => {
             let failure_if = predicate(cx, "when", breaker.failure_if.as_ref(), "always");
             let state = policy::breaker(p, breaker, &cx.located, &cx.params);

@@ -21,8 +21,8 @@ use syn::Ident;
 use syn::spanned::Spanned;
 
 use crate::args::{
-    BackoffArg, BulkheadArgs, ChaosArgs, CircuitBreakerArgs, DurationArg, JitterArg, RateLimitArgs,
-    RetryArgs, Scope, Shared, TimeoutArgs, WindowArg,
+    BackoffArg, BulkheadArgs, ChaosArgs, CircuitBreakerArgs, DurationArg, JitterArg, LeaderArgs,
+    RateLimitArgs, RetryArgs, Scope, Shared, TimeoutArgs, WindowArg,
 };
 
 use super::body::respan;
@@ -42,6 +42,24 @@ pub(crate) fn timeout(
     // takes the expression's span, so that the error points at it.
     let new = spanned_call(quote!(#p::Timeout::new), quote!(#after), [after]);
     quote!(&const { #new.named_located(#located) })
+}
+
+/// `&'static Leader`.
+pub(crate) fn leader(p: &TokenStream, leader: &LeaderArgs) -> TokenStream {
+    let election = &leader.election;
+    let lease = leader.lease.as_ref().map_or_else(
+        || quote!(#p::Leader::DEFAULT_LEASE),
+        ToTokens::to_token_stream,
+    );
+    let mut new = match &leader.lease {
+        Some(d) => spanned_call(quote!(#p::Leader::new), quote!(#election, #lease), [d]),
+        None => quote!(#p::Leader::new(#election, #lease)),
+    };
+    if let Some(wait) = &leader.wait {
+        let call = spanned_call(quote!(#p::Leader::wait), quote!(#new, #wait), [wait]);
+        new = call;
+    }
+    quote!(&const { #new })
 }
 
 /// `&'static Retry`.

@@ -85,7 +85,9 @@ where
             Err(Failure::Rejected(
                 Rejected::RateLimited { .. }
                 | Rejected::StoreUnavailable { .. }
-                | Rejected::ShuttingDown { .. },
+                | Rejected::ShuttingDown { .. }
+                | Rejected::NotLeader { .. }
+                | Rejected::LeadershipLost { .. },
             )) => permit.ignore(),
             Err(_) => permit.failure(),
         }

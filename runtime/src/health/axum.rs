@@ -52,6 +52,7 @@ fn probe() -> (bool, Response) {
         #[cfg(feature = "chaos")]
         chaos: Vec::new(),
         memberships: Vec::new(),
+        elections: Vec::new(),
     };
     let (live, ready) = (health.live(), health.ready());
     let body = Probe {

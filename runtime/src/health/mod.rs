@@ -66,6 +66,7 @@ pub use control::{
 
 use crate::circuit_breaker::State;
 pub use crate::keyed::{KeyedHealth, NotClosed};
+pub use crate::leader::ElectionHealth;
 pub use crate::membership::MembershipHealth;
 use crate::registry::{self, Member};
 use crate::{Bulkhead, CircuitBreaker, RateLimiter, RetryBudget};
@@ -105,6 +106,10 @@ pub struct Health {
     /// ([`Membership`](crate::membership::Membership)), in the order they
     /// joined.
     pub memberships: Vec<MembershipHealth>,
+    /// The elections called in this process (`#[leader]`,
+    /// [`Leader`](crate::leader::Leader)), in the order of their first
+    /// calls.
+    pub elections: Vec<ElectionHealth>,
 }
 
 impl Health {
@@ -412,6 +417,12 @@ fn serialize_millis<S: serde::Serializer>(
 /// | `memberships[].lease_alive` | bool | the lease is alive (false from its loss until a rejoin) |
 /// | `memberships[].live_members` | integer | members of the group as last seen, this process included |
 /// | `memberships[].last_keep_alive_ms_ago` | integer or `null` | whole milliseconds since the last keep-alive that succeeded (or the registration) |
+/// | `elections[].name` | string | the election (`#[leader]`) |
+/// | `elections[].holder` | string or `null` | the holder's candidate id as last seen |
+/// | `elections[].is_leader` | bool | this process holds it now (a body is running) |
+/// | `elections[].token` | integer or `null` | the holder's fencing token as last seen |
+/// | `elections[].lease` | integer or `null` | this process's lease while it leads |
+/// | `elections[].ttl_ms` | integer | the lease TTL asked for, whole milliseconds |
 ///
 /// ```json
 /// {
@@ -493,6 +504,16 @@ fn serialize_millis<S: serde::Serializer>(
 ///       "lease_alive": true,
 ///       "live_members": 3,
 ///       "last_keep_alive_ms_ago": 1204
+///     }
+///   ],
+///   "elections": [
+///     {
+///       "name": "nightly-billing",
+///       "holder": "pod-7/4242",
+///       "is_leader": true,
+///       "token": 1093,
+///       "lease": 7587869521148231702,
+///       "ttl_ms": 10000
 ///     }
 ///   ]
 /// }
@@ -583,6 +604,7 @@ pub fn health() -> Health {
         #[cfg(feature = "chaos")]
         chaos: crate::chaos::report_snapshot(),
         memberships: crate::membership::report_snapshot(),
+        elections: crate::leader::report_snapshot(),
     }
 }
 
