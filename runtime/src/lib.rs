@@ -27,6 +27,8 @@ pub mod keyed;
 pub mod leader;
 pub mod membership;
 mod meter;
+#[cfg(feature = "serde")]
+mod millis;
 pub mod name;
 pub mod rate_limit;
 mod registry;

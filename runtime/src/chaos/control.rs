@@ -340,10 +340,7 @@ pub struct ChaosHealth {
     /// The latency injected. In JSON: `latency_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(
-            rename = "latency_ms",
-            serialize_with = "crate::config::settings::millis_of"
-        )
+        serde(rename = "latency_ms", serialize_with = "crate::millis::whole")
     )]
     pub latency: Duration,
     /// The share of calls delayed by `latency`.

@@ -17,10 +17,7 @@ pub struct BreakerSettings {
     /// `window_ms`, whole milliseconds, or `null`.
     #[cfg_attr(
         feature = "serde",
-        serde(
-            rename = "window_ms",
-            serialize_with = "crate::config::settings::millis"
-        )
+        serde(rename = "window_ms", serialize_with = "crate::millis::optional")
     )]
     pub window_duration: Option<Duration>,
     /// `min_calls`.
@@ -30,10 +27,7 @@ pub struct BreakerSettings {
     /// `slow_call`, if any. In JSON: `slow_call_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(
-            rename = "slow_call_ms",
-            serialize_with = "crate::config::settings::millis"
-        )
+        serde(rename = "slow_call_ms", serialize_with = "crate::millis::optional")
     )]
     pub slow_call: Option<Duration>,
     /// `slow_ratio` (1 unless set; used only with `slow_call`).
@@ -41,35 +35,9 @@ pub struct BreakerSettings {
     /// `open_for`. In JSON: `open_for_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(
-            rename = "open_for_ms",
-            serialize_with = "crate::config::settings::millis_of"
-        )
+        serde(rename = "open_for_ms", serialize_with = "crate::millis::whole")
     )]
     pub open_for: Duration,
     /// `half_open_probes`.
     pub half_open_probes: u32,
-}
-
-/// Whole milliseconds, or `null`.
-#[cfg(feature = "serde")]
-#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)]
-pub(crate) fn millis<S: serde::Serializer>(
-    value: &Option<Duration>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(d) => serializer.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        None => serializer.serialize_none(),
-    }
-}
-
-/// Whole milliseconds.
-#[cfg(feature = "serde")]
-#[allow(clippy::trivially_copy_pass_by_ref)]
-pub(crate) fn millis_of<S: serde::Serializer>(
-    value: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(value.as_millis()).unwrap_or(u64::MAX))
 }

@@ -471,16 +471,13 @@ pub struct CheckHealth {
     /// How often it probes. In JSON: `every_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "every_ms", serialize_with = "super::serialize_whole_millis")
+        serde(rename = "every_ms", serialize_with = "crate::millis::whole")
     )]
     pub every: Duration,
     /// How long a probe may take. In JSON: `timeout_ms`.
     #[cfg_attr(
         feature = "serde",
-        serde(
-            rename = "timeout_ms",
-            serialize_with = "super::serialize_whole_millis"
-        )
+        serde(rename = "timeout_ms", serialize_with = "crate::millis::whole")
     )]
     pub timeout: Duration,
     /// How long ago the last success was recorded, if any. In JSON:
@@ -489,7 +486,7 @@ pub struct CheckHealth {
         feature = "serde",
         serde(
             rename = "last_success_ms_ago",
-            serialize_with = "super::serialize_millis"
+            serialize_with = "crate::millis::optional"
         )
     )]
     pub last_success: Option<Duration>,
@@ -499,7 +496,7 @@ pub struct CheckHealth {
         feature = "serde",
         serde(
             rename = "last_failure_ms_ago",
-            serialize_with = "super::serialize_millis"
+            serialize_with = "crate::millis::optional"
         )
     )]
     pub last_failure: Option<Duration>,

@@ -162,7 +162,7 @@ pub struct BreakerHealth {
     /// In JSON: `in_state_for_ms`, whole milliseconds, or `null`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "in_state_for_ms", serialize_with = "serialize_millis")
+        serde(rename = "in_state_for_ms", serialize_with = "crate::millis::optional")
     )]
     pub in_state_for: Option<Duration>,
     /// State changes so far (see [`CircuitBreaker::transitions`]).
@@ -203,7 +203,7 @@ pub struct BulkheadHealth {
     /// milliseconds, or `null`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "max_wait_ms", serialize_with = "serialize_millis")
+        serde(rename = "max_wait_ms", serialize_with = "crate::millis::optional")
     )]
     pub max_wait: Option<Duration>,
 }
@@ -223,7 +223,7 @@ pub struct RateLimiterHealth {
     /// Its `per`. In JSON: `per_ms`, whole milliseconds.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "per_ms", serialize_with = "serialize_whole_millis")
+        serde(rename = "per_ms", serialize_with = "crate::millis::whole")
     )]
     pub per: Duration,
     /// Its `burst`.
@@ -231,7 +231,7 @@ pub struct RateLimiterHealth {
     /// Its `max_wait`. In JSON: `max_wait_ms`, whole milliseconds.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "max_wait_ms", serialize_with = "serialize_whole_millis")
+        serde(rename = "max_wait_ms", serialize_with = "crate::millis::whole")
     )]
     pub max_wait: Duration,
     /// Calls that would be admitted at once now (0 to `burst`; 0 while calls
@@ -264,7 +264,7 @@ pub struct BudgetHealth {
     /// Its window. In JSON: `window_ms`, whole milliseconds.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "window_ms", serialize_with = "serialize_whole_millis")
+        serde(rename = "window_ms", serialize_with = "crate::millis::whole")
     )]
     pub window: Duration,
     /// Retries that may be drawn now.
@@ -275,14 +275,6 @@ pub struct BudgetHealth {
     pub withdrawals: u64,
     /// Retries refused because it was spent, since the start.
     pub spent: u64,
-}
-
-#[cfg(feature = "serde")]
-fn serialize_whole_millis<S: serde::Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(feature = "serde")]
@@ -297,19 +289,6 @@ fn serialize_forced<S: serde::Serializer>(
 ) -> Result<S::Ok, S::Error> {
     match forced {
         Some(state) => serializer.serialize_some(state.as_str()),
-        None => serializer.serialize_none(),
-    }
-}
-
-#[cfg(feature = "serde")]
-fn serialize_millis<S: serde::Serializer>(
-    duration: &Option<Duration>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match duration {
-        Some(duration) => {
-            serializer.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-        }
         None => serializer.serialize_none(),
     }
 }

@@ -23,7 +23,7 @@ pub struct ElectionHealth {
     /// The lease TTL asked for. In JSON: `ttl_ms`, whole milliseconds.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "ttl_ms", serialize_with = "serialize_whole_millis")
+        serde(rename = "ttl_ms", serialize_with = "crate::millis::whole")
     )]
     pub ttl: Duration,
 }
@@ -90,12 +90,4 @@ pub(crate) fn report_snapshot() -> Vec<ElectionHealth> {
         .iter()
         .map(|e| e.line().clone())
         .collect()
-}
-
-#[cfg(feature = "serde")]
-fn serialize_whole_millis<S: serde::Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }

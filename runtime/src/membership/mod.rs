@@ -329,7 +329,7 @@ pub struct MembershipHealth {
     /// milliseconds.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "ttl_ms", serialize_with = "serialize_whole_millis")
+        serde(rename = "ttl_ms", serialize_with = "crate::millis::whole")
     )]
     pub ttl: Duration,
     /// The lease's id on the store.
@@ -343,7 +343,10 @@ pub struct MembershipHealth {
     /// In JSON: `last_keep_alive_ms_ago`, whole milliseconds, or `null`.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "last_keep_alive_ms_ago", serialize_with = "serialize_millis")
+        serde(
+            rename = "last_keep_alive_ms_ago",
+            serialize_with = "crate::millis::optional"
+        )
     )]
     pub last_keep_alive: Option<Duration>,
 }
@@ -354,27 +357,6 @@ pub(crate) fn report_snapshot() -> Vec<MembershipHealth> {
         .iter()
         .map(|shared| Membership::report(shared))
         .collect()
-}
-
-#[cfg(feature = "serde")]
-fn serialize_whole_millis<S: serde::Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-}
-
-#[cfg(feature = "serde")]
-fn serialize_millis<S: serde::Serializer>(
-    duration: &Option<Duration>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match duration {
-        Some(duration) => {
-            serializer.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-        }
-        None => serializer.serialize_none(),
-    }
 }
 
 /// A store call bounded by `limit`.
