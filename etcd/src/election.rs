@@ -26,24 +26,13 @@ use steadfast_runtime::membership::{Lease, LeaseKeeper};
 use steadfast_runtime::store::{StoreError, StoreFuture};
 
 use crate::error::{from_etcd, invalid};
-use crate::store::{EtcdStore, ttl_seconds};
+use crate::store::{EtcdStore, grant};
 
 impl ElectionStore for EtcdStore {
     fn grant(&self, ttl: core::time::Duration) -> StoreFuture<'_, Result<Lease, StoreError>> {
         Box::pin(self.bounded(async move {
             let mut client = self.client().await?;
-            let granted = client
-                .lease_grant(ttl_seconds(ttl), None)
-                .await
-                .map_err(|e| from_etcd(&e))?;
-            let seconds = u64::try_from(granted.ttl())
-                .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| invalid(format!("etcd granted a TTL of {}", granted.ttl())))?;
-            Ok(Lease::new(
-                granted.id(),
-                core::time::Duration::from_secs(seconds),
-            ))
+            grant(&mut client, ttl).await
         }))
     }
 

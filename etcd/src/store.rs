@@ -162,6 +162,19 @@ impl EtcdStore {
     }
 }
 
+/// A lease of `ttl` (whole seconds, rounded up), as etcd granted it.
+pub(crate) async fn grant(client: &mut Client, ttl: Duration) -> Result<Lease, StoreError> {
+    let granted = client
+        .lease_grant(ttl_seconds(ttl), None)
+        .await
+        .map_err(|e| from_etcd(&e))?;
+    let seconds = u64::try_from(granted.ttl())
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| invalid(format!("etcd granted a TTL of {}", granted.ttl())))?;
+    Ok(Lease::new(granted.id(), Duration::from_secs(seconds)))
+}
+
 /// Whole seconds of `ttl`, rounded up, at least 1 (etcd's unit).
 pub(crate) fn ttl_seconds(ttl: Duration) -> i64 {
     let seconds = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
@@ -177,15 +190,7 @@ impl MembershipStore for EtcdStore {
     ) -> StoreFuture<'a, Result<Lease, StoreError>> {
         Box::pin(self.bounded(async move {
             let mut client = self.client().await?;
-            let granted = client
-                .lease_grant(ttl_seconds(ttl), None)
-                .await
-                .map_err(|e| from_etcd(&e))?;
-            let seconds = u64::try_from(granted.ttl())
-                .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| invalid(format!("etcd granted a TTL of {}", granted.ttl())))?;
-            let lease = Lease::new(granted.id(), Duration::from_secs(seconds));
+            let lease = grant(&mut client, ttl).await?;
             let put = client
                 .put(
                     self.member_key(group, member),
