@@ -234,7 +234,12 @@ async fn keep_alive(
         }
         next = now + period;
         let limit = period.min(until - now);
-        match timeout(limit, refresh(store, lease, &mut keeper)).await {
+        match timeout(
+            limit,
+            crate::membership::keepalive::refresh(|| store.keeper(lease), &mut keeper),
+        )
+        .await
+        {
             Ok(Ok(KeepAlive::Alive(_))) => {
                 deadline.store(nanos(now - base + lease.ttl), Ordering::Release);
             }
@@ -250,21 +255,6 @@ async fn keep_alive(
                 tracing::debug!(target: "steadfast::leader", lease = lease.id, "keep-alive timed out");
             }
         }
-    }
-}
-
-/// One keep-alive, opening the keeper first if needed.
-async fn refresh(
-    store: &dyn ElectionStore,
-    lease: Lease,
-    keeper: &mut Option<Box<dyn LeaseKeeper>>,
-) -> Result<KeepAlive, StoreError> {
-    if keeper.is_none() {
-        *keeper = Some(store.keeper(lease).await?);
-    }
-    match keeper.as_mut() {
-        Some(keeper) => keeper.refresh().await,
-        None => Ok(KeepAlive::Gone),
     }
 }
 

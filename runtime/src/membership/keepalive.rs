@@ -1,6 +1,7 @@
 //! The background task that keeps this process's lease alive, declares it
 //! lost, rejoins, and leaves (rules: see the [module docs](super)).
 
+use core::future::Future;
 use std::sync::Arc;
 
 use core::time::Duration;
@@ -75,7 +76,7 @@ pub(crate) async fn run(
         next = now + period(lease.ttl);
         if shared.is_alive() {
             let limit = period(lease.ttl).min(deadline.saturating_duration_since(now));
-            match timeout(limit, refresh(&*store, lease, &mut keeper)).await {
+            match timeout(limit, refresh(|| store.keeper(lease), &mut keeper)).await {
                 Ok(Ok(KeepAlive::Alive(_))) => {
                     deadline = now + lease.ttl;
                     shared.state().last_keep_alive = Some(Instant::now());
@@ -143,14 +144,16 @@ pub(crate) async fn run(
     }
 }
 
-/// One keep-alive, opening the keeper first if needed.
-async fn refresh(
-    store: &dyn MembershipStore,
-    lease: Lease,
+/// One keep-alive, opening the keeper (with `open`) first if needed.
+pub(crate) async fn refresh<F>(
+    open: impl FnOnce() -> F,
     keeper: &mut Option<Box<dyn LeaseKeeper>>,
-) -> Result<KeepAlive, StoreError> {
+) -> Result<KeepAlive, StoreError>
+where
+    F: Future<Output = Result<Box<dyn LeaseKeeper>, StoreError>>,
+{
     if keeper.is_none() {
-        *keeper = Some(store.keeper(lease).await?);
+        *keeper = Some(open().await?);
     }
     match keeper.as_mut() {
         Some(keeper) => keeper.refresh().await,

@@ -84,7 +84,7 @@
 
 mod error;
 mod event;
-mod keepalive;
+pub(crate) mod keepalive;
 mod state;
 mod store;
 mod watch;
