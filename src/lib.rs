@@ -387,6 +387,9 @@ pub use steadfast_runtime::membership;
 
 pub use steadfast_runtime::leader;
 
+pub use steadfast_runtime::hedge;
+pub use steadfast_runtime::hedge::Hedge;
+
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
 #[cfg(feature = "redis")]
@@ -415,6 +418,7 @@ pub mod __private {
     };
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
     pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
+    pub use steadfast_runtime::hedge::Hedge;
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::name::Location;
