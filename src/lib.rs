@@ -362,7 +362,7 @@ pub mod guarantees;
 pub mod operating;
 
 pub use steadfast_macros::{
-    bulkhead, chaos, circuit_breaker, fallback, leader, rate_limit, retry, timeout,
+    bulkhead, chaos, circuit_breaker, fallback, hedge, leader, rate_limit, retry, timeout,
 };
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,

@@ -141,7 +141,13 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     errors.push(stack::check_duplicates(&stack.layers));
     if !site.is_async_trait() {
-        errors.push(validate::check_async(item_fn, top, &stack.others));
+        // A hedge anywhere in the stack needs an `async fn`, with its reason.
+        let named = if stack.layers.iter().any(|layer| layer.kind == Kind::Hedge) {
+            Kind::Hedge
+        } else {
+            top
+        };
+        errors.push(validate::check_async(item_fn, named, &stack.others));
     }
     let ret = match &site.ret {
         Some(ret) => Ok(ret.clone()),
@@ -159,6 +165,7 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
         }
     }
     errors.push(validate::durations_known_at_compile_time(item_fn, &parsed));
+    errors.push(validate::hedge_shares(item_fn, &parsed));
     let crate_path = validate::crate_path(&parsed);
     for error in [ret.as_ref().err(), crate_path.as_ref().err()]
         .into_iter()
