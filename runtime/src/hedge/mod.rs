@@ -89,24 +89,27 @@ impl<const MAX: usize> Hedge<MAX> {
 
     /// Runs copies of `op()` as the [module](self) describes; returns the
     /// first success, or the error of the copy that failed last.
-    pub async fn run<T, E, Op, Fut>(&self, op: Op) -> Result<T, E>
+    pub fn run<T, E, Op, Fut>(&self, op: Op) -> impl Future<Output = Result<T, E>>
     where
         Extra<MAX>: Width,
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        run::run::<MAX, T, E, Op, Fut>(self.after, None, op).await
+        run::run::<MAX, T, E, Op, Fut>(self.after, None, op)
     }
 
     /// As [`run`](Self::run), with each extra copy drawn from `budget` (the
     /// call deposits once, as a retried call's first attempt does).
-    pub async fn run_budgeted<T, E, Op, Fut>(&self, budget: &RetryBudget, op: Op) -> Result<T, E>
+    pub fn run_budgeted<T, E, Op, Fut>(
+        &self,
+        budget: &RetryBudget,
+        op: Op,
+    ) -> impl Future<Output = Result<T, E>>
     where
         Extra<MAX>: Width,
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        budget.deposit();
-        run::run::<MAX, T, E, Op, Fut>(self.after, Some(budget), op).await
+        run::run::<MAX, T, E, Op, Fut>(self.after, Some(budget), op)
     }
 }

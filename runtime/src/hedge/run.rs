@@ -36,6 +36,10 @@ where
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    if let Some(budget) = budget {
+        // The call's first copy counts like a retried call's first attempt.
+        budget.deposit();
+    }
     let mut slots = pin!(<<Extra<MAX> as Width>::Slots<Fut> as Slots<Fut>>::empty());
     let mut timer = pin!(None::<Sleep>);
     if let Some(mut first) = slots.as_mut().slot(0) {
@@ -51,10 +55,31 @@ where
         last: None,
     };
     // Returning drops `slots`: every copy still running goes with the call.
-    poll_fn(|cx| call.poll(cx, slots.as_mut(), timer.as_mut(), &mut op, MAX + 1)).await
+    poll_fn(|cx| {
+        if call.polled == 0 {
+            // The first poll: the first copy alone, before any timer exists.
+            // Ready (`Ok` or `Err`: no other copy runs, none is due) ends
+            // the call here.
+            let outcome = match slots.as_mut().slot(0) {
+                Some(mut first) => match first.as_mut().as_pin_mut() {
+                    Some(copy) => copy.poll(cx),
+                    None => Poll::Pending,
+                },
+                None => Poll::Pending,
+            };
+            if outcome.is_ready() {
+                return outcome;
+            }
+            call.polled = 1;
+            return call.poll(cx, slots.as_mut(), timer.as_mut(), &mut op, MAX + 1, false);
+        }
+        call.poll(cx, slots.as_mut(), timer.as_mut(), &mut op, MAX + 1, true)
+    })
+    .await
 }
 
 impl<E> Call<'_, E> {
+    #[inline(never)]
     fn poll<T, S, Fut, Op>(
         &mut self,
         cx: &mut Context<'_>,
@@ -62,13 +87,16 @@ impl<E> Call<'_, E> {
         mut timer: Pin<&mut Option<Sleep>>,
         op: &mut Op,
         total: usize,
+        all: bool,
     ) -> Poll<Result<T, E>>
     where
         S: Slots<Fut>,
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut first_pass = true;
+        // Every copy on a wake-up; after the first copy's own first poll,
+        // only the copies not yet polled.
+        let mut first_pass = all;
         loop {
             // Start the copies that are due (none before the first pass).
             self.fire(cx, slots.as_mut(), timer.as_mut(), op, total);
