@@ -95,7 +95,7 @@ impl<const MAX: usize> Hedge<MAX> {
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        run::run::<MAX, T, E, Op, Fut>(self.after, None, op)
+        run::Hedged::<<Extra<MAX> as Width>::Slots<Fut>, Op, E>::new(self.after, None, MAX + 1, op)
     }
 
     /// As [`run`](Self::run), with each extra copy drawn from `budget` (the
@@ -110,6 +110,11 @@ impl<const MAX: usize> Hedge<MAX> {
         Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        run::run::<MAX, T, E, Op, Fut>(self.after, Some(budget), op)
+        run::Hedged::<<Extra<MAX> as Width>::Slots<Fut>, Op, E>::new(
+            self.after,
+            Some(budget),
+            MAX + 1,
+            op,
+        )
     }
 }

@@ -1,19 +1,37 @@
-//! The hedged call's loop.
+//! The hedged call's future.
 
-use core::future::{Future, poll_fn};
-use core::pin::{Pin, pin};
+use core::future::Future;
+use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
+use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use super::slots::{Extra, Slots, Width};
+use super::slots::Slots;
 use crate::RetryBudget;
+
+pin_project! {
+    /// A hedged call: its copies (`S`, a chain of `1 + MAX` slots of `Fut`),
+    /// its timer, created only once the first copy has been pending, and
+    /// what it counts. Dropping it drops every copy.
+    #[must_use = "a hedged call does nothing unless awaited"]
+    pub(super) struct Hedged<'b, S, Op, E> {
+        #[pin]
+        slots: S,
+        #[pin]
+        timer: Option<Sleep>,
+        op: Op,
+        call: Call<'b, E>,
+    }
+}
 
 /// What one call knows besides its copies.
 struct Call<'b, E> {
     after: Duration,
     budget: Option<&'b RetryBudget>,
+    /// Copies the call may hold, the first included (`1 + MAX`).
+    total: usize,
     /// Copies started so far (slots `0..started`).
     started: usize,
     /// Copies started and not yet failed.
@@ -26,56 +44,76 @@ struct Call<'b, E> {
     last: Option<E>,
 }
 
-pub(super) async fn run<const MAX: usize, T, E, Op, Fut>(
-    after: Duration,
-    budget: Option<&RetryBudget>,
-    mut op: Op,
-) -> Result<T, E>
+impl<'b, S, Op, E> Hedged<'b, S, Op, E> {
+    pub(super) fn new<Fut>(
+        after: Duration,
+        budget: Option<&'b RetryBudget>,
+        total: usize,
+        op: Op,
+    ) -> Self
+    where
+        S: Slots<Fut>,
+        Op: FnMut() -> Fut,
+    {
+        Hedged {
+            slots: S::empty(),
+            timer: None,
+            op,
+            call: Call {
+                after,
+                budget,
+                total,
+                started: 0,
+                running: 0,
+                polled: 0,
+                closed: false,
+                last: None,
+            },
+        }
+    }
+}
+
+impl<S, Op, Fut, T, E> Future for Hedged<'_, S, Op, E>
 where
-    Extra<MAX>: Width,
+    S: Slots<Fut>,
     Op: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    if let Some(budget) = budget {
-        // The call's first copy counts like a retried call's first attempt.
-        budget.deposit();
-    }
-    let mut slots = pin!(<<Extra<MAX> as Width>::Slots<Fut> as Slots<Fut>>::empty());
-    let mut timer = pin!(None::<Sleep>);
-    if let Some(mut first) = slots.as_mut().slot(0) {
-        first.set(Some(op()));
-    }
-    let mut call = Call {
-        after,
-        budget,
-        started: 1,
-        running: 1,
-        polled: 0,
-        closed: false,
-        last: None,
-    };
-    // Returning drops `slots`: every copy still running goes with the call.
-    poll_fn(|cx| {
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let call = this.call;
         if call.polled == 0 {
             // The first poll: the first copy alone, before any timer exists.
-            // Ready (`Ok` or `Err`: no other copy runs, none is due) ends
-            // the call here.
-            let outcome = match slots.as_mut().slot(0) {
-                Some(mut first) => match first.as_mut().as_pin_mut() {
-                    Some(copy) => copy.poll(cx),
-                    None => Poll::Pending,
-                },
-                None => Poll::Pending,
+            // Ready (`Ok`, or `Err` while no other copy runs and none is
+            // due) ends the call here.
+            let Some(mut first) = this.slots.as_mut().slot(0) else {
+                unreachable!("a chain has a first slot");
             };
-            if outcome.is_ready() {
-                return outcome;
+            if call.started == 0 {
+                if let Some(budget) = call.budget {
+                    // Counted like a retried call's first attempt.
+                    budget.deposit();
+                }
+                first.set(Some((this.op)()));
+                call.started = 1;
+                call.running = 1;
+            }
+            if let Some(copy) = first.as_mut().as_pin_mut() {
+                let outcome = copy.poll(cx);
+                if outcome.is_ready() {
+                    // The copy goes now, not when the call is dropped.
+                    first.set(None);
+                    call.running = 0;
+                    return outcome;
+                }
             }
             call.polled = 1;
-            return call.poll(cx, slots.as_mut(), timer.as_mut(), &mut op, MAX + 1, false);
+            return call.poll(cx, this.slots, this.timer, this.op, false);
         }
-        call.poll(cx, slots.as_mut(), timer.as_mut(), &mut op, MAX + 1, true)
-    })
-    .await
+        call.poll(cx, this.slots, this.timer, this.op, true)
+    }
 }
 
 impl<E> Call<'_, E> {
@@ -86,7 +124,6 @@ impl<E> Call<'_, E> {
         mut slots: Pin<&mut S>,
         mut timer: Pin<&mut Option<Sleep>>,
         op: &mut Op,
-        total: usize,
         all: bool,
     ) -> Poll<Result<T, E>>
     where
@@ -98,9 +135,8 @@ impl<E> Call<'_, E> {
         // only the copies not yet polled.
         let mut first_pass = all;
         loop {
-            // Start the copies that are due (none before the first pass).
-            self.fire(cx, slots.as_mut(), timer.as_mut(), op, total);
-            // Poll every copy on the first pass, then only the new ones.
+            // Start the copies that are due.
+            self.fire(cx, slots.as_mut(), timer.as_mut(), op);
             let from = if first_pass { 0 } else { self.polled };
             first_pass = false;
             for index in from..self.started {
@@ -111,7 +147,11 @@ impl<E> Call<'_, E> {
                     continue;
                 };
                 match copy.poll(cx) {
-                    Poll::Ready(Ok(value)) => return Poll::Ready(Ok(value)),
+                    Poll::Ready(Ok(value)) => {
+                        // The winner: every other copy goes at once.
+                        self.drop_all(slots.as_mut(), timer.as_mut());
+                        return Poll::Ready(Ok(value));
+                    }
                     Poll::Ready(Err(error)) => {
                         // A failed copy goes at once (its permits with it).
                         slot.set(None);
@@ -123,10 +163,11 @@ impl<E> Call<'_, E> {
             }
             self.polled = self.started;
             if self.running == 0 {
+                self.close(timer.as_mut());
                 let error = self.last.take().expect("a copy failed");
                 return Poll::Ready(Err(error));
             }
-            if timer.is_none() && !self.closed && self.started < total {
+            if timer.is_none() && !self.closed && self.started < self.total {
                 // The first copy is pending after its first poll: only now
                 // is there a timer (and a clock read).
                 timer.set(Some(tokio::time::sleep(self.after)));
@@ -144,7 +185,6 @@ impl<E> Call<'_, E> {
         mut slots: Pin<&mut S>,
         mut timer: Pin<&mut Option<Sleep>>,
         op: &mut Op,
-        total: usize,
     ) where
         S: Slots<Fut>,
         Op: FnMut() -> Fut,
@@ -175,7 +215,7 @@ impl<E> Call<'_, E> {
                 self.started += 1;
                 self.running += 1;
             }
-            if self.started >= total {
+            if self.started >= self.total {
                 self.close(timer.as_mut());
                 return;
             }
@@ -188,5 +228,20 @@ impl<E> Call<'_, E> {
     fn close(&mut self, mut timer: Pin<&mut Option<Sleep>>) {
         self.closed = true;
         timer.set(None);
+    }
+
+    /// Drops every copy and the timer: the call is over.
+    fn drop_all<S: Slots<Fut>, Fut>(
+        &mut self,
+        mut slots: Pin<&mut S>,
+        timer: Pin<&mut Option<Sleep>>,
+    ) {
+        for index in 0..self.started {
+            if let Some(mut slot) = slots.as_mut().slot(index) {
+                slot.set(None);
+            }
+        }
+        self.running = 0;
+        self.close(timer);
     }
 }
