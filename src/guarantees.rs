@@ -171,6 +171,11 @@
 //!   (`tests/shutdown.rs`: `a_hedge_starts_no_new_copy_once_shutdown_has_begun`);
 //!   with `budget`, extra copies stay within the budget's ratio
 //!   (`a_spent_budget_starts_no_extra_copy`).
+//! - On a backend where one answer in twenty takes 400–600 ms, hedging after
+//!   25 ms takes the p99 from 564 ms to 37 ms for 6 % more requests, the p50
+//!   unchanged at 10 ms (`tests/hedge_tail.rs`:
+//!   `hedging_cuts_the_p99_for_a_few_percent_more_requests`, the demo
+//!   `examples/hedge_tail.rs`).
 //! - Misuse is a compile error: `max = 0` or above 8, `after = "0ms"` or
 //!   missing, `&mut self`, a moved argument, a plain `fn`, an unknown key, a
 //!   `budget` that is not a `RetryBudget` (`tests/ui/hedge-*.rs`).

@@ -1422,6 +1422,10 @@ pub fn leader(args: TokenStream, item: TokenStream) -> TokenStream {
 /// compile error: a blocking call cannot be cancelled, so the losing copies
 /// could not be stopped.
 ///
+/// The error of a failed copy is kept while the others run, so the hedged
+/// future is `Send` when the body's future and `E` are (an `E` that is not
+/// `Send` makes it `!Send`, unlike `#[retry]`).
+///
 /// A call whose first copy is ready on its first poll reads no clock, arms
 /// no timer and allocates nothing: the copies live inline in the call's
 /// future (which is about `1 + max` times the size of one copy). Dropping
