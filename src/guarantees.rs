@@ -137,6 +137,49 @@
 //!   (`tests/alloc.rs`: `retry_with_a_budget_does_not_allocate_on_success`,
 //!   `retry_with_a_budget_does_not_allocate_when_it_retries`).
 //!
+//! ## Hedged calls
+//!
+//! - If no copy has succeeded after `after`, another copy starts, one every
+//!   `after`, `max` extra at most; the first `Ok` wins and every other copy
+//!   is dropped before the call returns (drop guards: `tests/hedge.rs`:
+//!   `the_first_ok_wins_and_the_loser_is_dropped_at_once`,
+//!   `copies_start_every_after_up_to_max`; `runtime/src/hedge/tests.rs`:
+//!   `copies_start_one_every_after_up_to_max`, at 0, 50, 100 and 150 ms).
+//! - An `Err` waits for the copies still running; an `Err` while none runs
+//!   ends the call without starting a copy early (a hedge is not a retry);
+//!   when all fail, the copy that failed last gives the error
+//!   (`an_error_waits_for_a_running_copy`,
+//!   `an_error_with_no_other_copy_running_ends_the_call`,
+//!   `when_all_fail_the_copy_that_failed_last_returns_its_error`).
+//! - A first copy ready on its first poll arms no timer and reads no clock:
+//!   it completes outside any tokio runtime, where creating a timer panics,
+//!   and the converse test shows a pending one does create it
+//!   (`runtime/src/hedge/tests.rs`: `a_ready_first_copy_arms_no_timer`,
+//!   `a_pending_first_copy_arms_the_timer`).
+//! - No allocation per call, with the first copy ready at once, suspended,
+//!   or losing to a second copy (`tests/alloc.rs`:
+//!   `hedge_does_not_allocate_on_success`,
+//!   `hedge_does_not_allocate_when_it_starts_a_second_copy`).
+//! - Layers below run per copy: `#[hedge] #[bulkhead]` holds a slot per
+//!   copy and gives them all back; `#[hedge] #[timeout]` bounds each copy
+//!   (`layers_below_run_per_copy_a_bulkhead_slot_each`,
+//!   `a_timeout_below_bounds_each_copy`); `#[retry]` above hedges each attempt
+//!   (`stacking_in_written_order_retry_above_hedge_hedges_each_attempt`).
+//! - Dropping the caller drops every copy
+//!   (`dropping_the_caller_drops_every_copy`); once graceful shutdown has
+//!   begun no new copy starts and the running ones finish
+//!   (`tests/shutdown.rs`: `a_hedge_starts_no_new_copy_once_shutdown_has_begun`);
+//!   with `budget`, extra copies stay within the budget's ratio
+//!   (`a_spent_budget_starts_no_extra_copy`).
+//! - On a backend where one answer in twenty takes 400–600 ms, hedging after
+//!   25 ms takes the p99 from 564 ms to 37 ms for 6 % more requests, the p50
+//!   unchanged at 10 ms (`tests/hedge_tail.rs`:
+//!   `hedging_cuts_the_p99_for_a_few_percent_more_requests`, the demo
+//!   `examples/hedge_tail.rs`).
+//! - Misuse is a compile error: `max = 0` or above 8, `after = "0ms"` or
+//!   missing, `&mut self`, a moved argument, a plain `fn`, an unknown key, a
+//!   `budget` that is not a `RetryBudget` (`tests/ui/hedge-*.rs`).
+//!
 //! ## Across processes (Redis)
 //!
 //! With a store (`steadfast-redis`, feature `redis`), against a real

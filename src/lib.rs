@@ -362,7 +362,7 @@ pub mod guarantees;
 pub mod operating;
 
 pub use steadfast_macros::{
-    bulkhead, chaos, circuit_breaker, fallback, leader, rate_limit, retry, timeout,
+    bulkhead, chaos, circuit_breaker, fallback, hedge, leader, rate_limit, retry, timeout,
 };
 pub use steadfast_runtime::{
     Attempts, Backoff, Bulkhead, CircuitBreaker, Failure, FromRejected, Jitter, Keyed, Rejected,
@@ -386,6 +386,9 @@ pub use steadfast_runtime::config;
 pub use steadfast_runtime::membership;
 
 pub use steadfast_runtime::leader;
+
+pub use steadfast_runtime::hedge;
+pub use steadfast_runtime::hedge::Hedge;
 
 /// State shared across processes through Redis (feature `redis`): the
 /// `steadfast-redis` crate.
@@ -415,6 +418,7 @@ pub mod __private {
     };
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
     pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
+    pub use steadfast_runtime::hedge::Hedge;
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::name::Location;

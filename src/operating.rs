@@ -594,6 +594,31 @@
 //!   must run on exactly one replica needs leader election with fencing
 //!   tokens (`#[leader]`, next section).
 //!
+//! ## Hedging slow calls
+//!
+//! [`#[hedge(after = "50ms", max = 1)]`](macro@crate::hedge) starts a second copy
+//! of a call that has not succeeded after `after`; the first success wins
+//! and the other copy is dropped. It cuts tail latency for idempotent reads
+//! against replicas whose slow answers are rare and independent.
+//!
+//! - **Pick `after` near the p95** of the call's latency: about one call in
+//!   twenty then sends a second request (5 % more load) and the p99 falls to
+//!   about `after` plus a typical answer. A smaller `after` buys little more
+//!   and multiplies the load.
+//! - **Bound the extra load** with `budget = RETRIES`, a
+//!   [`RetryBudget`](crate::RetryBudget) that retries may share: extra copies
+//!   then stay within `ratio` of the calls (plus `min_per_sec`), and when a
+//!   backend is slow for everyone hedging stops instead of doubling its load.
+//!   A copy the budget refuses is logged at `debug` (target
+//!   `steadfast::hedge`).
+//! - **Only idempotent calls**: a losing copy is dropped at its next
+//!   `.await`, but the request it had sent may still be served.
+//! - **Per copy below, once above**: a `#[bulkhead]` or `#[timeout]` written
+//!   below `#[hedge]` applies to each copy (a hedged call can hold `1 + max`
+//!   bulkhead slots); a `#[circuit_breaker]` written above counts the call
+//!   once.
+//! - **Shutdown**: once it has begun no new copy starts.
+//!
 //! ## Leader election on etcd
 //!
 //! For jobs that must run on exactly one replica at a time — a nightly

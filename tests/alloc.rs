@@ -17,7 +17,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::Duration;
 
-use steadfast::{bulkhead, chaos, circuit_breaker, fallback, rate_limit, retry, timeout};
+use steadfast::{bulkhead, chaos, circuit_breaker, fallback, hedge, rate_limit, retry, timeout};
 
 /// Calls measured per case, after one warm-up call.
 const CALLS: u64 = 1000;
@@ -570,5 +570,50 @@ fn retry_with_a_budget_does_not_allocate_when_it_retries() {
     assert!(
         ALLOC_BUDGET.level().withdrawals > before,
         "the retries drew from the budget"
+    );
+}
+
+// ---------------------------------------------------------------- hedge
+
+/// Every key set; the first copy is ready at once: no timer, no clock read.
+#[hedge(after = "50ms", max = 3, budget = ALLOC_BUDGET)]
+async fn hedge_ready(x: u32) -> Result<u32, Error> {
+    Ok(x)
+}
+
+/// The first copy suspends (1 ms, under `after`): one timer, no extra copy.
+#[hedge(after = "50ms", max = 3)]
+async fn hedge_suspends(x: u32) -> Result<u32, Error> {
+    tick().await;
+    Ok(x)
+}
+
+static SLOW_COPY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Every call's first copy hangs; the second, started after 1 ms, wins.
+#[hedge(after = "1ms", max = 2, budget = ALLOC_BUDGET)]
+async fn hedge_hedges(x: u32) -> Result<u32, Error> {
+    if !SLOW_COPY.fetch_xor(true, std::sync::atomic::Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    Ok(x)
+}
+
+#[test]
+fn hedge_does_not_allocate_on_success() {
+    assert_no_allocations(hedge_ready, hedge_suspends);
+}
+
+#[test]
+fn hedge_does_not_allocate_when_it_starts_a_second_copy() {
+    let (allocated, took) = allocations(|x| {
+        let call = hedge_hedges(x);
+        async move { ok(call.await) }
+    });
+    assert_eq!(allocated, 0, "two copies inline per call, no allocation");
+    assert_eq!(
+        took,
+        Duration::from_millis(CALLS),
+        "each call's second copy won after 1 ms"
     );
 }

@@ -856,3 +856,31 @@ async fn on_four_threads_breaker_calls_racing_shutdown_are_refused_or_counted() 
         "{ran} calls ran, the drain counted {counted}: {report}"
     );
 }
+
+// ------------------------------------------------------------------ hedge
+
+static HEDGE_COPIES: AtomicU32 = AtomicU32::new(0);
+
+#[steadfast::hedge(after = "50ms", max = 3)]
+async fn hedged_slow() -> Result<u32, Rejected> {
+    let n = HEDGE_COPIES.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(MS * 200).await;
+    Ok(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hedge_starts_no_new_copy_once_shutdown_has_begun() {
+    let _serial = serial().await;
+    HEDGE_COPIES.store(0, Ordering::SeqCst);
+    let start = Instant::now();
+    let call = tokio::spawn(hedged_slow());
+    settle().await;
+    // Copies start at 0 and 50; shutdown begins at 70: none at 100 or 150.
+    tokio::time::sleep(MS * 70).await;
+    assert_eq!(HEDGE_COPIES.load(Ordering::SeqCst), 2);
+    assert!(shutdown::begin());
+    // The running copies finish: the first one's answer, at 200.
+    assert_eq!(join(call).await, Ok(0));
+    assert_eq!(start.elapsed(), MS * 200);
+    assert_eq!(HEDGE_COPIES.load(Ordering::SeqCst), 2);
+}

@@ -19,7 +19,9 @@ use backon::Retryable as _;
 use common::{op, plain, ready, runtime, tower_on_runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
-use steadfast::{Bulkhead, CircuitBreaker, bulkhead, circuit_breaker, fallback, retry, timeout};
+use steadfast::{
+    Bulkhead, CircuitBreaker, bulkhead, circuit_breaker, fallback, hedge, retry, timeout,
+};
 use tokio::sync::Semaphore;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt as _};
 
@@ -224,6 +226,38 @@ fn timeout_ready(c: &mut Criterion) {
     });
     group.bench_function("tower timeout", |b| {
         b.iter_custom(|iters| tower_on_runtime(&rt, iters, &mut tower))
+    });
+    group.finish();
+}
+
+// --- hedge, with the first copy ready at once --------------------------------
+
+#[hedge(after = "50ms")]
+async fn hedged(x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
+#[hedge(after = "50ms", max = 2, budget = BUDGET)]
+async fn hedged_budgeted(x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
+/// Target: `#[hedge]` ≤ 1× `#[timeout]` on the same body (issue 15 item 5):
+/// one poll of the first copy, no timer, no clock read.
+fn hedge_ready(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("hedge-ready");
+    group.bench_function("bare async fn", |b| {
+        b.iter_custom(|iters| on_runtime(&rt, iters, || plain(black_box(7))))
+    });
+    group.bench_function("steadfast #[timeout]", |b| {
+        b.iter_custom(|iters| on_runtime(&rt, iters, || timed(black_box(7))))
+    });
+    group.bench_function("steadfast #[hedge]", |b| {
+        b.iter_custom(|iters| on_runtime(&rt, iters, || hedged(black_box(7))))
+    });
+    group.bench_function("steadfast #[hedge(max = 2, budget = …)]", |b| {
+        b.iter_custom(|iters| on_runtime(&rt, iters, || hedged_budgeted(black_box(7))))
     });
     group.finish();
 }
@@ -601,6 +635,7 @@ criterion_group!(
     retry_success,
     budget_deposit,
     timeout_ready,
+    hedge_ready,
     closed_success,
     open_rejection,
     breaker_two_threads,

@@ -13,10 +13,11 @@ pub(crate) enum Kind {
     RateLimit,
     Chaos,
     Leader,
+    Hedge,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 8] = [
+    pub(crate) const ALL: [Kind; 9] = [
         Kind::Retry,
         Kind::CircuitBreaker,
         Kind::Timeout,
@@ -25,6 +26,7 @@ impl Kind {
         Kind::RateLimit,
         Kind::Chaos,
         Kind::Leader,
+        Kind::Hedge,
     ];
 
     /// The attribute's name as written.
@@ -38,6 +40,7 @@ impl Kind {
             Kind::RateLimit => "rate_limit",
             Kind::Chaos => "chaos",
             Kind::Leader => "leader",
+            Kind::Hedge => "hedge",
         }
     }
 

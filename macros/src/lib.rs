@@ -1378,3 +1378,112 @@ pub fn chaos(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn leader(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(Kind::Leader, args.into(), item.into()).into()
 }
+
+/// Starts extra copies of a slow call; the first success wins.
+///
+/// If no copy of the call has succeeded after `after`, another copy of the
+/// body starts, up to `max` extra copies, one more every `after`. The first
+/// `Ok` wins and every other copy is dropped at once. An `Err` from one copy
+/// waits for the others while any runs; an `Err` while no other copy runs
+/// ends the call (a hedge is not a retry: a failure does not start the next
+/// copy early). When every copy has failed, the error of the copy that
+/// failed last returns. Hedging cuts tail latency for idempotent reads:
+/// the slow answers of a few backends stop setting the caller's p99.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use steadfast::hedge;
+///
+/// static CALLS: AtomicU32 = AtomicU32::new(0);
+///
+/// #[hedge(after = "50ms", max = 1)]
+/// async fn lookup(key: &str) -> Result<String, std::io::Error> {
+///     // The first copy is stuck for a second; the second answers at once.
+///     if CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+///         tokio::time::sleep(Duration::from_secs(1)).await;
+///     }
+///     Ok(format!("value of {key}"))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let started = tokio::time::Instant::now();
+/// assert_eq!(lookup("a").await.unwrap(), "value of a");
+/// assert_eq!(started.elapsed(), Duration::from_millis(50));
+/// # }
+/// ```
+///
+/// The body must be re-runnable concurrently: it may use shared borrows
+/// (`&self`, `&str`) and `Copy` arguments. `&mut self` or a `&mut` argument
+/// is a compile error on it (one exclusive borrow cannot serve two copies),
+/// and so is a body that moves an owned argument (the compiler reports the
+/// closure as `FnOnce` and points at the move). On a plain `fn` it is a
+/// compile error: a blocking call cannot be cancelled, so the losing copies
+/// could not be stopped.
+///
+/// The error of a failed copy is kept while the others run, so the hedged
+/// future is `Send` when the body's future and `E` are (an `E` that is not
+/// `Send` makes it `!Send`, unlike `#[retry]`).
+///
+/// A call whose first copy is ready on its first poll reads no clock, arms
+/// no timer and allocates nothing: the copies live inline in the call's
+/// future (which is about `1 + max` times the size of one copy). Dropping
+/// the call drops every copy. Once graceful shutdown has begun
+/// (`steadfast::shutdown`), no new copy starts; the running ones finish.
+///
+/// # Keys
+///
+/// ## `after = "50ms"` (required)
+///
+/// How long the call waits for a success before it starts another copy,
+/// and then between copies: a duration literal or a `const` `Duration`,
+/// above zero. Set it near the p95 of the call's latency, so that about one
+/// call in twenty sends a second request.
+///
+/// ## `max = 1`
+///
+/// The most extra copies one call starts, 1 to 8 (default 1).
+///
+/// ## `budget = EXPR`
+///
+/// Draws each extra copy from a [`RetryBudget`](https://docs.rs/steadfast/latest/steadfast/struct.RetryBudget.html)
+/// (a `static`, or an expression of a `&RetryBudget`, as for `#[retry]`).
+/// Each call deposits once, as a retried call's first attempt does; an extra
+/// copy the budget refuses is not started, nor is any later one of that call
+/// (a `tracing` debug event says so). One budget can serve retries and
+/// hedges together, bounding the extra load of both.
+///
+/// ```
+/// use steadfast::{RetryBudget, hedge};
+///
+/// static EXTRA: RetryBudget = RetryBudget::builder().ratio(0.1).min_per_sec(5).window("10s").build();
+///
+/// #[hedge(after = "20ms", max = 2, budget = EXTRA)]
+/// async fn read(id: u64) -> Result<u64, std::io::Error> {
+///     Ok(id)
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() { assert_eq!(read(3).await.unwrap(), 3); }
+/// ```
+///
+/// ## `crate = "path"`
+///
+/// Where to find the `steadfast` crate (default `::steadfast`).
+///
+/// # Stacking
+///
+/// In written order, like the other attributes. The layers written below
+/// `#[hedge]` run once per copy: `#[hedge] #[bulkhead]` takes a slot per
+/// copy, `#[hedge] #[timeout("1s")]` bounds each copy. Written below
+/// `#[retry]`, each attempt is hedged; written above it, each copy retries.
+/// `#[hedge]` rejects nothing itself, so on its own it puts no bound on `E`.
+///
+/// # Cost
+///
+/// With the first copy ready at once: one poll of it, no clock read, no
+/// timer, no allocation (`tests/alloc.rs`).
+#[proc_macro_attribute]
+pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(Kind::Hedge, args.into(), item.into()).into()
+}

@@ -21,6 +21,7 @@ pub mod fallback;
 #[doc(hidden)]
 pub mod glue;
 pub mod health;
+pub mod hedge;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod keyed;
@@ -44,6 +45,7 @@ pub use bulkhead::{Bulkhead, Slotted};
 pub use circuit_breaker::{CircuitBreaker, Guarded};
 pub use failure::{AsError, Failure, FromRejected, Lift, Rejection};
 pub use health::health;
+pub use hedge::Hedge;
 pub use keyed::Keyed;
 pub use rate_limit::{Limited, RateLimiter};
 pub use rejected::Rejected;

@@ -10,6 +10,7 @@ pub(crate) mod chaos;
 pub(crate) mod circuit_breaker;
 mod duration;
 mod fallback;
+pub(crate) mod hedge;
 pub(crate) mod leader;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
@@ -28,6 +29,7 @@ pub(crate) use chaos::ChaosArgs;
 pub(crate) use circuit_breaker::{CircuitBreakerArgs, WindowArg};
 pub(crate) use duration::DurationArg;
 pub(crate) use fallback::FallbackArgs;
+pub(crate) use hedge::HedgeArgs;
 pub(crate) use leader::LeaderArgs;
 pub(crate) use rate_limit::RateLimitArgs;
 pub(crate) use retry::{BackoffArg, JitterArg, RetryArgs};
@@ -46,6 +48,7 @@ pub(crate) enum Policy {
     RateLimit(Box<RateLimitArgs>),
     Chaos(Box<ChaosArgs>),
     Leader(Box<LeaderArgs>),
+    Hedge(Box<HedgeArgs>),
 }
 
 /// The parsed arguments of one attribute.
@@ -98,6 +101,7 @@ impl Args {
                 all.extend(leader.lease.iter().map(|d| ("lease", d)));
                 all.extend(leader.wait.iter().map(|d| ("wait", d)));
             }
+            Policy::Hedge(hedge) => all.push(("after", &hedge.after)),
             Policy::Fallback(_) => {}
         }
         all
@@ -129,6 +133,7 @@ pub(crate) fn parse(kind: Kind, tokens: TokenStream, span: Span) -> syn::Result<
         Kind::RateLimit => Policy::RateLimit(Box::new(RateLimitArgs::parse(&mut reader, span)?)),
         Kind::Chaos => Policy::Chaos(Box::new(ChaosArgs::parse(&mut reader, span)?)),
         Kind::Leader => Policy::Leader(Box::new(LeaderArgs::parse(&mut reader, span)?)),
+        Kind::Hedge => Policy::Hedge(Box::new(HedgeArgs::parse(&mut reader, span)?)),
     };
     Ok(Args {
         kind,

@@ -146,7 +146,7 @@ impl RetryArgs {
 
 /// `budget = PATH` (a `static`) or `budget = EXPR`; a literal is refused
 /// here, where it is written.
-fn budget_arg(value: &Expr) -> syn::Result<Shared> {
+pub(crate) fn budget_arg(value: &Expr) -> syn::Result<Shared> {
     match value {
         Expr::Lit(_) => Err(syn::Error::new(
             value.span(),

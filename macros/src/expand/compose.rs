@@ -161,6 +161,25 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let timeout = policy::timeout(p, timeout, &cx.located);
             wrapped(quote!(#p::Timeout::wrap(#timeout, #future)))
         }
+        Policy::Hedge(hedge) => {
+            let policy = policy::hedge(p, hedge);
+            // A closure that builds one copy of everything below: each copy
+            // runs the inner layers anew (a bulkhead slot per copy). It must
+            // be `FnMut` and its futures may only borrow shared: a body that
+            // moves an argument makes it `FnOnce`, which the compiler reports
+            // at the move.
+            match &hedge.budget {
+                Some(budget) => {
+                    let local = Ident::new("__steadfast_budget", Span::mixed_site());
+                    let (stmt, budget) = policy::budget(p, budget, &cx.params, &local);
+                    wrapped(quote!(async {
+                        #stmt
+                        (#policy).run_budgeted(#budget, || #future).await
+                    }))
+                }
+                None => wrapped(quote!((#policy).run(|| #future))),
+            }
+        }
         Policy::Leader(leader) => {
             let leader = policy::leader(p, leader);
             wrapped(quote!(#p::Leader::wrap(#leader, #future)))

@@ -141,7 +141,13 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     errors.push(stack::check_duplicates(&stack.layers));
     if !site.is_async_trait() {
-        errors.push(validate::check_async(item_fn, top, &stack.others));
+        // A hedge anywhere in the stack needs an `async fn`, with its reason.
+        let named = if stack.layers.iter().any(|layer| layer.kind == Kind::Hedge) {
+            Kind::Hedge
+        } else {
+            top
+        };
+        errors.push(validate::check_async(item_fn, named, &stack.others));
     }
     let ret = match &site.ret {
         Some(ret) => Ok(ret.clone()),
@@ -159,6 +165,7 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
         }
     }
     errors.push(validate::durations_known_at_compile_time(item_fn, &parsed));
+    errors.push(validate::hedge_shares(item_fn, &parsed));
     let crate_path = validate::crate_path(&parsed);
     for error in [ret.as_ref().err(), crate_path.as_ref().err()]
         .into_iter()
@@ -230,6 +237,12 @@ mod tests {
             (Kind::Timeout, "\"2s\""),
             (Kind::Timeout, "LIMIT, crate = \"x\""),
             (Kind::Leader, "election = \"billing\""),
+            (Kind::Hedge, "after = \"50ms\""),
+            (
+                Kind::Hedge,
+                "after = AFTER, max = 8, budget = self.budget, crate = \"x\"",
+            ),
+            (Kind::Hedge, "after = \"1s\", max = 1, budget = RETRIES"),
             (
                 Kind::Leader,
                 "election = \"billing\", lease = \"5s\", wait = LIMIT, crate = \"x\"",
@@ -340,6 +353,29 @@ mod tests {
             (Kind::Leader, "election = \"x\", wait = 5", GOOD_FN),
             (Kind::Leader, "election = \"x\", election = \"y\"", GOOD_FN),
             (Kind::Leader, "\"x\"", GOOD_FN),
+            (Kind::Hedge, "", GOOD_FN),
+            (Kind::Hedge, "\"50ms\"", GOOD_FN),
+            (Kind::Hedge, "after = \"0ms\"", GOOD_FN),
+            (Kind::Hedge, "after = \"1s\", max = 0", GOOD_FN),
+            (Kind::Hedge, "after = \"1s\", max = 9", GOOD_FN),
+            (Kind::Hedge, "after = \"1s\", max = x", GOOD_FN),
+            (Kind::Hedge, "after = \"1s\", budget = 5", GOOD_FN),
+            (Kind::Hedge, "after = \"1s\", after = \"2s\"", GOOD_FN),
+            (
+                Kind::Hedge,
+                "after = \"1s\"",
+                "fn f() -> Result<(), E> { Ok(()) }",
+            ),
+            (
+                Kind::Hedge,
+                "after = \"1s\"",
+                "async fn f(&mut self) -> Result<(), E> { Ok(()) }",
+            ),
+            (
+                Kind::Hedge,
+                "after = \"1s\"",
+                "async fn f(x: &mut u32) -> Result<(), E> { Ok(()) }",
+            ),
             (Kind::Timeout, "\"1s\", \"2s\"", GOOD_FN),
             (Kind::Timeout, "5", GOOD_FN),
             (Kind::Fallback, "", GOOD_FN),

@@ -44,6 +44,14 @@ pub(crate) fn timeout(
     quote!(&const { #new.named_located(#located) })
 }
 
+/// `&'static Hedge<MAX>`.
+pub(crate) fn hedge(p: &TokenStream, hedge: &crate::args::HedgeArgs) -> TokenStream {
+    let after = &hedge.after;
+    let max = proc_macro2::Literal::usize_unsuffixed(hedge.max as usize);
+    let new = spanned_call(quote!(#p::Hedge::<#max>::new), quote!(#after), [after]);
+    quote!(&const { #new })
+}
+
 /// `&'static Leader`.
 pub(crate) fn leader(p: &TokenStream, leader: &LeaderArgs) -> TokenStream {
     let election = &leader.election;

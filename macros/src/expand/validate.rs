@@ -27,7 +27,11 @@ pub(crate) fn check_async(
             .last()
             .is_some_and(|last| last.ident == "test")
     }) || mentions(item_fn.body.stream(), "block_on");
-    let message = if test_above {
+    let message = if top == Kind::Hedge {
+        "`#[hedge]` needs an `async fn`: a blocking call cannot be cancelled, so the copies \
+         that lose could not be stopped; make this function `async`"
+            .to_string()
+    } else if test_above {
         format!(
             "`{top}` only supports `async fn`, and an entry point written above it \
              (`#[tokio::main]`, `#[tokio::test]`) has already made this function synchronous; \
@@ -37,6 +41,53 @@ pub(crate) fn check_async(
         format!("`{top}` only supports `async fn`; make this function `async`")
     };
     Err(syn::Error::new(item_fn.sig.fn_token.span(), message))
+}
+
+/// `#[hedge]` runs copies of the body at the same time: it cannot hold an
+/// exclusive borrow (`&mut self`, a `&mut` argument), which only one copy
+/// could use.
+pub(crate) fn hedge_shares(item_fn: &ItemFn, parsed: &[Args]) -> syn::Result<()> {
+    if !parsed
+        .iter()
+        .any(|args| matches!(args.policy, crate::args::Policy::Hedge(_)))
+    {
+        return Ok(());
+    }
+    let mut errors = crate::args::Errors::default();
+    for input in &item_fn.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver)
+                if match &receiver.kind {
+                    syn::ReceiverKind::Reference(_, _, mutability) => mutability.is_some(),
+                    syn::ReceiverKind::Typed(_, ty) => {
+                        matches!(&**ty, Type::Reference(r) if r.mutability.is_some())
+                    }
+                    _ => false,
+                } =>
+            {
+                errors.push(Err(syn::Error::new_spanned(
+                    receiver,
+                    "`#[hedge]` runs copies of the body at the same time, so it cannot borrow \
+                     `&mut self`: one exclusive borrow cannot be shared between copies; take \
+                     `&self` (with interior mutability for what changes)",
+                )));
+            }
+            FnArg::Typed(typed) => {
+                if let Type::Reference(reference) = &*typed.ty
+                    && reference.mutability.is_some()
+                {
+                    errors.push(Err(syn::Error::new_spanned(
+                        &typed.ty,
+                        "`#[hedge]` runs copies of the body at the same time, so it cannot take a \
+                         `&mut` argument: one exclusive borrow cannot be shared between copies; \
+                         take a shared reference",
+                    )));
+                }
+            }
+            FnArg::Receiver(_) => {}
+        }
+    }
+    errors.finish()
 }
 
 /// The declared return type, if it can be a `Result`. Type aliases pass here;

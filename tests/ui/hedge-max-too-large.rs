@@ -1,0 +1,8 @@
+use steadfast::hedge;
+
+#[hedge(after = "50ms", max = 9)]
+async fn fetch() -> std::io::Result<u32> {
+    Ok(1)
+}
+
+fn main() {}
