@@ -53,7 +53,10 @@ async fn nothing_on_the_port_fails_within_the_timeout() {
 }
 
 /// A server that accepts connections and never answers: the call times out
-/// at the store's timeout, not later, and so does the next one.
+/// at the store's timeout, not later, and so does the next one. (The next
+/// one may also fail at once with the timeout the connection's own connect
+/// attempt recorded when it ran out in the same instant as the first call:
+/// a timeout, never later; so only the first is held to "not earlier".)
 #[tokio::test]
 async fn a_silent_server_times_out() {
     // Connections complete in the listener's backlog; nothing reads them.
@@ -62,14 +65,16 @@ async fn a_silent_server_times_out() {
     let store = RedisStore::new(&format!("redis://127.0.0.1:{port}"))
         .unwrap()
         .with_timeout(TIMEOUT);
-    for _ in 0..2 {
+    for call in 0..2 {
         let (result, elapsed) = timed_take(&store).await;
         assert_eq!(
             result.as_ref().map_err(StoreError::kind),
             Err(StoreErrorKind::Timeout),
             "{result:?}"
         );
-        assert!(elapsed >= TIMEOUT - Duration::from_millis(5), "{elapsed:?}");
+        if call == 0 {
+            assert!(elapsed >= TIMEOUT - Duration::from_millis(5), "{elapsed:?}");
+        }
     }
     drop(listener);
 }
