@@ -70,7 +70,12 @@ pub fn shutdown(deadline: Duration) -> impl Future<Output = ShutdownReport> + Se
                 .map(Drained::CircuitBreaker),
         )
         .collect();
-    let at_start: Vec<u32> = policies.iter().map(|p| p.running()).collect();
+    // Read from the last (the breakers) to the first (the bulkheads): a
+    // call under a breaker and a bulkhead below it (the usual order) that
+    // ends while these are read leaves its bulkhead first, so it is never
+    // counted in the bulkhead and not in its breaker.
+    let mut at_start: Vec<u32> = policies.iter().rev().map(|p| p.running()).collect();
+    at_start.reverse();
     async move {
         let ends = started + deadline;
         let timed_out = loop {
