@@ -5,7 +5,7 @@
 //! types directly. Tests instantiate them with `loom`'s types, so that the
 //! model checks explore the interleavings of the very functions that run in
 //! production (`circuit_breaker/state.rs`, `bulkhead/slots.rs`,
-//! `shutdown/track.rs`) in a plain `cargo test`, without a `--cfg loom`
+//! `shutdown/track.rs`, `retry/budget/window.rs`) in a plain `cargo test`, without a `--cfg loom`
 //! build.
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,16 @@ pub(crate) trait AtomicWord {
     fn fetch_add(&self, value: u64, order: Ordering) -> u64;
 
     fn fetch_or(&self, value: u64, order: Ordering) -> u64;
+
+    fn fetch_max(&self, value: u64, order: Ordering) -> u64;
+
+    fn compare_exchange(
+        &self,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64>;
 
     /// The memory fence of the same family as the word (`core`'s, or
     /// loom's, which loom's model checks need to see).
@@ -71,6 +81,22 @@ macro_rules! atomic_word {
             #[inline(always)]
             fn fetch_or(&self, value: u64, order: Ordering) -> u64 {
                 <$word>::fetch_or(self, value, order)
+            }
+
+            #[inline(always)]
+            fn fetch_max(&self, value: u64, order: Ordering) -> u64 {
+                <$word>::fetch_max(self, value, order)
+            }
+
+            #[inline(always)]
+            fn compare_exchange(
+                &self,
+                current: u64,
+                new: u64,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<u64, u64> {
+                <$word>::compare_exchange(self, current, new, success, failure)
             }
 
             #[inline(always)]

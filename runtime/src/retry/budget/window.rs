@@ -53,59 +53,13 @@
 
 use core::sync::atomic::Ordering;
 
+use crate::sync::AtomicWord;
+
 /// Buckets per window.
 pub(crate) const BUCKETS: u64 = 10;
 /// Slots in the rings (more than `BUCKETS + 1`, so that the slots a
 /// decision reads are never those its own epoch's moves write).
 pub(crate) const RING: usize = 16;
-
-/// The operations the accounting uses on a 64-bit atomic word (the methods
-/// of `AtomicU64` of the same names).
-pub(crate) trait Word {
-    fn load(&self, order: Ordering) -> u64;
-    fn fetch_add(&self, value: u64, order: Ordering) -> u64;
-    fn fetch_max(&self, value: u64, order: Ordering) -> u64;
-    fn compare_exchange(
-        &self,
-        current: u64,
-        new: u64,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<u64, u64>;
-}
-
-macro_rules! word {
-    ($word:ty) => {
-        impl Word for $word {
-            #[inline(always)]
-            fn load(&self, order: Ordering) -> u64 {
-                <$word>::load(self, order)
-            }
-            #[inline(always)]
-            fn fetch_add(&self, value: u64, order: Ordering) -> u64 {
-                <$word>::fetch_add(self, value, order)
-            }
-            #[inline(always)]
-            fn fetch_max(&self, value: u64, order: Ordering) -> u64 {
-                <$word>::fetch_max(self, value, order)
-            }
-            #[inline(always)]
-            fn compare_exchange(
-                &self,
-                current: u64,
-                new: u64,
-                success: Ordering,
-                failure: Ordering,
-            ) -> Result<u64, u64> {
-                <$word>::compare_exchange(self, current, new, success, failure)
-            }
-        }
-    };
-}
-
-word!(core::sync::atomic::AtomicU64);
-#[cfg(test)]
-word!(loom::sync::atomic::AtomicU64);
 
 /// The budget's limits in integers: a retry is allowed while
 /// `(retries + 1) × 10⁶ ≤ ratio_ppm × first attempts + floor_ppm`.
@@ -188,7 +142,7 @@ impl Window<core::sync::atomic::AtomicU64> {
     }
 }
 
-impl<A: Word> Window<A> {
+impl<A: AtomicWord> Window<A> {
     /// A window over the words `new` makes (all zero: epoch 0, nothing
     /// counted, bucket 0 entered with no deposits).
     #[cfg(test)]
