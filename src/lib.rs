@@ -417,12 +417,14 @@ pub mod __private {
         no_hint, relift, returns, when,
     };
     pub use steadfast_runtime::glue::{KeepOther, KeepProbe, KeepSend, keeper};
+    pub use steadfast_runtime::glue::{attempt_blocking, fallback_blocking};
     pub use steadfast_runtime::glue::{chaos_error, chaos_no_error};
     pub use steadfast_runtime::hedge::Hedge;
     pub use steadfast_runtime::keyed::{KeyByDeref, KeyByRef, Keyed};
     pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;
+    pub use steadfast_runtime::retry::KeepError;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{
         Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, RetryBudget, Timeout,

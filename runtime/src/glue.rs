@@ -153,6 +153,60 @@ impl<'e, E> DescribeOther<'e> for &Describe<'e, E> {
     }
 }
 
+/// [`attempt`] on a plain `fn`: runs the user's body (a closure, so that
+/// `return` and `?` end the attempt) once, its error put into the
+/// [`Failure`] channel.
+#[inline]
+pub fn attempt_blocking<T, E, R, F>(_: Returns<Result<T, E>>, body: F) -> Result<T, Failure<E, R>>
+where
+    F: FnOnce() -> Result<T, E>,
+{
+    body().map_err(Failure::Error)
+}
+
+/// What a `#[fallback]` handler on a plain `fn` may return: the function's
+/// `Result<T, E>` itself (a blocking function has nowhere to await a future).
+#[diagnostic::on_unimplemented(
+    message = "a fallback handler on a plain `fn` must return `Result<{T}, {E}>`, not `{Self}`",
+    label = "the handler's answer must be ready when it returns",
+    note = "a synchronous function cannot await an async handler: make the handler synchronous, or make the function `async`"
+)]
+pub trait BlockingHandlerOutput<T, E> {
+    /// The handler's answer.
+    fn into_result(self) -> Result<T, E>;
+}
+
+impl<T, E> BlockingHandlerOutput<T, E> for Result<T, E> {
+    #[inline]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}
+
+/// [`fallback`] on a plain `fn`: the handler is synchronous, and its
+/// answer is the outcome.
+#[inline]
+pub fn fallback_blocking<T, E, R, W, H, O>(
+    location: &'static crate::name::Location,
+    describe: Describer<E>,
+    result: Result<T, Failure<E, R>>,
+    when: W,
+    handler: H,
+) -> Result<T, Failure<E, R>>
+where
+    R: AsError<E>,
+    W: FnOnce(&E) -> bool,
+    H: FnOnce(E) -> O,
+    O: BlockingHandlerOutput<T, E>,
+{
+    let handler = |error: E| handler(error).into_result();
+    match fallback(location, describe, result, when, handler) {
+        Handled::Ready(result) => result,
+        // A synchronous handler's answer is always ready.
+        Handled::Pending(_) => unreachable!("steadfast: a synchronous fallback handler pending"),
+    }
+}
+
 /// Runs a `#[fallback]` handler on the inner stack's outcome, reporting it
 /// in a `tracing` event named `policy`.
 ///

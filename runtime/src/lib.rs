@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+mod blocking;
 pub mod bulkhead;
 pub mod chaos;
 pub mod circuit_breaker;

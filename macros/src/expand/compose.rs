@@ -36,26 +36,28 @@ use super::body::{erase_impl_trait, fake_return_edge, respan};
 use super::policy::{self, State};
 
 /// What the layers built so far hand to the next one out.
-struct Built {
-    future: TokenStream,
-    block: Option<TokenStream>,
-    rejecting: bool,
+pub(super) struct Built {
+    /// For a plain `fn` (see `blocking`), an expression of the `Result`
+    /// itself, evaluated where it stands.
+    pub(super) future: TokenStream,
+    pub(super) block: Option<TokenStream>,
+    pub(super) rejecting: bool,
 }
 
 /// Names shared by every layer of one function.
-struct Context<'a> {
-    p: &'a TokenStream,
+pub(super) struct Context<'a> {
+    pub(super) p: &'a TokenStream,
     /// The `Returns<Result<T, E>>` value that ties every helper to one `T`, `E`.
-    returns: Ident,
+    pub(super) returns: Ident,
     /// The error's `Display` for events (declared when a layer needs it).
-    describe: Ident,
+    pub(super) describe: Ident,
     /// Where the function is, for the runtime to name the other policies
     /// `module::Type::fn` (methods) or `module::fn`: the argument of
     /// `name_located`, a `static Location` declared in the body.
-    located: TokenStream,
+    pub(super) located: TokenStream,
     /// The function's run-time names (`self`, the arguments' bindings): a
     /// `shared = name` naming one of them is an expression, not a `static`.
-    params: Vec<String>,
+    pub(super) params: Vec<String>,
 }
 
 /// The new body of `item_fn`, with `parsed` outermost first.
@@ -65,6 +67,7 @@ pub(crate) fn compose(
     item_fn: &ItemFn,
     body: &Group,
     parsed: &[Args],
+    blocking: bool,
 ) -> TokenStream {
     let ret_span = ret.span();
     let fn_name = item_fn.sig.ident.to_string();
@@ -96,22 +99,38 @@ pub(crate) fn compose(
         });
 
     let body = fake_return_edge(body, p, returns);
-    // `async` takes the `{`'s span, so that a value moved by a retried body is
-    // reported there and at the move.
-    let async_token = quote_spanned!(body.span_open()=> async);
-    let attempt = respan(quote!(#p::attempt), ret_span);
-    let innermost = Built {
-        future: quote!(#attempt(#returns, #async_token #body)),
-        block: None,
-        rejecting: false,
+    let built = if blocking {
+        // The body as a closure, so that `return` and `?` end the attempt;
+        // `||` takes the `{`'s span, so that a value moved by a retried body
+        // is reported there and at the move.
+        let closure = quote_spanned!(body.span_open()=> ||);
+        let attempt = respan(quote!(#p::attempt_blocking), ret_span);
+        let innermost = Built {
+            future: quote!(#attempt(#returns, #closure #body)),
+            block: None,
+            rejecting: false,
+        };
+        parsed.iter().rev().fold(innermost, |inner, args| {
+            super::blocking::layer(&cx, inner, args)
+        })
+    } else {
+        // `async` takes the `{`'s span, for the same reason.
+        let async_token = quote_spanned!(body.span_open()=> async);
+        let attempt = respan(quote!(#p::attempt), ret_span);
+        let innermost = Built {
+            future: quote!(#attempt(#returns, #async_token #body)),
+            block: None,
+            rejecting: false,
+        };
+        parsed
+            .iter()
+            .rev()
+            .fold(innermost, |inner, args| layer(&cx, inner, args))
     };
-    let built = parsed
-        .iter()
-        .rev()
-        .fold(innermost, |inner, args| layer(&cx, inner, args));
 
     let awaited = match built.block {
         Some(stmts) => quote!({ #stmts }),
+        None if blocking => built.future,
         None => {
             let future = built.future;
             quote!((#future).await)
@@ -338,7 +357,7 @@ fn stateful(state: State, wrap: impl FnOnce(TokenStream) -> TokenStream) -> Toke
 
 /// `#p::helper(returns, given or default)`, spanned on the user's expression
 /// so that a predicate of the wrong type is reported there.
-fn predicate(
+pub(super) fn predicate(
     cx: &Context<'_>,
     helper: &str,
     given: Option<&syn::Expr>,

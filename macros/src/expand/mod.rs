@@ -45,6 +45,7 @@
 //! - [`compose`]: the fold over the layers, and the protocol between them;
 //! - [`body`]: token helpers for the user's body.
 
+mod blocking;
 mod body;
 mod compose;
 mod policy;
@@ -140,14 +141,9 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     let site = site::locate(item_fn, stack.as_written);
     let mut errors = Errors::default();
     errors.push(stack::check_duplicates(&stack.layers));
-    if !site.is_async_trait() {
-        // A hedge anywhere in the stack needs an `async fn`, with its reason.
-        let named = if stack.layers.iter().any(|layer| layer.kind == Kind::Hedge) {
-            Kind::Hedge
-        } else {
-            top
-        };
-        errors.push(validate::check_async(item_fn, named, &stack.others));
+    let blocking = !site.is_async_trait() && item_fn.sig.asyncness.is_none();
+    if blocking {
+        errors.push(validate::check_sync(item_fn, &stack.layers, &stack.others));
     }
     let ret = match &site.ret {
         Some(ret) => Ok(ret.clone()),
@@ -176,7 +172,7 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     errors.finish()?;
     let (ret, crate_path) = (ret?, crate_path?);
     let private = quote!(#crate_path::__private);
-    let composed = compose::compose(&private, &ret, item_fn, &site.body, &parsed);
+    let composed = compose::compose(&private, &ret, item_fn, &site.body, &parsed, blocking);
     let body = site.rebuild(item_fn, composed);
     let uses = mark_used(&stack.layers);
     Ok(item_fn.emit(

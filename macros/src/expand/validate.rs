@@ -9,10 +9,14 @@ use syn::{FnArg, Path, ReturnType, Type};
 use crate::args::Args;
 use crate::item::ItemFn;
 use crate::kind::Kind;
+use crate::stack::Layer;
 
-pub(crate) fn check_async(
+/// A plain `fn` takes `#[retry]`, `#[circuit_breaker]`, `#[bulkhead]`,
+/// `#[rate_limit]` and `#[fallback]`; the other attributes need an `async
+/// fn`, each refused on its own attribute with its reason.
+pub(crate) fn check_sync(
     item_fn: &ItemFn,
-    top: Kind,
+    layers: &[Layer],
     others: &[syn::Attribute],
 ) -> syn::Result<()> {
     if item_fn.sig.asyncness.is_some() {
@@ -20,27 +24,59 @@ pub(crate) fn check_async(
     }
     // `#[tokio::test]` / `#[tokio::main]` written above the stack expanded
     // first and left a synchronous function that runs its old body on a
-    // runtime (`block_on`), marked `#[test]` for a test.
+    // runtime (`block_on`), marked `#[test]` for a test: wrapping that
+    // would put the entry point inside the policies, against the written order.
     let test_above = others.iter().any(|attr| {
         attr.path()
             .segments
             .last()
             .is_some_and(|last| last.ident == "test")
     }) || mentions(item_fn.body.stream(), "block_on");
-    let message = if top == Kind::Hedge {
-        "`#[hedge]` needs an `async fn`: a blocking call cannot be cancelled, so the copies \
-         that lose could not be stopped; make this function `async`"
-            .to_string()
-    } else if test_above {
-        format!(
-            "`{top}` only supports `async fn`, and an entry point written above it \
-             (`#[tokio::main]`, `#[tokio::test]`) has already made this function synchronous; \
-             write the entry point below the steadfast attributes (it always wraps the whole call)"
-        )
-    } else {
-        format!("`{top}` only supports `async fn`; make this function `async`")
-    };
-    Err(syn::Error::new(item_fn.sig.fn_token.span(), message))
+    if test_above {
+        let top = layers[0].kind;
+        return Err(syn::Error::new(
+            item_fn.sig.fn_token.span(),
+            format!(
+                "`{top}` was written below an entry point (`#[tokio::main]`, `#[tokio::test]`) \
+                 that has already made this `async fn` synchronous; write the entry point below \
+                 the steadfast attributes (it always wraps the whole call)"
+            ),
+        ));
+    }
+    let mut errors = crate::args::Errors::default();
+    for layer in layers {
+        let why = match layer.kind {
+            Kind::Retry
+            | Kind::CircuitBreaker
+            | Kind::Bulkhead
+            | Kind::RateLimit
+            | Kind::Fallback => continue,
+            Kind::Timeout => {
+                "a blocking call cannot be cancelled, so it could not be stopped at its deadline; \
+                 make this function `async` (with the blocking work in `tokio::task::spawn_blocking`)"
+            }
+            Kind::Hedge => {
+                "a blocking call cannot be cancelled, so the copies that lose could not be \
+                 stopped; make this function `async`"
+            }
+            Kind::Leader => {
+                "a call is stopped when leadership is lost, and a blocking call cannot be; \
+                 make this function `async`"
+            }
+            Kind::Chaos => {
+                "its faults are injected on the tokio runtime (delays are tokio sleeps); \
+                 make this function `async`"
+            }
+        };
+        let kind = layer.kind;
+        let message = format!("`#[{kind}]` needs an `async fn`: {why}");
+        let error = match &layer.attr {
+            Some(attr) => syn::Error::new_spanned(attr, message),
+            None => syn::Error::new(layer.span, message),
+        };
+        errors.push(Err(error));
+    }
+    errors.finish()
 }
 
 /// `#[hedge]` runs copies of the body at the same time: it cannot hold an

@@ -50,6 +50,7 @@ pub use call::Slotted;
 
 use crate::name::PolicyName;
 use crate::registry::{Kind, Registration};
+use crate::shutdown::Stop;
 use crate::{Failure, Lift, Rejected};
 use queue::{Queue, Ticket};
 use slots::{Join, Slots, running, waiting};
@@ -176,35 +177,9 @@ impl Bulkhead {
 
     #[cold]
     async fn acquire_slow(&self) -> Result<BulkheadPermit<'_>, Rejected> {
-        if crate::shutdown::is_shutting_down() {
-            return Err(self.shutting_down());
-        }
-        let queued = || {
-            if crate::meter::ENABLED {
-                self.report_counts();
-            }
-        };
-        let limits = || {
-            (
-                self.max_concurrent.load(Ordering::Relaxed),
-                self.max_queue.load(Ordering::Relaxed),
-            )
-        };
-        let ticket = match self.slots.join(limits, queued) {
-            Join::Slot => return Ok(self.permit()),
-            Join::Full => return Err(self.rejection()),
-            Join::Queued(ticket) => ticket,
-        };
-        let mut waiter = Waiter {
-            bulkhead: self,
-            ticket,
-            done: false,
-        };
-        // Subscribed once in line: a shutdown that begins from here on wakes
-        // the waiter, one that began before is seen now.
-        let Some(mut stop) = crate::shutdown::Stop::new() else {
-            drop(waiter);
-            return Err(self.shutting_down());
+        let (waiter, mut stop) = match self.line_up() {
+            Ok(permit) => return permit,
+            Err(in_line) => in_line,
         };
         let granted = {
             let mut sleep = pin!(self.max_wait().map(tokio::time::sleep));
@@ -223,6 +198,90 @@ impl Bulkhead {
             })
             .await
         };
+        self.served(waiter, granted)
+    }
+
+    /// Takes a slot for a call on a plain `fn`: at once if one is free,
+    /// else blocking the thread in line (parked, not spinning; served in
+    /// FIFO order with the `async` callers) for at most `max_wait`, on the
+    /// `std` clock. [Shutdown](crate::shutdown()) wakes a waiting thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Bulkhead::acquire).
+    #[inline]
+    pub fn acquire_blocking(&self) -> Result<BulkheadPermit<'_>, Rejected> {
+        if !crate::shutdown::is_shutting_down() && self.try_take_slot() {
+            return Ok(self.permit());
+        }
+        self.acquire_slow_blocking()
+    }
+
+    #[cold]
+    fn acquire_slow_blocking(&self) -> Result<BulkheadPermit<'_>, Rejected> {
+        let (waiter, mut stop) = match self.line_up() {
+            Ok(permit) => return permit,
+            Err(in_line) => in_line,
+        };
+        let deadline = self.max_wait().and_then(crate::blocking::deadline_after);
+        let granted = {
+            let mut wait = pin!(waiter.wait());
+            crate::blocking::park_until(deadline, |cx| {
+                if let Poll::Ready(granted) = wait.as_mut().poll(cx) {
+                    return Poll::Ready(Ok(granted));
+                }
+                Pin::new(&mut stop).poll(cx).map(|()| Err(()))
+            })
+            .unwrap_or(Ok(false))
+        };
+        self.served(waiter, granted)
+    }
+
+    /// The slow path's start: a slot or a refusal now (`Ok`), or a place in
+    /// line and the shutdown subscription to wait with (`Err`).
+    fn line_up(&self) -> Result<Result<BulkheadPermit<'_>, Rejected>, (Waiter<'_>, Stop)> {
+        if crate::shutdown::is_shutting_down() {
+            return Ok(Err(self.shutting_down()));
+        }
+        let queued = || {
+            if crate::meter::ENABLED {
+                self.report_counts();
+            }
+        };
+        let limits = || {
+            (
+                self.max_concurrent.load(Ordering::Relaxed),
+                self.max_queue.load(Ordering::Relaxed),
+            )
+        };
+        let ticket = match self.slots.join(limits, queued) {
+            Join::Slot => return Ok(Ok(self.permit())),
+            Join::Full => return Ok(Err(self.rejection())),
+            Join::Queued(ticket) => ticket,
+        };
+        let waiter = Waiter {
+            bulkhead: self,
+            ticket,
+            done: false,
+        };
+        // Subscribed once in line: a shutdown that begins from here on wakes
+        // the waiter, one that began before is seen now.
+        match Stop::new() {
+            Some(stop) => Err((waiter, stop)),
+            None => {
+                drop(waiter);
+                Ok(Err(self.shutting_down()))
+            }
+        }
+    }
+
+    /// The slow path's end: `granted` is `Ok(true)` once served, `Ok(false)`
+    /// when `max_wait` passed, `Err(())` when shutdown began.
+    fn served<'a>(
+        &'a self,
+        mut waiter: Waiter<'a>,
+        granted: Result<bool, ()>,
+    ) -> Result<BulkheadPermit<'a>, Rejected> {
         if granted == Ok(true) {
             waiter.done = true;
             Ok(self.permit())
@@ -235,6 +294,33 @@ impl Bulkhead {
                 Ok(_) => self.rejection(),
             })
         }
+    }
+
+    /// Runs a synchronous `call` in a slot, taken as
+    /// [`acquire_blocking`](Bulkhead::acquire_blocking) takes it; the slot is
+    /// released when `call` returns or panics.
+    ///
+    /// # Errors
+    ///
+    /// `call`'s own error as [`Failure::Error`], or a refusal (without
+    /// running `call`) as [`Failure::Rejected`].
+    #[inline]
+    pub fn call<T, E>(
+        &self,
+        call: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, Failure<E, Rejected>> {
+        self.wrap_call(|| call().map_err(Failure::Error))
+    }
+
+    /// [`call`](Bulkhead::call) for a call whose error already travels as a
+    /// [`Failure`].
+    #[inline]
+    pub fn wrap_call<T, E>(
+        &self,
+        call: impl FnOnce() -> Result<T, Failure<E, Rejected>>,
+    ) -> Result<T, Failure<E, Rejected>> {
+        let _permit = self.acquire_blocking().map_err(Failure::Rejected)?;
+        call()
     }
 
     /// Runs `future` in a slot; [`Rejected::BulkheadFull`] if none can be had.

@@ -7,7 +7,7 @@ use core::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::CircuitBreaker;
-use super::permit::{FailOnUnwind, Slot};
+use super::permit::{FailOnUnwind, Permit, Slot};
 use crate::{Failure, Rejected};
 
 pin_project! {
@@ -77,20 +77,33 @@ where
             .slot
             .take()
             .expect("steadfast: a circuit-breaker call polled after it finished");
-        match &result {
-            Ok(_) => permit.success(),
-            Err(Failure::Error(error)) if !(this.failure_if)(error) => permit.ignore(),
-            // An inner rate limit says nothing about the dependency's health:
-            // the call was not made.
-            Err(Failure::Rejected(
-                Rejected::RateLimited { .. }
-                | Rejected::StoreUnavailable { .. }
-                | Rejected::ShuttingDown { .. }
-                | Rejected::NotLeader { .. }
-                | Rejected::LeadershipLost { .. },
-            )) => permit.ignore(),
-            Err(_) => permit.failure(),
-        }
+        settle(permit, &result, &*this.failure_if);
         Poll::Ready(result)
+    }
+}
+
+/// Reports a finished call's `result` on its `permit`: success; an error
+/// `failure_if` declines, or an inner rejection that says the call was not
+/// made (rate limit, store down, shutdown, leadership), is neither; anything
+/// else is a failure.
+#[inline]
+pub(super) fn settle<T, E>(
+    permit: Permit<'_>,
+    result: &Result<T, Failure<E, Rejected>>,
+    failure_if: impl Fn(&E) -> bool,
+) {
+    match result {
+        Ok(_) => permit.success(),
+        Err(Failure::Error(error)) if !failure_if(error) => permit.ignore(),
+        // An inner rate limit says nothing about the dependency's health:
+        // the call was not made.
+        Err(Failure::Rejected(
+            Rejected::RateLimited { .. }
+            | Rejected::StoreUnavailable { .. }
+            | Rejected::ShuttingDown { .. }
+            | Rejected::NotLeader { .. }
+            | Rejected::LeadershipLost { .. },
+        )) => permit.ignore(),
+        Err(_) => permit.failure(),
     }
 }

@@ -362,6 +362,19 @@ impl CircuitBreaker {
         &self,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Failure<E, Rejected>> {
+        self.wrap_call(|| call().map_err(Failure::Error), |_: &E| true)
+    }
+
+    /// [`call`](CircuitBreaker::call) for a call whose error already travels
+    /// as a [`Failure`], with `failure_if` judging its own errors, as
+    /// [`wrap`](CircuitBreaker::wrap) does for a future: the attributes'
+    /// path on a plain `fn`.
+    #[inline]
+    pub fn wrap_call<T, E>(
+        &self,
+        call: impl FnOnce() -> Result<T, Failure<E, Rejected>>,
+        failure_if: impl Fn(&E) -> bool,
+    ) -> Result<T, Failure<E, Rejected>> {
         let mut slot = permit::Slot::pending(self);
         slot.hold(self.try_acquire().map_err(Failure::Rejected)?);
         // A panic in `call` records a failure as it unwinds through here.
@@ -369,13 +382,9 @@ impl CircuitBreaker {
         let result = call();
         on_unwind.disarm();
         if let Some(permit) = slot.take() {
-            if result.is_ok() {
-                permit.success();
-            } else {
-                permit.failure();
-            }
+            call::settle(permit, &result, failure_if);
         }
-        result.map_err(Failure::Error)
+        result
     }
 
     /// Runs `future` through the breaker; every error counts as a failure.

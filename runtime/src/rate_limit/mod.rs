@@ -579,8 +579,13 @@ impl RateLimiter {
         self.shared.is_some()
     }
 
-    /// Runs a synchronous `call` at its turn, blocking the thread (with
-    /// `std::thread::sleep`) for at most `max_wait` until then.
+    /// Runs a synchronous `call` at its turn, blocking the thread (parked,
+    /// on the `std` clock) for at most `max_wait` until then;
+    /// [shutdown](crate::shutdown()) wakes a waiting thread, which gives its
+    /// turn back as a dropped waiting call does. A limiter with a
+    /// [store](RateLimiterBuilder::store) decides a blocking call on its own
+    /// state, as `OnStoreError::Local` does (a plain `fn` has no runtime to
+    /// make the store's round trip on): the limit then holds per process.
     ///
     /// # Errors
     ///
@@ -590,17 +595,44 @@ impl RateLimiter {
         &self,
         call: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Failure<E, Rejected>> {
+        self.wrap_call(|| call().map_err(Failure::Error))
+    }
+
+    /// [`call`](RateLimiter::call) for a call whose error already travels as
+    /// a [`Failure`].
+    #[inline]
+    pub fn wrap_call<T, E>(
+        &self,
+        call: impl FnOnce() -> Result<T, Failure<E, Rejected>>,
+    ) -> Result<T, Failure<E, Rejected>> {
+        self.acquire_blocking().map_err(Failure::Rejected)?;
+        call()
+    }
+
+    /// Takes a turn for a call on a plain `fn` (see
+    /// [`call`](RateLimiter::call)).
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](RateLimiter::acquire).
+    #[inline]
+    pub fn acquire_blocking(&self) -> Result<(), Rejected> {
         match self.admit(true) {
-            Admission::Now => {}
+            Admission::Now => Ok(()),
             Admission::Wait {
                 after, reservation, ..
             } => {
-                std::thread::sleep(after);
+                let deadline = crate::blocking::deadline_after(after);
+                if crate::shutdown::stopped_before_blocking(deadline) {
+                    // The reservation's drop gives the turn back.
+                    drop(reservation);
+                    return Err(self.shutting_down());
+                }
                 reservation.keep();
+                Ok(())
             }
-            Admission::Rejected(rejected) => return Err(Failure::Rejected(rejected)),
+            Admission::Rejected(rejected) => Err(rejected),
         }
-        call().map_err(Failure::Error)
     }
 
     /// Runs `future` at its turn (see [`acquire`](RateLimiter::acquire));

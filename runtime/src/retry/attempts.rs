@@ -26,6 +26,9 @@ pub struct Attempts<'p> {
     budget: Option<&'p RetryBudget>,
     made: u32,
     started: Option<Instant>,
+    /// Whether the call runs on a plain `fn`'s thread: `max_elapsed` is
+    /// then measured on the `std` clock (its delays are slept with it).
+    blocking: bool,
     previous: Duration,
     /// Why the last decision stopped (for the event).
     stop: &'static str,
@@ -33,13 +36,14 @@ pub struct Attempts<'p> {
 
 impl<'p> Attempts<'p> {
     #[inline]
-    pub(super) fn new(policy: &'p Retry, budget: Option<&'p RetryBudget>) -> Self {
+    pub(super) fn new(policy: &'p Retry, budget: Option<&'p RetryBudget>, blocking: bool) -> Self {
         Attempts {
             policy,
             budget,
             made: 0,
             // The only clock read a retry needs, and only for a budget.
-            started: policy.max_elapsed.map(|_| Instant::now()),
+            started: policy.max_elapsed.map(|_| now(blocking)),
+            blocking,
             previous: policy.backoff.initial(),
             stop: "",
         }
@@ -222,6 +226,25 @@ impl<'p> Attempts<'p> {
         K::take(kept).map(Err)
     }
 
+    /// [`pause_kept`](Attempts::pause_kept) for a plain `fn`: blocks the
+    /// thread for `delay` (parked, on the `std` clock; see
+    /// [`pause_blocking`]), ended early by [shutdown](crate::shutdown()),
+    /// which returns the kept failure as the call's result.
+    pub fn pause_kept_blocking<T, V, K: Keep>(
+        &self,
+        keep: K,
+        delay: Duration,
+        kept: K::Kept<V>,
+    ) -> Option<Result<T, V>> {
+        let _ = keep;
+        if !stopped_during_blocking(delay) {
+            return None;
+        }
+        events::retry_stopped(self.policy.name(), self.made);
+        meter::retry_call(self.policy.name(), true, "shutting_down");
+        K::take(kept).map(Err)
+    }
+
     /// The delay before the next attempt, or `None` when there is none to make.
     fn decide<E, R, W, D, G>(
         &mut self,
@@ -271,7 +294,8 @@ impl<'p> Attempts<'p> {
             ),
         };
         if let (Some(budget), Some(started)) = (self.policy.max_elapsed, self.started) {
-            let ends_at = started.elapsed().saturating_add(delay);
+            let elapsed = now(self.blocking).saturating_duration_since(started);
+            let ends_at = elapsed.saturating_add(delay);
             if ends_at > budget {
                 self.stop = "budget_exhausted";
                 return None;
@@ -307,6 +331,32 @@ async fn stopped_during(delay: Duration) -> bool {
             crate::shutdown::begun().await;
             true
         }
+    }
+}
+
+/// [`pause`] for a plain `fn`: blocks the thread for `delay` (parked with
+/// `std::thread::park_timeout` on the `std` clock, not a busy loop; nothing
+/// for a zero delay); [shutdown](crate::shutdown()) wakes it early.
+pub fn pause_blocking(delay: Duration) {
+    let _ = stopped_during_blocking(delay);
+}
+
+/// Blocks `delay` unless shutdown ends it; whether shutdown has begun.
+fn stopped_during_blocking(delay: Duration) -> bool {
+    if delay.is_zero() {
+        return crate::shutdown::is_shutting_down();
+    }
+    crate::shutdown::stopped_before_blocking(crate::blocking::deadline_after(delay))
+}
+
+/// The clock a call reads: tokio's (paused in tests), or for a plain `fn`
+/// the `std` clock its delays are slept on.
+#[inline]
+fn now(blocking: bool) -> Instant {
+    if blocking {
+        Instant::from_std(std::time::Instant::now())
+    } else {
+        Instant::now()
     }
 }
 

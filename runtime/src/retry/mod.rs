@@ -17,7 +17,7 @@ use core::future::Future;
 use core::ops::ControlFlow;
 use core::time::Duration;
 
-pub use attempts::{Attempts, Judged, Keep, KeepError, KeepNothing, pause};
+pub use attempts::{Attempts, Judged, Keep, KeepError, KeepNothing, pause, pause_blocking};
 pub use backoff::Backoff;
 pub use budget::{BudgetLevel, RetryBudget, RetryBudgetBuilder};
 pub use jitter::Jitter;
@@ -127,7 +127,7 @@ impl Retry {
     #[must_use]
     #[inline]
     pub fn start(&self) -> Attempts<'_> {
-        Attempts::new(self, None)
+        Attempts::new(self, None, false)
     }
 
     /// Starts the bookkeeping for one call whose retries draw from `budget`:
@@ -162,7 +162,74 @@ impl Retry {
     #[inline]
     pub fn start_budgeted<'a>(&'a self, budget: &'a RetryBudget) -> Attempts<'a> {
         budget.deposit();
-        Attempts::new(self, Some(budget))
+        Attempts::new(self, Some(budget), false)
+    }
+
+    /// [`start`](Retry::start) for a call on a plain `fn`: `max_elapsed` is
+    /// measured on the `std` clock, and its delays are slept with
+    /// [`Attempts::pause_kept_blocking`].
+    #[must_use]
+    #[inline]
+    pub fn start_blocking(&self) -> Attempts<'_> {
+        Attempts::new(self, None, true)
+    }
+
+    /// [`start_budgeted`](Retry::start_budgeted) for a call on a plain `fn`
+    /// (see [`start_blocking`](Retry::start_blocking)).
+    #[must_use]
+    #[inline]
+    pub fn start_budgeted_blocking<'a>(&'a self, budget: &'a RetryBudget) -> Attempts<'a> {
+        budget.deposit();
+        Attempts::new(self, Some(budget), true)
+    }
+
+    /// [`run`](Retry::run) for a synchronous `op`: the delays block the
+    /// thread (parked on the `std` clock; [shutdown](crate::shutdown()) ends
+    /// one early, and the last error returns). Every error is retried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use steadfast::{Backoff, Retry};
+    ///
+    /// static RETRY: Retry = Retry::builder().attempts(3).backoff(Backoff::fixed(Duration::from_millis(1))).build();
+    ///
+    /// let mut calls = 0;
+    /// let result: Result<u32, &str> = RETRY.call(|| {
+    ///     calls += 1;
+    ///     if calls < 3 { Err("busy") } else { Ok(calls) }
+    /// });
+    /// assert_eq!(result, Ok(3));
+    /// ```
+    pub fn call<T, E, Op>(&self, op: Op) -> Result<T, E>
+    where
+        Op: FnMut() -> Result<T, E>,
+    {
+        self.call_with(op, |_: &E| true, |_: &E| None)
+    }
+
+    /// [`call`](Retry::call), retrying only the errors that `when` accepts
+    /// and waiting the hint from `delay_from` where it gives one (as
+    /// [`run_with`](Retry::run_with) does).
+    pub fn call_with<T, E, Op, W, D>(&self, mut op: Op, when: W, delay_from: D) -> Result<T, E>
+    where
+        Op: FnMut() -> Result<T, E>,
+        W: Fn(&E) -> bool,
+        D: Fn(&E) -> Option<Duration>,
+    {
+        let mut attempts = self.start_blocking();
+        loop {
+            let outcome = op().map_err(Failure::<E, Infallible>::Error);
+            match attempts.judge_kept(outcome, &when, &delay_from, no_description, KeepError) {
+                ControlFlow::Break(result) => return result.map_err(Failure::into_inner),
+                ControlFlow::Continue((delay, kept)) => {
+                    if let Some(last) =
+                        attempts.pause_kept_blocking::<T, _, _>(KeepError, delay, kept)
+                    {
+                        return last.map_err(Failure::into_inner);
+                    }
+                }
+            }
+        }
     }
 
     /// Runs `op` until it succeeds or the policy gives up; every error is retried.
@@ -240,6 +307,11 @@ impl Retry {
             }
         }
     }
+}
+
+/// No `Display` for a programmatic call's error (the attributes find one).
+fn no_description<E>(_: &E) -> Option<&dyn core::fmt::Display> {
+    None
 }
 
 impl Default for Retry {

@@ -12,8 +12,8 @@
 //!   rate limiter's turn (a shared limiter's too), stops waiting and fails
 //!   with `ShuttingDown` (a bulkhead waiter that had already been handed a
 //!   slot runs: it was in flight). The turn it had reserved is given back as
-//!   when it is dropped. The blocking [`RateLimiter::call`](crate::RateLimiter::call)
-//!   sleeps its thread and cannot be woken: it runs at its turn.
+//!   when it is dropped. On a plain `fn` (the policies' blocking `call`s) the
+//!   waiting thread is woken the same way.
 //! - **Retry delays end early with the last error.** A retry sleeping
 //!   between attempts wakes up and returns the error of its last attempt; a
 //!   retry that fails after shutdown began makes no further attempt. (For
@@ -126,7 +126,7 @@ pub use drain::shutdown;
 #[cfg(feature = "tokio-util")]
 pub use drain::shutdown_on;
 pub use report::{PolicyDrain, ShutdownReport};
-pub(crate) use signal::{Stop, stopped_before};
+pub(crate) use signal::{Stop, stopped_before, stopped_before_blocking};
 pub use signal::{begin, begun, is_shutting_down, reset};
 pub(crate) use signal::{mode, quiet};
 pub use track::track_calls;

@@ -132,6 +132,25 @@ pub(crate) async fn stopped_before(deadline: Instant) -> bool {
     .await
 }
 
+/// [`stopped_before`] for a plain `fn`: parks the thread until `deadline`
+/// on the `std` clock (`None`: no deadline) unless shutdown begins (or has
+/// begun) first: `true` if it did.
+pub(crate) fn stopped_before_blocking(deadline: Option<std::time::Instant>) -> bool {
+    let mut stop = core::pin::pin!(STOP.notified());
+    stop.as_mut().enable();
+    if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
+        return true;
+    }
+    crate::blocking::park_until(deadline, |cx| {
+        if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
+            Poll::Ready(())
+        } else {
+            stop.as_mut().poll(cx)
+        }
+    })
+    .is_some()
+}
+
 /// A waiting call's subscription to the shutdown signal: ready once
 /// shutdown has begun. Made just before the call waits, so that a shutdown
 /// that begins afterwards wakes it.

@@ -1,0 +1,170 @@
+//! The layers of a plain `fn`: the same fold as [`compose`](super::compose),
+//! with each layer an expression of the call's `Result` evaluated where it
+//! stands instead of a future.
+//!
+//! ```text
+//! #[retry] #[circuit_breaker] fn get(&self) -> Result<Item, Error> { BODY }
+//! ```
+//!
+//! becomes (abridged; `P` is `::steadfast::__private`)
+//!
+//! ```text
+//! fn get(&self) -> Result<Item, Error> {
+//!     P::finish(returns, {
+//!         let mut attempts = (&const { … }).start_blocking();
+//!         loop {
+//!             let (delay, kept) = match attempts.judge_kept(
+//!                 P::CircuitBreaker::wrap_call(STATE, || P::attempt_blocking(returns, || BODY), …),
+//!                 …
+//!             ) { … };
+//!             if let Some(result) = attempts.pause_kept_blocking(P::KeepError, delay, kept) {
+//!                 break result;
+//!             }
+//!         }
+//!     })
+//! }
+//! ```
+//!
+//! The body is a closure called once per attempt: it borrows the arguments
+//! as the original body did, `return` and `?` end the attempt, and a retried
+//! body that moves an argument is reported by the compiler at the move. A
+//! layer's inner stack is a closure too, which the runtime calls once the
+//! policy has admitted the call. Only the five attributes that work on a
+//! plain `fn` get here (`validate::check_sync` refuses the others).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::Ident;
+use syn::spanned::Spanned;
+
+use crate::args::{Args, Policy};
+
+use super::body::respan;
+use super::compose::{Built, Context, predicate};
+use super::policy::{self, State};
+
+/// One layer around `inner`, on a plain `fn`.
+pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
+    let p = cx.p;
+    let rejecting = inner.rejecting || args.kind.rejects();
+    let call = inner.future;
+    let value = |future: TokenStream| Built {
+        future,
+        block: None,
+        rejecting,
+    };
+    match &args.policy {
+        Policy::CircuitBreaker(breaker) => {
+            let failure_if = predicate(cx, "when", breaker.failure_if.as_ref(), "always");
+            let state = policy::breaker(p, breaker, &cx.located, &cx.params);
+            value(stateful(
+                state,
+                |state| quote!(#p::CircuitBreaker::wrap_call(#state, || #call, #failure_if)),
+            ))
+        }
+        Policy::Bulkhead(bulkhead) => {
+            let state = policy::bulkhead(p, bulkhead, &cx.located, &cx.params);
+            value(stateful(
+                state,
+                |state| quote!(#p::Bulkhead::wrap_call(#state, || #call)),
+            ))
+        }
+        Policy::RateLimit(limit) => {
+            let state = policy::rate_limit(p, limit, &cx.located, &cx.params);
+            value(stateful(
+                state,
+                |state| quote!(#p::RateLimiter::wrap_call(#state, || #call)),
+            ))
+        }
+        Policy::Retry(retry) => {
+            let policy = policy::retry(p, retry, &cx.located);
+            let when = predicate(cx, "when", retry.when.as_ref(), "always");
+            let delay_from = predicate(cx, "delay_from", retry.delay_from.as_ref(), "no_hint");
+            let [
+                when_local,
+                delay_from_local,
+                attempts,
+                result,
+                delay,
+                kept,
+                budget_local,
+            ] = [
+                "__steadfast_when",
+                "__steadfast_delay_from",
+                "__steadfast_attempts",
+                "__steadfast_result",
+                "__steadfast_delay",
+                "__steadfast_kept",
+                "__steadfast_budget",
+            ]
+            .map(|name| Ident::new(name, Span::mixed_site()));
+            let describe = &cx.describe;
+            let (budget_stmt, start) = match &retry.budget {
+                Some(budget) => {
+                    let (stmt, budget) = policy::budget(p, budget, &cx.params, &budget_local);
+                    (stmt, quote!(start_budgeted_blocking(#budget)))
+                }
+                None => (TokenStream::new(), quote!(start_blocking())),
+            };
+            // Nothing crosses an `.await` here: the failure is always kept
+            // across the delay, for shutdown to return it.
+            let stmts = quote! {
+                let #when_local = #when;
+                let #delay_from_local = #delay_from;
+                #budget_stmt
+                let mut #attempts = (#policy).#start;
+                loop {
+                    let (#delay, #kept) = match #attempts.judge_kept(
+                        #call,
+                        &#when_local,
+                        &#delay_from_local,
+                        #describe,
+                        #p::KeepError,
+                    ) {
+                        ::core::ops::ControlFlow::Break(#result) => break #result,
+                        ::core::ops::ControlFlow::Continue(#delay) => #delay,
+                    };
+                    if let ::core::option::Option::Some(#result) =
+                        #attempts.pause_kept_blocking(#p::KeepError, #delay, #kept)
+                    {
+                        break #result;
+                    }
+                }
+            };
+            Built {
+                future: quote!({ #stmts }),
+                block: Some(stmts),
+                rejecting,
+            }
+        }
+        Policy::Fallback(fallback) => {
+            let when = fallback
+                .when
+                .as_ref()
+                .map_or_else(|| quote!(#p::always), ToTokens::to_token_stream);
+            let handler = &fallback.handler;
+            let recover = respan(quote!(#p::fallback_blocking), handler.span());
+            let (located, describe) = (&cx.located, &cx.describe);
+            value(quote!(#recover(#located, #describe, #call, #when, #handler)))
+        }
+        // Refused on a plain `fn` before expansion; left out, never a panic.
+        Policy::Timeout(_) | Policy::Hedge(_) | Policy::Leader(_) | Policy::Chaos(_) => value(call),
+    }
+}
+
+/// A stateful layer's call, `wrap(state)` being its call on a `&P`: for
+/// keyed state, in a block that holds the key's state (so that it is not
+/// evicted) for as long as the call runs.
+fn stateful(state: State, wrap: impl FnOnce(TokenStream) -> TokenStream) -> TokenStream {
+    match state {
+        State::Ref(state) => wrap(state),
+        State::Held(held) => {
+            let local = Ident::new("__steadfast_held", Span::mixed_site());
+            let call = wrap(quote!(&*#local));
+            quote!({
+                let #local = #held;
+                #call
+            })
+        }
+    }
+}
