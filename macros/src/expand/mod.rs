@@ -95,7 +95,7 @@ pub(crate) fn deferred(args: TokenStream, item: TokenStream) -> TokenStream {
 fn not_a_function(kind: Kind, item: &TokenStream, error: &syn::Error) -> TokenStream {
     let error = syn::Error::new(
         error.span(),
-        format!("`{kind}` can only be applied to an `async fn` with a body: {error}"),
+        format!("`{kind}` can only be applied to a function with a body: {error}"),
     )
     .into_compile_error();
     quote!(#item #error)
@@ -295,6 +295,36 @@ mod tests {
         }
     }
 
+    /// The five attributes that work on a plain `fn` expand there to the
+    /// runtime's blocking calls, with the body in a closure and no `.await`.
+    #[test]
+    fn a_plain_fn_gets_the_blocking_calls() {
+        const PLAIN_FN: &str = "fn f(&self, x: &str) -> Result<u32, E> { Ok(1) }";
+        for (kind, args, call) in [
+            (Kind::Retry, "", "start_blocking"),
+            (Kind::Retry, "budget = B", "start_budgeted_blocking"),
+            (Kind::CircuitBreaker, "", "CircuitBreaker :: wrap_call"),
+            (Kind::Bulkhead, "", "Bulkhead :: wrap_call"),
+            (Kind::RateLimit, "rate = 1", "RateLimiter :: wrap_call"),
+            (
+                Kind::RateLimit,
+                "rate = 1, key = x",
+                "RateLimiter :: wrap_call",
+            ),
+            (Kind::Fallback, "h", "fallback_blocking"),
+        ] {
+            let out = run(kind, args, PLAIN_FN);
+            assert!(!out.contains("compile_error"), "{kind} ({args}) -> {out}");
+            assert!(out.contains(call), "{kind} ({args}) calls {call}: {out}");
+            assert!(
+                out.contains("attempt_blocking"),
+                "{kind}: the body is a closure: {out}"
+            );
+            assert!(!out.contains("await"), "{kind}: nothing awaited: {out}");
+            assert!(out.starts_with("fn f"), "signature re-emitted: {out}");
+        }
+    }
+
     #[test]
     fn every_misuse_is_an_error_with_the_function_kept() {
         for (kind, args, item) in [
@@ -331,7 +361,16 @@ mod tests {
             (Kind::Retry, "when = 5", GOOD_FN),
             (Kind::Retry, "crate = 5", GOOD_FN),
             (Kind::Retry, "3", GOOD_FN),
-            (Kind::Retry, "", "fn f() -> Result<(), E> { Ok(()) }"),
+            (
+                Kind::Timeout,
+                "\"1s\"",
+                "fn f() -> Result<(), E> { Ok(()) }",
+            ),
+            (
+                Kind::Hedge,
+                "after = \"1s\"",
+                "fn f() -> Result<(), E> { Ok(()) }",
+            ),
             (Kind::Retry, "", "async fn f() { }"),
             (Kind::Retry, "", "async fn f() -> String { String::new() }"),
             (Kind::Retry, "", "async fn f() -> (u8, u8) { (1, 2) }"),

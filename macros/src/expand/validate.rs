@@ -69,7 +69,7 @@ pub(crate) fn check_sync(
             }
         };
         let kind = layer.kind;
-        let message = format!("`#[{kind}]` needs an `async fn`: {why}");
+        let message = format!("`{kind}` needs an `async fn`: {why}");
         let error = match &layer.attr {
             Some(attr) => syn::Error::new_spanned(attr, message),
             None => syn::Error::new(layer.span, message),

@@ -1,8 +1,0 @@
-use steadfast::bulkhead;
-
-#[bulkhead]
-fn fetch() -> std::io::Result<u32> {
-    Ok(1)
-}
-
-fn main() {}

@@ -1,8 +1,0 @@
-use steadfast::circuit_breaker;
-
-#[circuit_breaker]
-fn fetch() -> std::io::Result<u32> {
-    Ok(1)
-}
-
-fn main() {}
