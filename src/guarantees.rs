@@ -180,6 +180,58 @@
 //!   missing, `&mut self`, a moved argument, a plain `fn`, an unknown key, a
 //!   `budget` that is not a `RetryBudget` (`tests/ui/hedge-*.rs`).
 //!
+//! ## Plain functions
+//!
+//! - `#[retry]`, `#[circuit_breaker]`, `#[bulkhead]`, `#[rate_limit]` and
+//!   `#[fallback]` work on a plain `fn` with the same keys, defaults and
+//!   rules: attempts, `when`, hints and `max_hint`, `max_elapsed` on the
+//!   `std` clock, a budget, `&mut self`, `?` and `return` ending an attempt
+//!   (`tests/sync.rs`: `retry_returns_the_last_attempts_error`,
+//!   `retry_stops_at_the_first_success`, `retry_when_refuses_an_error`,
+//!   `retry_honours_hints_up_to_max_hint`,
+//!   `retry_max_elapsed_is_measured_on_the_std_clock`,
+//!   `retry_max_elapsed_ignores_a_paused_tokio_clock`,
+//!   `retry_draws_from_a_budget`, `retry_on_a_method_taking_mut_self`,
+//!   `retry_lets_a_panic_through`); a breaker that opens, fails fast and
+//!   closes after a probe, a panic counted as a failure, `failure_if`, keyed
+//!   state (`circuit_breaker_opens_fails_fast_and_closes_after_a_probe`,
+//!   `circuit_breaker_counts_a_panic_as_a_failure`,
+//!   `circuit_breaker_failure_if_judges_the_errors`,
+//!   `a_keyed_breaker_keeps_one_state_per_key`); rejections keep their kind
+//!   through the stack, written order included
+//!   (`retry_does_not_retry_an_open_circuit`,
+//!   `a_rejection_keeps_its_kind_through_the_stack`); generics, lifetimes,
+//!   `impl Trait`, `self: Arc<Self>` and `Result` aliases
+//!   (`signatures_work_on_a_plain_fn`).
+//! - Waits block the thread with `std` primitives, parked (no busy loop):
+//!   a bulkhead's waiters in FIFO order, given up after `max_wait` without
+//!   running, the slot released on panic
+//!   (`bulkhead_blocks_waiters_and_serves_them_in_order`,
+//!   `bulkhead_refuses_when_full_and_gives_up_after_max_wait`,
+//!   `bulkhead_releases_the_slot_on_panic`); a rate limiter's turn within
+//!   `max_wait`, refused at once beyond it
+//!   (`rate_limit_blocks_until_the_turn_within_max_wait`,
+//!   `rate_limit_admits_the_burst_then_refuses`); a parked wait is not a
+//!   spin (`runtime/src/blocking.rs`: `a_deadline_ends_the_wait`).
+//! - One `static` policy serves sync and async callers alike
+//!   (`a_static_breaker_serves_sync_and_async_callers`).
+//! - Shutdown wakes a thread blocked in a bulkhead's line, waiting for a
+//!   turn, or sleeping a retry delay (`tests/sync_shutdown.rs`:
+//!   `shutdown_wakes_blocked_threads`).
+//! - No allocation per call on success, five attributes stacked, and none
+//!   when a retry sleeps (`tests/alloc.rs`:
+//!   `plain_functions_do_not_allocate_on_success`,
+//!   `a_plain_fn_does_not_allocate_when_it_retries`).
+//! - `#[timeout]`, `#[hedge]`, `#[leader]` and `#[chaos]` on a plain `fn`
+//!   are compile errors on the attribute, with the reason; an async
+//!   fallback handler on one is a compile error naming the fix; a retried
+//!   body that moves an argument is reported at the move
+//!   (`tests/ui/timeout-not-async.rs`, `hedge-not-async.rs`,
+//!   `leader-not-async.rs`, `chaos-not-async.rs`,
+//!   `stack-sync-with-timeout-below.rs`,
+//!   `fallback-async-handler-on-sync-fn.rs`,
+//!   `retry-sync-moves-owned-argument.rs`).
+//!
 //! ## Across processes (Redis)
 //!
 //! With a store (`steadfast-redis`, feature `redis`), against a real

@@ -315,6 +315,53 @@
 //! # }
 //! ```
 //!
+//! # Plain functions
+//!
+//! `#[retry]`, `#[circuit_breaker]`, `#[bulkhead]`, `#[rate_limit]` and
+//! `#[fallback]` also work on a plain `fn`, for blocking clients (database
+//! drivers, CLIs), with the same keys, defaults and rules. The waits block
+//! the thread with `std` primitives: a retry delay, a place in a bulkhead's
+//! line (at most `max_wait`), a rate limiter's turn (at most `max_wait`)
+//! park the thread on the `std` clock, and [`shutdown()`] wakes it. A `static`
+//! policy serves sync and async callers alike. A fallback handler there is
+//! synchronous. `#[timeout]` and `#[hedge]` need an `async fn` (a blocking
+//! call cannot be cancelled), as do `#[leader]` and `#[chaos]`.
+//!
+//! ```
+//! use steadfast::{Rejected, bulkhead, circuit_breaker, retry};
+//!
+//! #[derive(Debug)]
+//! enum DbError {
+//!     Busy,
+//!     Rejected(Rejected),
+//! }
+//!
+//! impl From<Rejected> for DbError {
+//!     fn from(rejected: Rejected) -> Self {
+//!         DbError::Rejected(rejected)
+//!     }
+//! }
+//!
+//! #[retry(attempts = 3, backoff = fixed("10ms"))]
+//! #[circuit_breaker(consecutive_failures = 5)]
+//! #[bulkhead(max_concurrent = 4, max_wait = "100ms")]
+//! fn query(tries: &mut u32) -> Result<u32, DbError> {
+//!     *tries += 1;
+//!     if *tries < 2 { Err(DbError::Busy) } else { Ok(*tries) }
+//! }
+//!
+//! let mut tries = 0;
+//! assert_eq!(query(&mut tries).unwrap(), 2);
+//! ```
+//!
+//! Policies whose state an `async` caller may share (a breaker's window and
+//! open time, a limiter's turns, a budget's window) read tokio's clock,
+//! which is the `std` clock except inside a tokio runtime whose time is
+//! paused (a test): a plain `fn` called there sees paused time for that
+//! state, while its own waits are real. A rate limiter with a store decides
+//! a plain `fn`'s calls on its own state (no runtime to make the round trip
+//! on; see [`RateLimiter::call`]).
+//!
 //! # Programmatic API
 //!
 //! The attributes are thin: they call the same policies that you can use

@@ -617,3 +617,67 @@ fn hedge_does_not_allocate_when_it_starts_a_second_copy() {
         "each call's second copy won after 1 ms"
     );
 }
+
+// ------------------------------------------------------------ plain functions
+
+/// Allocations made on this thread by [`CALLS`] calls of the plain `fn`
+/// `call`, after a warm-up call; no runtime.
+fn allocations_blocking(mut call: impl FnMut(u32) -> u32) -> u64 {
+    assert_eq!(call(7), 7, "the warm-up call must succeed");
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|counting| counting.set(true));
+    let mut sum = 0_u64;
+    for _ in 0..CALLS {
+        sum += u64::from(call(black_box(1)));
+    }
+    COUNTING.with(|counting| counting.set(false));
+    assert_eq!(sum, CALLS, "every measured call must succeed");
+    let total = ALLOCATIONS.with(Cell::get);
+    println!("{total} allocations over {CALLS} plain calls");
+    total
+}
+
+static SYNC_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder().build();
+
+#[fallback(|_e| Ok(0))]
+#[retry(attempts = 3, when = Error::is_transient, budget = SYNC_BUDGET)]
+#[circuit_breaker(window = 100)]
+#[bulkhead(max_concurrent = 8, max_queue = 8)]
+#[rate_limit(rate = 1_000_000, per = "1s")]
+fn sync_stack(x: u32) -> Result<u32, Error> {
+    Ok(black_box(x))
+}
+
+#[circuit_breaker(key = k, max_keys = 4)]
+fn sync_keyed(k: u8, x: u32) -> Result<u32, Error> {
+    Ok(black_box(x) + u32::from(k) * 0)
+}
+
+#[retry(attempts = 3, backoff = fixed("1ms"))]
+fn sync_retried(fail_first: &Cell<bool>, x: u32) -> Result<u32, Error> {
+    if fail_first.replace(false) {
+        return Err(Error::Transient);
+    }
+    Ok(black_box(x))
+}
+
+/// The five attributes of a plain `fn`, stacked, and a keyed breaker:
+/// no allocation on success.
+#[test]
+fn plain_functions_do_not_allocate_on_success() {
+    assert_eq!(allocations_blocking(|x| sync_stack(x).unwrap()), 0);
+    assert_eq!(allocations_blocking(|x| sync_keyed(1, x).unwrap()), 0);
+}
+
+/// A plain `fn` that retries once (a real 1 ms delay, parked) allocates
+/// nothing either: the thread's waker is made on its first wait, in the
+/// warm-up call.
+#[test]
+fn a_plain_fn_does_not_allocate_when_it_retries() {
+    let fail_first = Cell::new(true);
+    let allocated = allocations_blocking(|x| {
+        fail_first.set(true);
+        sync_retried(&fail_first, x).unwrap()
+    });
+    assert_eq!(allocated, 0);
+}

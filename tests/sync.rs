@@ -148,6 +148,23 @@ fn retry_max_elapsed_is_measured_on_the_std_clock() {
     assert_eq!(calls.load(SeqCst), 2);
 }
 
+/// The same from inside a tokio runtime whose clock is paused (as in a
+/// test): the plain `fn` still measures its budget on the `std` clock that
+/// its delays are slept on (on the paused clock no time would pass, and all
+/// ten attempts would be made).
+#[test]
+fn retry_max_elapsed_ignores_a_paused_tokio_clock() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let calls = AtomicU32::new(0);
+    let result = runtime.block_on(async { elapsed(&calls) });
+    assert_eq!(result, Err(Error::Busy(2)));
+    assert_eq!(calls.load(SeqCst), 2);
+}
+
 #[retry(attempts = 3, backoff = fixed("1ms"))]
 fn panics(calls: &AtomicU32) -> Result<u32, Error> {
     calls.fetch_add(1, SeqCst);

@@ -62,41 +62,53 @@ fn until(done: impl Fn() -> bool) {
     panic!("the condition did not hold within about two seconds");
 }
 
+/// The result of `call` run on a thread of its own, or a failure if it has
+/// not come 10 s after `wait` is called (a thread that was not woken).
+fn on_a_thread<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> impl FnOnce() -> T {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || sender.send(call()).unwrap());
+    move || {
+        receiver
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the blocked thread was not woken within 10 s")
+    }
+}
+
 /// Three threads block — in line behind a held slot, for an hour-away turn,
 /// in an hour-long retry delay — and shutdown wakes each: the waiters leave
 /// with `ShuttingDown` without running, the retry returns its last error
-/// without another attempt. (Without the wake-up this test would hang.)
+/// without another attempt.
 #[test]
 fn shutdown_wakes_blocked_threads() {
     let (release, hold) = mpsc::channel();
     let holder = thread::spawn(move || in_line(Some(hold)));
     until(|| LINE.running() == 1);
-    let waiter = thread::spawn(|| in_line(None));
+    let waiter = on_a_thread(|| in_line(None));
     until(|| LINE.waiting() == 1);
 
     static RAN: AtomicU32 = AtomicU32::new(0);
     assert_eq!(at_turn(&RAN), Ok(0));
-    let turn = thread::spawn(|| at_turn(&RAN));
+    let turn = on_a_thread(|| at_turn(&RAN));
 
     static CALLS: AtomicU32 = AtomicU32::new(0);
-    let retry = thread::spawn(|| sleepy(&CALLS));
+    let retry = on_a_thread(|| sleepy(&CALLS));
     until(|| CALLS.load(SeqCst) == 1);
     // Let the last two reach their waits (nothing to observe: a few ms).
     thread::sleep(Duration::from_millis(20));
 
     steadfast::shutdown::begin();
-    let left = waiter.join().unwrap().unwrap_err();
+    let left = waiter().unwrap_err();
     assert!(
         matches!(left, Error::Rejected(Rejected::ShuttingDown { .. })),
         "{left:?}"
     );
-    let left = turn.join().unwrap().unwrap_err();
+    let left = turn().unwrap_err();
     assert!(
         matches!(left, Error::Rejected(Rejected::ShuttingDown { .. })),
         "{left:?}"
     );
     assert_eq!(RAN.load(SeqCst), 1, "the call sent away did not run");
-    assert_eq!(retry.join().unwrap(), Err(Error::Busy(1)));
+    assert_eq!(retry(), Err(Error::Busy(1)));
     assert_eq!(CALLS.load(SeqCst), 1);
 
     // The call in flight runs to its end.

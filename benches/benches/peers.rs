@@ -166,6 +166,78 @@ fn retry_success(c: &mut Criterion) {
     group.finish();
 }
 
+// --- retry on a plain fn, success on the first attempt ------------------------
+
+/// The same operation as a plain `fn`: the bare call.
+#[inline(never)]
+fn plain_sync(x: u64) -> Result<u64, std::io::Error> {
+    op(x).map_err(|()| std::io::Error::other("no"))
+}
+
+/// What a user writes by hand: three attempts, exponential delays slept on
+/// the thread.
+#[inline(never)]
+fn inline_loop_sync(x: u64) -> Result<u64, std::io::Error> {
+    let mut retry = 0_u32;
+    loop {
+        match plain_sync(x) {
+            Ok(value) => return Ok(value),
+            Err(error) if retry >= 2 => return Err(error),
+            Err(_) => {
+                let delay = Duration::from_millis(100)
+                    .saturating_mul(1 << retry)
+                    .min(Duration::from_secs(10));
+                std::thread::sleep(delay);
+                retry += 1;
+            }
+        }
+    }
+}
+
+/// steadfast's default policy on a plain `fn`.
+#[retry]
+#[inline(never)]
+fn retried_sync(x: u64) -> Result<u64, std::io::Error> {
+    plain_sync(x)
+}
+
+/// The same, drawing its retries from a budget.
+#[retry(budget = BUDGET)]
+#[inline(never)]
+fn budgeted_sync(x: u64) -> Result<u64, std::io::Error> {
+    plain_sync(x)
+}
+
+/// Target: `#[retry]` on a plain `fn` ≤ 1.3× the hand-written loop (issue
+/// 15 item 5); backon's blocking retry beside them.
+fn sync_retry_success(c: &mut Criterion) {
+    use backon::BlockingRetryable as _;
+    let backoff = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_factor(2.0)
+        .with_max_delay(Duration::from_secs(10))
+        .with_max_times(2)
+        .with_jitter();
+    let mut group = c.benchmark_group("sync-retry-success");
+    group.bench_function("bare fn", |b| b.iter(|| plain_sync(black_box(7))));
+    group.bench_function("inline retry loop", |b| {
+        b.iter(|| inline_loop_sync(black_box(7)))
+    });
+    group.bench_function("steadfast #[retry] fn", |b| {
+        b.iter(|| retried_sync(black_box(7)))
+    });
+    group.bench_function("steadfast #[retry(budget = …)] fn", |b| {
+        b.iter(|| budgeted_sync(black_box(7)))
+    });
+    group.bench_function("backon blocking", |b| {
+        b.iter(|| {
+            let x = black_box(7);
+            (|| plain_sync(x)).retry(backoff).call()
+        })
+    });
+    group.finish();
+}
+
 // --- the deposit of a first attempt into a retry budget ----------------------
 
 /// What a first attempt may cost a budget: a `Relaxed` `fetch_add` (exact,
@@ -633,6 +705,7 @@ fn stack(c: &mut Criterion) {
 criterion_group!(
     benches,
     retry_success,
+    sync_retry_success,
     budget_deposit,
     timeout_ready,
     hedge_ready,
