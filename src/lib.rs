@@ -471,7 +471,6 @@ pub mod __private {
     pub use steadfast_runtime::leader::Leader;
     pub use steadfast_runtime::name::Location;
     pub use steadfast_runtime::register_health_check;
-    pub use steadfast_runtime::retry::KeepError;
     pub use steadfast_runtime::retry::pause;
     pub use steadfast_runtime::{
         Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, RetryBudget, Timeout,

@@ -11,25 +11,20 @@
 //! ```text
 //! fn get(&self) -> Result<Item, Error> {
 //!     P::finish(returns, {
-//!         let mut attempts = (&const { … }).start_blocking();
-//!         loop {
-//!             let (delay, kept) = match attempts.judge_kept(
-//!                 P::CircuitBreaker::wrap_call(STATE, || P::attempt_blocking(returns, || BODY), …),
-//!                 …
-//!             ) { … };
-//!             if let Some(result) = attempts.pause_kept_blocking(P::KeepError, delay, kept) {
-//!                 break result;
-//!             }
-//!         }
+//!         (&const { … }).drive_blocking(
+//!             None,
+//!             || P::CircuitBreaker::wrap_call(STATE, || P::attempt_blocking(returns, || BODY), …),
+//!             …
+//!         )
 //!     })
 //! }
 //! ```
 //!
-//! The body is a closure called once per attempt: it borrows the arguments
-//! as the original body did, `return` and `?` end the attempt, and a retried
-//! body that moves an argument is reported by the compiler at the move. A
-//! layer's inner stack is a closure too, which the runtime calls once the
-//! policy has admitted the call. Only the five attributes that work on a
+//! The body is a closure made anew for each attempt: it borrows the
+//! arguments as the original body did, `return` and `?` end the attempt, and
+//! a retried body that moves an argument is reported by the compiler at the
+//! move. A layer's inner stack is a closure too, which the runtime calls
+//! once the policy has admitted the call (the retry's once per attempt). Only the five attributes that work on a
 //! plain `fn` get here (`validate::check_sync` refuses the others).
 
 use proc_macro2::{Span, TokenStream};
@@ -80,56 +75,34 @@ pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let policy = policy::retry(p, retry, &cx.located);
             let when = predicate(cx, "when", retry.when.as_ref(), "always");
             let delay_from = predicate(cx, "delay_from", retry.delay_from.as_ref(), "no_hint");
-            let [
-                when_local,
-                delay_from_local,
-                attempts,
-                result,
-                delay,
-                kept,
-                budget_local,
-            ] = [
+            let [when_local, delay_from_local, budget_local] = [
                 "__steadfast_when",
                 "__steadfast_delay_from",
-                "__steadfast_attempts",
-                "__steadfast_result",
-                "__steadfast_delay",
-                "__steadfast_kept",
                 "__steadfast_budget",
             ]
             .map(|name| Ident::new(name, Span::mixed_site()));
             let describe = &cx.describe;
-            let (budget_stmt, start) = match &retry.budget {
+            let (budget_stmt, budget) = match &retry.budget {
                 Some(budget) => {
                     let (stmt, budget) = policy::budget(p, budget, &cx.params, &budget_local);
-                    (stmt, quote!(start_budgeted_blocking(#budget)))
+                    (stmt, quote!(::core::option::Option::Some(#budget)))
                 }
-                None => (TokenStream::new(), quote!(start_blocking())),
+                None => (TokenStream::new(), quote!(::core::option::Option::None)),
             };
-            // Nothing crosses an `.await` here: the failure is always kept
-            // across the delay, for shutdown to return it.
+            // The loop is the runtime's: the inner stack is a closure it
+            // calls once per attempt (the first one peeled off, so that a
+            // call that succeeds at once builds no bookkeeping).
             let stmts = quote! {
                 let #when_local = #when;
                 let #delay_from_local = #delay_from;
                 #budget_stmt
-                let mut #attempts = (#policy).#start;
-                loop {
-                    let (#delay, #kept) = match #attempts.judge_kept(
-                        #call,
-                        &#when_local,
-                        &#delay_from_local,
-                        #describe,
-                        #p::KeepError,
-                    ) {
-                        ::core::ops::ControlFlow::Break(#result) => break #result,
-                        ::core::ops::ControlFlow::Continue(#delay) => #delay,
-                    };
-                    if let ::core::option::Option::Some(#result) =
-                        #attempts.pause_kept_blocking(#p::KeepError, #delay, #kept)
-                    {
-                        break #result;
-                    }
-                }
+                (#policy).drive_blocking(
+                    #budget,
+                    || #call,
+                    &#when_local,
+                    &#delay_from_local,
+                    #describe,
+                )
             };
             Built {
                 future: quote!({ #stmts }),

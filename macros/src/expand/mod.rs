@@ -301,8 +301,8 @@ mod tests {
     fn a_plain_fn_gets_the_blocking_calls() {
         const PLAIN_FN: &str = "fn f(&self, x: &str) -> Result<u32, E> { Ok(1) }";
         for (kind, args, call) in [
-            (Kind::Retry, "", "start_blocking"),
-            (Kind::Retry, "budget = B", "start_budgeted_blocking"),
+            (Kind::Retry, "", "drive_blocking"),
+            (Kind::Retry, "budget = B", "Some"),
             (Kind::CircuitBreaker, "", "CircuitBreaker :: wrap_call"),
             (Kind::Bulkhead, "", "Bulkhead :: wrap_call"),
             (Kind::RateLimit, "rate = 1", "RateLimiter :: wrap_call"),

@@ -49,6 +49,20 @@ impl<'p> Attempts<'p> {
         }
     }
 
+    /// A plain `fn`'s bookkeeping, made after its first attempt (which
+    /// `started` was read before, if `max_elapsed` needs it).
+    #[inline]
+    pub(super) fn resumed(
+        policy: &'p Retry,
+        budget: Option<&'p RetryBudget>,
+        started: Option<Instant>,
+    ) -> Self {
+        Attempts {
+            started,
+            ..Attempts::new(policy, budget, true)
+        }
+    }
+
     /// Judges an attempt's outcome. Returns `Break(outcome)` when the call is
     /// over — success, an error that is not retried, attempts used up, a
     /// delay that would end past `max_elapsed`, or a hint longer than
@@ -352,7 +366,7 @@ fn stopped_during_blocking(delay: Duration) -> bool {
 /// The clock a call reads: tokio's (paused in tests), or for a plain `fn`
 /// the `std` clock its delays are slept on.
 #[inline]
-fn now(blocking: bool) -> Instant {
+pub(super) fn now(blocking: bool) -> Instant {
     if blocking {
         Instant::from_std(std::time::Instant::now())
     } else {

@@ -9,6 +9,7 @@
 
 mod attempts;
 mod backoff;
+mod blocking;
 pub mod budget;
 mod jitter;
 
@@ -216,20 +217,14 @@ impl Retry {
         W: Fn(&E) -> bool,
         D: Fn(&E) -> Option<Duration>,
     {
-        let mut attempts = self.start_blocking();
-        loop {
-            let outcome = op().map_err(Failure::<E, Infallible>::Error);
-            match attempts.judge_kept(outcome, &when, &delay_from, no_description, KeepError) {
-                ControlFlow::Break(result) => return result.map_err(Failure::into_inner),
-                ControlFlow::Continue((delay, kept)) => {
-                    if let Some(last) =
-                        attempts.pause_kept_blocking::<T, _, _>(KeepError, delay, kept)
-                    {
-                        return last.map_err(Failure::into_inner);
-                    }
-                }
-            }
-        }
+        self.drive_blocking(
+            None,
+            || op().map_err(Failure::<E, Infallible>::Error),
+            when,
+            delay_from,
+            no_description,
+        )
+        .map_err(Failure::into_inner)
     }
 
     /// Runs `op` until it succeeds or the policy gives up; every error is retried.
