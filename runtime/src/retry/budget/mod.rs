@@ -256,7 +256,8 @@ impl RetryBudget {
         }
     }
 
-    /// Retries refused because the budget was spent, since the start.
+    /// Retries (and hedged copies) refused because the budget was spent,
+    /// since the start.
     #[must_use]
     pub fn spent(&self) -> u64 {
         self.spent.load(Ordering::Relaxed)
