@@ -175,10 +175,12 @@
 //! a limiter's settings and the calls it would admit at once. Keyed policies
 //! (`key = …`) are listed once each under `keyed`, from startup: their kind,
 //! key count, `max_keys`, overflows, and every key whose breaker is not
-//! closed. Retry budgets named with `#[retry(budget = PATH)]` (or
-//! registered with their `register()`) are listed under `budgets` from
-//! their first call: settings, retries available now, first attempts and
-//! retries in the window, retries refused so far. With the `serde` feature it
+//! closed. Retry budgets named with `#[retry(budget = PATH)]` or
+//! `#[hedge(budget = PATH)]` (or registered with their `register()`) are
+//! listed under `budgets` from their first call, or from startup with
+//! `register_retry_budget!`: settings, retries available now, first
+//! attempts and retries in the window, retries (and hedged copies) refused
+//! so far. With the `serde` feature it
 //! serializes to the JSON documented on [`health()`](crate::health()) (stable
 //! field names; durations are whole milliseconds, `in_state_for_ms`); here
 //! is an axum handler serving it:

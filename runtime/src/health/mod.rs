@@ -13,6 +13,11 @@
 //!   [`register_bulkhead!`](crate::register_bulkhead) /
 //!   [`register_rate_limiter!`](crate::register_rate_limiter).
 //!
+//! Retry budgets ([`RetryBudget`]) are listed in `budgets` from their first
+//! call through `#[retry(budget = …)]` or `#[hedge(budget = …)]`, their
+//! [`register`](crate::RetryBudget::register), or from startup with
+//! [`register_retry_budget!`](crate::register_retry_budget).
+//!
 //! Keyed policies (`key = …`, [`Keyed`](crate::Keyed)) are listed apart, one
 //! entry per policy (not per key) in `keyed`: kind, key count, `max_keys`,
 //! overflows, and every key whose breaker is not closed. They join from
