@@ -476,5 +476,7 @@ pub mod __private {
         Backoff, Bulkhead, CircuitBreaker, Jitter, Retry, RetryBudget, Timeout,
     };
     pub use steadfast_runtime::{RateLimiter, register_rate_limiter};
-    pub use steadfast_runtime::{register_breaker, register_bulkhead, register_keyed};
+    pub use steadfast_runtime::{
+        register_breaker, register_bulkhead, register_keyed, register_retry_budget,
+    };
 }

@@ -99,6 +99,7 @@
 //! | `steadfast::retry` | DEBUG | `not retrying` | `policy`, `attempts`, `reason` (`not_retryable`, `attempts_exhausted`, `budget_exhausted` (past `max_elapsed`), `hint_too_long`), `error` |
 //! | `steadfast::retry` | DEBUG | `not retrying` (a spent [`RetryBudget`](crate::RetryBudget)) | `policy`, `attempts`, `reason` = `budget_spent`, `budget` (the budget's name), `error` |
 //! | `steadfast::retry` | WARN | `two retry budgets share a name` | `policy` (the budgets' name) |
+//! | `steadfast::hedge` | DEBUG | `retry budget spent: no further hedged copy` | `budget` (the budget's name), `copies` (started so far) |
 //! | `steadfast::timeout` | DEBUG | `call timed out` | `policy`, `after` |
 //! | `steadfast::circuit_breaker` | WARN | `circuit breaker opened` | `policy`, `from`, `to` |
 //! | `steadfast::circuit_breaker` | INFO | `circuit breaker half-open`, `circuit breaker closed` | `policy`, `from`, `to` |
@@ -151,7 +152,7 @@
 //! |---|---|---|---|
 //! | `steadfast_retry_calls_total` | counter | `policy`, `retried`, `result` (`success`, `not_retryable`, `attempts_exhausted`, `budget_exhausted` (past `max_elapsed`), `budget_spent` (a spent retry budget), `hint_too_long`) | once per call |
 //! | `steadfast_retry_retries_total` | counter | `policy` | per retry |
-//! | `steadfast_retry_budget_spent_total` | counter | `budget` (the retry budget's name) | per retry a spent budget refused |
+//! | `steadfast_retry_budget_spent_total` | counter | `budget` (the retry budget's name) | per retry, or hedged copy (`#[hedge(budget = …)]`), a spent budget refused |
 //! | `steadfast_timeout_calls_total` | counter | `policy`, `timed_out` | per call (per attempt under `#[retry]`) |
 //! | `steadfast_timeout_duration_seconds` | histogram | `policy` | per call that waited |
 //! | `steadfast_circuit_breaker_calls_total` | counter | `policy`, `result` (`success`, `failure`, `ignored`, `rejected`) | per call |
@@ -174,10 +175,12 @@
 //! a limiter's settings and the calls it would admit at once. Keyed policies
 //! (`key = …`) are listed once each under `keyed`, from startup: their kind,
 //! key count, `max_keys`, overflows, and every key whose breaker is not
-//! closed. Retry budgets named with `#[retry(budget = PATH)]` (or
-//! registered with their `register()`) are listed under `budgets` from
-//! their first call: settings, retries available now, first attempts and
-//! retries in the window, retries refused so far. With the `serde` feature it
+//! closed. Retry budgets named with `#[retry(budget = PATH)]` or
+//! `#[hedge(budget = PATH)]` (or registered with their `register()`) are
+//! listed under `budgets` from their first call, or from startup with
+//! `register_retry_budget!`: settings, retries available now, first
+//! attempts and retries in the window, retries (and hedged copies) refused
+//! so far. With the `serde` feature it
 //! serializes to the JSON documented on [`health()`](crate::health()) (stable
 //! field names; durations are whole milliseconds, `in_state_for_ms`); here
 //! is an axum handler serving it:
@@ -610,7 +613,8 @@
 //!   then stay within `ratio` of the calls (plus `min_per_sec`), and when a
 //!   backend is slow for everyone hedging stops instead of doubling its load.
 //!   A copy the budget refuses is logged at `debug` (target
-//!   `steadfast::hedge`).
+//!   `steadfast::hedge`) and counted in `steadfast_retry_budget_spent_total`
+//!   and the budget's `spent` in `health()`, as a refused retry is.
 //! - **Only idempotent calls**: a losing copy is dropped at its next
 //!   `.await`, but the request it had sent may still be served.
 //! - **Per copy below, once above**: a `#[bulkhead]` or `#[timeout]` written

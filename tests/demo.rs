@@ -3,13 +3,14 @@
 //! opens while the server is down and closes again after it recovers, every
 //! kind of policy outcome shows up in the summary, the rate-limited quotes
 //! stay within the carrier's quota, only the failing warehouse's breaker
-//! opens, and the plain view fits in 100 columns with its counters labelled
-//! as cumulative.
+//! opens, `#[hedge]` cuts the reviews' p99, and the plain view fits in 100
+//! columns with its counters labelled as cumulative.
 //!
 //! The run is real time on a shared machine, so the checks are bounds and
-//! "at least one", never timings: the quota check rests on the limiter's
-//! admission bound (at most `burst + rate × t` calls in `t`), which holds
-//! however slow the machine is.
+//! "at least one", never close timings: the quota check rests on the
+//! limiter's admission bound (at most `burst + rate × t` calls in `t`),
+//! which holds however slow the machine is, and the tail check compares a
+//! slow answer (300 ms) with ten times less (the hedge's 30 ms).
 //!
 //! The demo's code is compiled into this test from `examples/demo/`. Its
 //! breakers and bulkheads are `static`s, so this file runs the demo once
@@ -314,6 +315,58 @@ fn plain_view_fits_100_columns_and_labels_its_counters_cumulative() {
             Some(run.summary.function(function).calls),
             "{function}: the last row shows the run's total"
         );
+    }
+}
+
+/// The reviews service answers every 20th request in 300 ms: that sets the
+/// p99 of the plain reads, while the hedged reads send a second request
+/// after 30 ms, and their p99 is about that plus a fast answer. Bounds that
+/// hold on a slow machine: the plain p99 is a slow answer (at least 300 ms),
+/// the hedged p99 is below half of it (without the hedge it would be a slow
+/// answer too), and the hedge sent some copies, not one per call.
+#[test]
+fn short_demo_hedge_cuts_the_reviews_p99() {
+    let run = demo().as_ref().expect("the short demo runs");
+    let summary = &run.summary;
+    let (plain, hedged) = (summary.reviews, summary.reviews_hedged);
+    println!("plain {plain:?}\nhedged {hedged:?}");
+
+    // Enough calls for a p99: at least 100 each, and the server's slow
+    // answers went to the plain reads at least as often as the p99 needs.
+    for (name, p) in [("plain", plain), ("hedged", hedged)] {
+        assert!(p.calls >= 100, "{name}: enough calls for a p99: {p:?}");
+        assert!(
+            p.failed * 100 <= p.calls,
+            "{name}: the reviews answer (at most 1% failed): {p:?}"
+        );
+    }
+    assert!(
+        plain.p99 >= server::SLOW_REVIEWS,
+        "the slow answers set the plain p99: {plain:?}"
+    );
+    assert!(
+        hedged.p99 * 2 < plain.p99,
+        "the hedge cut the p99 at least in half: hedged {hedged:?}, plain {plain:?}"
+    );
+    assert!(
+        hedged.extra > 0 && hedged.extra * 4 <= hedged.calls,
+        "the hedge sent a second request for some calls, not most: {hedged:?}"
+    );
+
+    // The summary prints both, one line each, in the plain view too.
+    for (name, p) in [("plain", plain), ("hedged", hedged)] {
+        let line = run
+            .plain
+            .lines()
+            .find(|line| line.starts_with(&format!("  {name} ")) && line.contains(" p99 "))
+            .unwrap_or_else(|| panic!("a summary line for the {name} reviews"));
+        let after = |label: &str| -> u128 {
+            let (_, rest) = line.split_once(label).expect(label);
+            let ms = rest.split_whitespace().next().expect("a number");
+            ms.parse().unwrap_or_else(|_| panic!("{label} in {line:?}"))
+        };
+        assert_eq!(after(" p50 "), p.p50.as_millis(), "{line}");
+        assert_eq!(after(" p99 "), p.p99.as_millis(), "{line}");
     }
 }
 

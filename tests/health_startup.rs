@@ -1,7 +1,9 @@
 //! `health()` lists the attributes' per-function breakers and bulkheads from
 //! the start of the process: the expansion submits each `static` with
 //! `register_breaker!` / `register_bulkhead!`. The functions below are that
-//! expansion written by hand, and none of them is ever called.
+//! expansion written by hand, and none of them is ever called. A `static`
+//! retry budget submitted with `register_retry_budget!` is listed from the
+//! start too.
 //!
 //! One test only: the registry takes the startup submissions in on its first
 //! use in the process, and that is when their duplicate names are reported;
@@ -113,6 +115,25 @@ static MODULE_LEVEL: steadfast::CircuitBreaker = steadfast::CircuitBreaker::buil
     .build();
 steadfast::__private::register_breaker!(MODULE_LEVEL);
 
+/// A retry budget no call ever draws from, listed from startup (in a
+/// function body, as the other macros allow).
+#[allow(dead_code)]
+fn budget_never_used() {
+    static STARTUP_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder()
+        .name("startup-budget")
+        .ratio(0.1)
+        .min_per_sec(3)
+        .build();
+    steadfast::__private::register_retry_budget!(STARTUP_BUDGET);
+}
+
+/// A module-level budget, listed from startup and also registered by hand
+/// later (as its first `#[retry(budget = …)]` call would): listed once.
+static MODULE_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder()
+    .name("startup-module-budget")
+    .build();
+steadfast::__private::register_retry_budget!(MODULE_BUDGET);
+
 #[test]
 fn policies_are_listed_from_startup_before_any_call() {
     let (recorder, _guard) = Recorder::install();
@@ -150,6 +171,18 @@ fn policies_are_listed_from_startup_before_any_call() {
         );
     }
     assert_eq!(bulkheads.len(), 2, "{bulkheads:?}");
+    let budgets: Vec<(&str, bool, f64, u32)> = health
+        .budgets
+        .iter()
+        .map(|b| (b.name, b.duplicate_name, b.ratio, b.min_per_sec))
+        .collect();
+    for budget in [
+        ("startup-budget", false, 0.1, 3),
+        ("startup-module-budget", false, 0.2, 10),
+    ] {
+        assert!(budgets.contains(&budget), "{budget:?} not in {budgets:?}");
+    }
+    assert_eq!(budgets.len(), 2, "{budgets:?}");
 
     // The duplicate is reported when the registry takes the submissions in:
     // here, on its first use.
@@ -168,4 +201,13 @@ fn policies_are_listed_from_startup_before_any_call() {
         1
     );
     assert_eq!(recorder.duplicates("startup-module-level"), (0, 0));
+    MODULE_BUDGET.register();
+    assert_eq!(
+        steadfast::health()
+            .budgets
+            .iter()
+            .filter(|b| b.name == "startup-module-budget")
+            .count(),
+        1
+    );
 }

@@ -12,7 +12,7 @@ use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use steadfast::{Rejected, bulkhead, circuit_breaker, fallback, retry, timeout};
+use steadfast::{Rejected, bulkhead, circuit_breaker, fallback, hedge, retry, timeout};
 
 /// A metric's name and its labels, sorted.
 type Id = (String, Vec<(String, String)>);
@@ -454,4 +454,36 @@ fn retry_budget_metrics() {
         ),
         Some("Counter(1)".into())
     );
+}
+
+static HEDGE_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder()
+    .name("metered-hedge-budget")
+    .ratio(0.5)
+    .min_per_sec(0)
+    .build();
+
+/// Slow enough that a copy is due after 10 ms, and up to two.
+#[hedge(after = "10ms", max = 2, budget = HEDGE_BUDGET)]
+async fn hedged_read() -> Result<u32, String> {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(7)
+}
+
+#[test]
+fn hedge_budget_metrics() {
+    // One call × 0.5: its first extra copy is refused, and so no second one
+    // is asked for; the first copy answers.
+    let seen = record(|| async {
+        assert_eq!(hedged_read().await, Ok(7));
+    });
+    assert_eq!(
+        value(
+            &seen,
+            "steadfast_retry_budget_spent_total",
+            &[("budget", "metered-hedge-budget")]
+        ),
+        Some("Counter(1)".into()),
+        "the refused copy is counted as a refused retry is: {seen:?}"
+    );
+    assert_eq!(HEDGE_BUDGET.spent(), 1);
 }

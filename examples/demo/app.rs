@@ -16,12 +16,12 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior, sleep};
 
 use crate::server::{
-    self, CATALOG, DepotTally, FAILING_WAREHOUSE, Faults, QUOTA, QuoteTally, ServerTally,
-    WAREHOUSES,
+    self, CATALOG, DepotTally, FAILING_WAREHOUSE, Faults, QUOTA, QuoteTally, ReviewsTally,
+    SLOW_EVERY, SLOW_REVIEWS, ServerTally, WAREHOUSES,
 };
 use crate::shop::{
-    DEPOT_BREAKER, FnCounts, PRICE_BREAKER, PRICE_POOL, Price, QUOTE_LIMITER, Quote, RESERVE_POOL,
-    STOCK_BREAKER, Shop, Stock,
+    DEPOT_BREAKER, FnCounts, PRICE_BREAKER, PRICE_POOL, Percentiles, Price, QUOTE_LIMITER, Quote,
+    RESERVE_POOL, STOCK_BREAKER, Shop, Stock,
 };
 
 /// The server's four phases, in order.
@@ -202,6 +202,10 @@ const QUOTE_WORKERS: usize = 4;
 /// Concurrent warehouse lookups, each at a random warehouse (each pauses
 /// 60-100 ms between calls).
 const DEPOT_WORKERS: usize = 2;
+/// Concurrent reviews readers, each reading a product's reviews plainly
+/// and hedged (in a random order), then pausing 20-40 ms: about 35 calls a
+/// second of each, 200 in the short run.
+const REVIEWS_WORKERS: usize = 3;
 /// How often the breakers' states are sampled.
 const SAMPLE_EVERY: Duration = Duration::from_millis(10);
 
@@ -253,6 +257,9 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
     }
     for _ in 0..DEPOT_WORKERS {
         workers.spawn(depot_worker(Arc::clone(&shop), clock));
+    }
+    for _ in 0..REVIEWS_WORKERS {
+        workers.spawn(reviews_worker(Arc::clone(&shop), clock));
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -332,6 +339,8 @@ pub(crate) async fn run(options: &Options, out: &mut dyn io::Write) -> io::Resul
             ("quote", shop_stats.quote.counts()),
             ("depot", shop_stats.depot.counts()),
         ],
+        reviews: shop_stats.reviews.percentiles(),
+        reviews_hedged: shop_stats.reviews_hedged.percentiles(),
         breakers: tracker.breakers.clone(),
         warehouses: tracker.warehouses.clone(),
         health: steadfast::health(),
@@ -405,6 +414,18 @@ async fn depot_worker(shop: Arc<Shop>, clock: Clock) {
         let sku = CATALOG[rand::random_range(0..CATALOG.len())].0;
         let _ = shop.call_depot(warehouse, sku).await;
         sleep(Duration::from_millis(rand::random_range(60..100))).await;
+    }
+}
+
+async fn reviews_worker(shop: Arc<Shop>, clock: Clock) {
+    while clock.running() {
+        let sku = CATALOG[rand::random_range(0..CATALOG.len())].0;
+        // Both ways, in a random order: neither gets the slow answers'
+        // turns more than the other.
+        let hedged_first = rand::random_bool(0.5);
+        let _ = shop.call_reviews(sku, hedged_first).await;
+        let _ = shop.call_reviews(sku, !hedged_first).await;
+        sleep(Duration::from_millis(rand::random_range(20..40))).await;
     }
 }
 
@@ -653,6 +674,10 @@ pub(crate) struct Summary {
     pub(crate) elapsed: Duration,
     pub(crate) phases: Phases,
     pub(crate) functions: Vec<(&'static str, FnCounts)>,
+    /// The reviews read without a hedge: each call's latency.
+    pub(crate) reviews: Percentiles,
+    /// The reviews read under `#[hedge]`.
+    pub(crate) reviews_hedged: Percentiles,
     pub(crate) breakers: Vec<BreakerTrack>,
     /// The per-warehouse breaker's keys, in the order of [`WAREHOUSES`].
     pub(crate) warehouses: Vec<WarehouseTrack>,
@@ -823,6 +848,11 @@ impl Summary {
                 PLAIN_WIDTH,
             ));
         }
+        out.push_str(&tail_lines(
+            &self.reviews,
+            &self.reviews_hedged,
+            &self.requests.reviews,
+        ));
         let _ = writeln!(out, "\nHealth at the end:\n{}", health_table(&self.health));
         let _ = write!(out, "{}", self.operations());
         let _ = write!(
@@ -919,6 +949,29 @@ impl Screen<'_> {
         )
     }
 
+    /// The reviews' p50/p99 so far, plain and hedged, on one line.
+    fn reviews_line(&self) -> String {
+        let stats = &self.shop.stats;
+        let (plain, hedged) = (
+            stats.reviews.percentiles(),
+            stats.reviews_hedged.percentiles(),
+        );
+        // `19/301 ms`, or `-` before the first call.
+        let pair = |p: &Percentiles| {
+            if p.calls == 0 {
+                "-".to_string()
+            } else {
+                format!("{}/{} ms", p.p50.as_millis(), p.p99.as_millis())
+            }
+        };
+        format!(
+            "p50/p99 plain {}, hedged {} (+{} requests)",
+            pair(&plain),
+            pair(&hedged),
+            hedged.extra
+        )
+    }
+
     /// The clock, as far as the view is concerned: it stops at the end.
     fn now(&self) -> (Duration, Phase) {
         let elapsed = self.clock.elapsed().min(self.clock.phases.total());
@@ -989,6 +1042,7 @@ impl Screen<'_> {
         let _ = writeln!(out, "server: {}", requests_line(&tally));
         let _ = writeln!(out, "quote: {}", self.quote_line());
         out.push_str(&wrap(&depots_pieces(&tally.depots), "", PLAIN_WIDTH));
+        let _ = writeln!(out, "reviews: {}", self.reviews_line());
         out
     }
 
@@ -1004,7 +1058,8 @@ impl Screen<'_> {
              Every second, one row per function. The counters are CUMULATIVE: totals since\n\
              the start of the run, not per second. calls = calls made; ok, fallback, failed =\n\
              how they ended; \"-\" = a policy the function does not carry. After the rows:\n\
-             the quote limiter's waits and the carrier's count; each warehouse's breaker.\n\
+             the quote limiter's waits and the carrier's count; each warehouse's breaker;\n\
+             the reviews' latency so far (p50/p99 of every call), read plainly and hedged.\n\
              {LEGEND}{STACKS}",
             self.server.addr,
             phases.join(" -> ")
@@ -1049,6 +1104,7 @@ impl Screen<'_> {
         }
         let _ = writeln!(text, "{time:>6}  quote: {}", self.quote_line());
         let _ = writeln!(text, "{time:>6}  depot: {}", self.warehouses_line());
+        let _ = writeln!(text, "{time:>6}  reviews: {}", self.reviews_line());
     }
 }
 
@@ -1127,6 +1183,7 @@ stacks, outermost first:
   reserve  retry(2) > timeout(1s) > bulkhead(2 running, 2 waiting)
   quote    fallback(flat rate) > rate_limit(8/s, burst 1, wait 250ms) > timeout(300ms)
   depot    circuit_breaker(key = warehouse, 3 failures in a row) > timeout(250ms)
+  reviews  timeout(1s), read twice: plainly, and under hedge(after 30ms, max 1)
 ";
 
 fn table() -> Table {
@@ -1449,6 +1506,43 @@ fn state_name(state: State) -> &'static str {
         State::Open => "OPEN",
         State::HalfOpen => "half-open",
     }
+}
+
+/// The summary's tail-latency lines: what `/reviews` does, then the p50
+/// and p99 of the plain and the hedged reads, one line each.
+fn tail_lines(plain: &Percentiles, hedged: &Percentiles, server: &ReviewsTally) -> String {
+    let mut out = format!(
+        "\nTail latency: GET /reviews answers in 10-25 ms, but every {SLOW_EVERY}th request takes {} \
+         ms\n  (the server: {} requests, {} slow). Each call as its caller saw it:\n",
+        SLOW_REVIEWS.as_millis(),
+        server.requests,
+        server.slow
+    );
+    for (name, stack, p) in [
+        ("plain", "#[timeout(\"1s\")]", plain),
+        ("hedged", "#[hedge(after = \"30ms\", max = 1)]", hedged),
+    ] {
+        let mut line = format!(
+            "  {name:<7} {stack:<35} p50 {:>7}  p99 {:>7}  {} calls",
+            millis(p.p50),
+            millis(p.p99),
+            p.calls
+        );
+        if p.extra > 0 {
+            let _ = write!(line, ", +{} requests", p.extra);
+        }
+        if p.failed > 0 {
+            let _ = write!(line, ", {} failed", p.failed);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `18 ms`.
+fn millis(duration: Duration) -> String {
+    format!("{} ms", duration.as_millis())
 }
 
 fn secs(duration: Duration) -> String {

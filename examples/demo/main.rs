@@ -3,20 +3,23 @@
 //! `cargo run --example demo` starts a small shop API on 127.0.0.1 (axum, on
 //! an ephemeral port) that goes through four phases: healthy, flaky (5xx
 //! errors, 429s with `Retry-After`, slow answers), down (503s, and a stock
-//! service that hangs) and recovering. The same port serves two more
+//! service that hangs) and recovering. The same port serves three more
 //! services: three warehouses, of which one (`east`) goes down with the shop
-//! while the others stay up, and a carrier's shipping quotes, a partner API
-//! that answers 429 beyond 10 requests a second. A client calls them over
+//! while the others stay up, a carrier's shipping quotes, a partner API
+//! that answers 429 beyond 10 requests a second, and the product reviews,
+//! which answer every 20th request in 300 ms. A client calls them over
 //! HTTP from concurrent workers, through `async fn`s that carry
 //! `#[fallback]`, `#[retry]`, `#[circuit_breaker]` (one of them keyed per
-//! warehouse, `key = warehouse`), `#[timeout]`, `#[bulkhead]` and
+//! warehouse, `key = warehouse`), `#[timeout]`, `#[bulkhead]`,
 //! `#[rate_limit]` (8 quotes a second, so that the carrier's quota is never
-//! exceeded) (`shop.rs`). Every second the terminal shows each function's
+//! exceeded) and `#[hedge]` (the reviews, read both plainly and hedged)
+//! (`shop.rs`). Every second the terminal shows each function's
 //! calls, successes, fallbacks, retries and rejections (totals since the
 //! start), the calls that waited for their turn at the rate limiter, the
 //! carrier's count and 429s, and the breakers' states, each warehouse's
-//! included; at the end (25 s by default) it prints a summary and the
-//! policies' health.
+//! included, and the reviews' p50/p99 with and without the hedge; at the end
+//! (25 s by default) it prints a summary (the reviews' p50/p99 included) and
+//! the policies' health.
 //!
 //! `--help` lists the flags; `tests/demo.rs` runs the `--short` mode.
 
@@ -39,6 +42,9 @@ with the shop while the others stay up, called through a breaker per warehouse
 (#[circuit_breaker(key = warehouse)]); and a carrier's quote API that answers
 429 beyond 10 requests a second, called through #[rate_limit(rate = 8,
 burst = 1, max_wait = \"250ms\")], which keeps the client within the quota.
+A last one, the product reviews, answers in 10-25 ms but every 20th request in
+300 ms; the client reads it plainly and through #[hedge(after = \"30ms\")], and
+the summary prints the p50/p99 of both.
 
 Usage: cargo run --example demo -- [OPTIONS]
 

@@ -8,12 +8,13 @@
 //! | `POST /reserve/{sku}` | 150–250 ms | as `/price` | 503 at once | 200–300 ms |
 //! | `GET /depot/{warehouse}/{sku}` | 5–25 ms | 5–25 ms | 503 at once for [`FAILING_WAREHOUSE`], 5–25 ms for the others | 5–25 ms |
 //! | `GET /quote/{sku}` | 5–25 ms, 429 beyond [`QUOTA`] a second | the same | the same | the same |
+//! | `GET /reviews/{sku}` | 10–25 ms, one request in [`SLOW_EVERY`] [`SLOW_REVIEWS`] | the same | the same | the same |
 //!
 //! A slow answer takes `--latency-ms`; a 429 carries `Retry-After: 1`; a hung
 //! request answers 503 after [`HANG`], long after every client timeout.
 //!
-//! Two more services share the port, each with a tally of its own (the shop's
-//! [`ServerTally`] counts `/price`, `/stock` and `/reserve` only):
+//! Three more services share the port, each with a tally of its own (the
+//! shop's [`ServerTally`] counts `/price`, `/stock` and `/reserve` only):
 //!
 //! - the warehouses (`/depot/…`), one host per entry of [`WAREHOUSES`]: only
 //!   [`FAILING_WAREHOUSE`] goes down with the shop, the others stay up, so
@@ -22,7 +23,14 @@
 //! - a carrier's shipping quotes (`/quote/…`), a partner API that allows
 //!   [`QUOTA`] requests per second of the demo's clock (a fixed window: the
 //!   count starts again at each whole second since the start) and answers 429
-//!   to the rest, whatever the phase.
+//!   to the rest, whatever the phase;
+//! - the product reviews (`/reviews/…`), a service with a latency tail and
+//!   no outage: it answers every request, in 10–25 ms, except every
+//!   [`SLOW_EVERY`]th request it receives, which takes [`SLOW_REVIEWS`] (a
+//!   cold cache, a GC pause), so that a hedged call has a tail to cut
+//!   ([`crate::shop::Shop::reviews_hedged`]). A counter, not a dice roll:
+//!   two requests [`SLOW_EVERY`] apart are never both in flight at the demo's
+//!   rate, so a hedged call's second request is never slow too.
 
 use std::io;
 use std::net::SocketAddr;
@@ -60,6 +68,13 @@ pub(crate) const FAILING_WAREHOUSE: &str = "east";
 /// the rest.
 pub(crate) const QUOTA: u64 = 10;
 
+/// Every this many requests to `/reviews`, one is slow (5%).
+pub(crate) const SLOW_EVERY: u64 = 20;
+
+/// How long a slow `/reviews` answer takes: ten times the hedge's `after`
+/// (30 ms), so that real-time noise cannot blur the two.
+pub(crate) const SLOW_REVIEWS: Duration = Duration::from_millis(300);
+
 /// How long a request hangs while the stock service is down.
 pub(crate) const HANG: Duration = Duration::from_secs(2);
 
@@ -87,6 +102,7 @@ pub(crate) struct ServerCounts {
     hung: AtomicU64,
     quote: QuoteCounts,
     depots: [DepotCounts; 3],
+    reviews: ReviewsCounts,
 }
 
 /// A copy of [`ServerCounts`] at one moment.
@@ -103,6 +119,16 @@ pub(crate) struct ServerTally {
     pub(crate) quote: QuoteTally,
     /// The warehouses, in the order of [`WAREHOUSES`].
     pub(crate) depots: [DepotTally; 3],
+    /// The reviews service.
+    pub(crate) reviews: ReviewsTally,
+}
+
+/// What the reviews service (`/reviews`) did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReviewsTally {
+    pub(crate) requests: u64,
+    /// Answered after [`SLOW_REVIEWS`] (or given up by the client first).
+    pub(crate) slow: u64,
 }
 
 /// What the carrier's `/quote` API did.
@@ -143,6 +169,13 @@ struct DepotCounts {
     failed: AtomicU64,
 }
 
+#[derive(Debug, Default)]
+struct ReviewsCounts {
+    /// Also the number of the next request: every [`SLOW_EVERY`]th is slow.
+    requests: AtomicU64,
+    slow: AtomicU64,
+}
+
 impl ServerCounts {
     pub(crate) fn tally(&self) -> ServerTally {
         let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
@@ -165,6 +198,10 @@ impl ServerCounts {
                 ok: get(&self.depots[i].ok),
                 failed: get(&self.depots[i].failed),
             }),
+            reviews: ReviewsTally {
+                requests: get(&self.reviews.requests),
+                slow: get(&self.reviews.slow),
+            },
         }
     }
 }
@@ -205,6 +242,7 @@ pub(crate) async fn start(clock: Clock, faults: Faults) -> io::Result<Server> {
         .route("/reserve/{sku}", post(reserve))
         .route("/depot/{warehouse}/{sku}", get(depot))
         .route("/quote/{sku}", get(quote))
+        .route("/reviews/{sku}", get(reviews))
         .with_state(shared);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Server { addr, counts, task })
@@ -290,6 +328,25 @@ async fn quote(State(shared): State<Arc<Shared>>, Path(sku): Path<String>) -> Re
     tokio::time::sleep(pick(5..25)).await;
     // Shipping: a base rate and a share of the price.
     (300 + cents / 10).to_string().into_response()
+}
+
+async fn reviews(State(shared): State<Arc<Shared>>, Path(sku): Path<String>) -> Response {
+    let Some((_, cents, units)) = lookup(&sku) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let counts = &shared.counts.reviews;
+    // Whatever the phase: the reviews have a tail, not an outage. The
+    // first request is fast, then every `SLOW_EVERY`th is slow.
+    let n = counts.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let after = if n.is_multiple_of(SLOW_EVERY) {
+        counts.slow.fetch_add(1, Ordering::Relaxed);
+        SLOW_REVIEWS
+    } else {
+        pick(10..25)
+    };
+    tokio::time::sleep(after).await;
+    // A number of reviews, made up from the catalog.
+    (cents / 10 + units).to_string().into_response()
 }
 
 fn lookup(sku: &str) -> Option<(&'static str, u64, u64)> {

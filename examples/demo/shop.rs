@@ -9,6 +9,11 @@
 //! the carrier's quota ([`Shop::quote`]), and the warehouses through a
 //! `#[circuit_breaker(key = warehouse)]`, one breaker per warehouse
 //! ([`Shop::depot`]).
+//!
+//! The product reviews are read twice over, by two functions that differ
+//! only in `#[hedge]` ([`Shop::reviews`], [`Shop::reviews_hedged`]), each
+//! call's latency recorded ([`Latencies`]), so that the summary can show
+//! the p50 and p99 of both.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,8 +30,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use steadfast::{
-    Bulkhead, CircuitBreaker, Rejected, bulkhead, chaos, circuit_breaker, fallback, rate_limit,
-    retry, timeout,
+    Bulkhead, CircuitBreaker, Rejected, bulkhead, chaos, circuit_breaker, fallback, hedge,
+    rate_limit, retry, timeout,
 };
 use tokio::time::Instant;
 
@@ -245,6 +250,64 @@ impl FnStats {
     }
 }
 
+/// How long each call of one function took, as its caller saw it, and
+/// how many requests its body sent (one per copy of a hedged call). A
+/// mutex over a list: the demo is not a hot path.
+#[derive(Debug, Default)]
+pub(crate) struct Latencies {
+    took: Mutex<Vec<Duration>>,
+    failed: AtomicU64,
+    /// Calls started (those in flight included).
+    started: AtomicU64,
+    /// Requests sent: one per copy of each call started.
+    requests: AtomicU64,
+}
+
+/// A summary of [`Latencies`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Percentiles {
+    /// Calls recorded (answered or failed).
+    pub(crate) calls: u64,
+    /// Calls that returned an error.
+    pub(crate) failed: u64,
+    /// Requests sent beyond one per call: the copies a hedge started.
+    pub(crate) extra: u64,
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+}
+
+impl Latencies {
+    fn record(&self, took: Duration, ok: bool) {
+        self.took.lock().unwrap().push(took);
+        if !ok {
+            FnStats::bump(&self.failed);
+        }
+    }
+
+    /// The calls so far: their p50 and p99 (nearest rank), zero before the
+    /// first.
+    pub(crate) fn percentiles(&self) -> Percentiles {
+        let mut took = self.took.lock().unwrap().clone();
+        took.sort_unstable();
+        let at = |q: f64| {
+            let rank = (q * took.len() as f64).ceil() as usize;
+            took.get(rank.saturating_sub(1))
+                .copied()
+                .unwrap_or_default()
+        };
+        Percentiles {
+            calls: took.len() as u64,
+            failed: self.failed.load(Ordering::Relaxed),
+            extra: self
+                .requests
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.started.load(Ordering::Relaxed)),
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
+}
+
 /// The client's counters, per function.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -256,6 +319,10 @@ pub(crate) struct Stats {
     pub(crate) depot: FnStats,
     /// Per warehouse, in the order of [`WAREHOUSES`].
     pub(crate) depots: [FnStats; 3],
+    /// [`Shop::reviews`], without a hedge.
+    pub(crate) reviews: Latencies,
+    /// [`Shop::reviews_hedged`].
+    pub(crate) reviews_hedged: Latencies,
 }
 
 /// A shipping quote, from the carrier or the flat rate.
@@ -433,6 +500,60 @@ impl Shop {
         let request = self.depot_stats(warehouse).attempt(self.get(&path));
         let body = self.stats.depot.attempt(request).await?;
         parse(&body)
+    }
+
+    /// `GET /reviews/{sku}`, whose every
+    /// [`SLOW_EVERY`](crate::server::SLOW_EVERY)th answer takes
+    /// [`SLOW_REVIEWS`](crate::server::SLOW_REVIEWS): a second for the call,
+    /// and nothing else, so each slow answer is a slow call.
+    #[timeout("1s")]
+    pub(crate) async fn reviews(&self, sku: &str) -> Result<u64, ApiError> {
+        self.read_reviews(&self.stats.reviews, sku).await
+    }
+
+    /// The same read, hedged: when the answer has not come after 30 ms
+    /// (about the p95 of the fast answers, 10–25 ms plus the round trip), a
+    /// second request goes out, and the first answer wins; the other
+    /// request is dropped. At most one extra request per call (`max = 1`);
+    /// the second rarely comes to be needed, so the extra load is about the
+    /// share of slow answers. The timeout, below the hedge, bounds each
+    /// request.
+    #[hedge(after = "30ms", max = 1)]
+    #[timeout("1s")]
+    pub(crate) async fn reviews_hedged(&self, sku: &str) -> Result<u64, ApiError> {
+        self.read_reviews(&self.stats.reviews_hedged, sku).await
+    }
+
+    /// One request to `/reviews`, counted in `latencies`.
+    async fn read_reviews(&self, latencies: &Latencies, sku: &str) -> Result<u64, ApiError> {
+        FnStats::bump(&latencies.requests);
+        let body = self.get(&format!("/reviews/{sku}")).await?;
+        parse(&body)
+    }
+
+    /// One reviews read, plain (`hedged == false`) or hedged, timed. A call
+    /// refused because graceful shutdown has begun (the last calls of the
+    /// run) never reached the server: it is not recorded.
+    pub(crate) async fn call_reviews(&self, sku: &str, hedged: bool) -> Result<u64, ApiError> {
+        let latencies = if hedged {
+            &self.stats.reviews_hedged
+        } else {
+            &self.stats.reviews
+        };
+        let start = std::time::Instant::now();
+        FnStats::bump(&latencies.started);
+        let result = if hedged {
+            self.reviews_hedged(sku).await
+        } else {
+            self.reviews(sku).await
+        };
+        match &result {
+            Err(ApiError::Rejected(Rejected::ShuttingDown { .. })) => {
+                latencies.started.fetch_sub(1, Ordering::Relaxed);
+            }
+            other => latencies.record(start.elapsed(), other.is_ok()),
+        }
+        result
     }
 
     /// The counters of `warehouse` (one of [`WAREHOUSES`]).

@@ -1,14 +1,16 @@
-//! The process-wide lists of circuit breakers, bulkheads and rate limiters that
-//! [`health`](crate::health()) reads.
+//! The process-wide lists of circuit breakers, bulkheads, rate limiters and
+//! retry budgets that [`health`](crate::health()) reads.
 //!
 //! A policy joins its kind's list in one of two ways:
 //!
 //! - **at startup**: the attributes' per-function `static`s are submitted with
 //!   [`register_breaker!`](crate::register_breaker),
 //!   [`register_bulkhead!`](crate::register_bulkhead) and
-//!   [`register_rate_limiter!`](crate::register_rate_limiter) (an `inventory`
-//!   submission, collected before `main`); they are moved into the list the
-//!   first time anything reads or joins it;
+//!   [`register_rate_limiter!`](crate::register_rate_limiter), and any
+//!   `static` retry budget with
+//!   [`register_retry_budget!`](crate::register_retry_budget) (an
+//!   `inventory` submission, collected before `main`); they are moved into
+//!   the list the first time anything reads or joins it;
 //! - **on first use**, for any other `static`: the attributes call
 //!   `register()` on each call (one relaxed load once registered), and so can
 //!   programmatic users.
@@ -221,8 +223,9 @@ macro_rules! policy_member {
 
 pub(crate) use policy_member;
 
-/// A policy submitted at startup: what [`register_breaker!`](crate::register_breaker)
-/// and [`register_bulkhead!`](crate::register_bulkhead) hand to `inventory`.
+/// A policy submitted at startup: what [`register_breaker!`](crate::register_breaker),
+/// [`register_bulkhead!`](crate::register_bulkhead) and the other
+/// `register_…!` macros hand to `inventory`.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct AtStartup<T: 'static>(&'static T);
@@ -306,6 +309,32 @@ macro_rules! register_rate_limiter {
     ($rate_limiter:path) => {
         $crate::glue::inventory::submit! {
             $crate::glue::AtStartup::<$crate::RateLimiter>::new(&$rate_limiter)
+        }
+    };
+}
+
+/// Lists a `static` [`RetryBudget`](crate::RetryBudget) in
+/// [`health()`](crate::health()) (`budgets`) from the start of the process,
+/// before the first retry or hedged call draws from it: as
+/// [`register_breaker!`](crate::register_breaker). Without it, a budget is
+/// listed from its first call through `#[retry(budget = …)]` or
+/// `#[hedge(budget = …)]`, or its [`register`](crate::RetryBudget::register).
+///
+/// ```
+/// use steadfast_runtime::RetryBudget;
+///
+/// static RETRIES: RetryBudget = RetryBudget::builder().name("startup-retries").build();
+/// steadfast_runtime::register_retry_budget!(RETRIES);
+///
+/// let listed = steadfast_runtime::health();
+/// let budget = listed.budgets.iter().find(|b| b.name == "startup-retries").unwrap();
+/// assert_eq!(budget.spent, 0);
+/// ```
+#[macro_export]
+macro_rules! register_retry_budget {
+    ($budget:path) => {
+        $crate::glue::inventory::submit! {
+            $crate::glue::AtStartup::<$crate::RetryBudget>::new(&$budget)
         }
     };
 }

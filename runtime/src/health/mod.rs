@@ -13,6 +13,11 @@
 //!   [`register_bulkhead!`](crate::register_bulkhead) /
 //!   [`register_rate_limiter!`](crate::register_rate_limiter).
 //!
+//! Retry budgets ([`RetryBudget`]) are listed in `budgets` from their first
+//! call through `#[retry(budget = …)]` or `#[hedge(budget = …)]`, their
+//! [`register`](crate::RetryBudget::register), or from startup with
+//! [`register_retry_budget!`](crate::register_retry_budget).
+//!
 //! Keyed policies (`key = …`, [`Keyed`](crate::Keyed)) are listed apart, one
 //! entry per policy (not per key) in `keyed`: kind, key count, `max_keys`,
 //! overflows, and every key whose breaker is not closed. They join from
@@ -273,7 +278,8 @@ pub struct BudgetHealth {
     pub deposits: u64,
     /// Retries counted in the window.
     pub withdrawals: u64,
-    /// Retries refused because it was spent, since the start.
+    /// Retries (and hedged copies) refused because it was spent, since the
+    /// start.
     pub spent: u64,
 }
 
@@ -375,7 +381,7 @@ fn serialize_forced<S: serde::Serializer>(
 /// | `budgets[].available` | integer | retries that may be drawn now |
 /// | `budgets[].deposits` | integer | first attempts counted in the window |
 /// | `budgets[].withdrawals` | integer | retries counted in the window |
-/// | `budgets[].spent` | integer | retries refused because it was spent, so far |
+/// | `budgets[].spent` | integer | retries (and hedged copies) refused because it was spent, so far |
 /// | `checks[].name` | string | the health check's name |
 /// | `checks[].duplicate_name` | bool | another started check carries the same name |
 /// | `checks[].gates_readiness` | bool | its verdict gates [`Health::ready`] |

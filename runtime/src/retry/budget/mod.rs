@@ -256,14 +256,17 @@ impl RetryBudget {
         }
     }
 
-    /// Retries refused because the budget was spent, since the start.
+    /// Retries (and hedged copies) refused because the budget was spent,
+    /// since the start.
     #[must_use]
     pub fn spent(&self) -> u64 {
         self.spent.load(Ordering::Relaxed)
     }
 
     /// Lists this budget in [`health()`](crate::health()) (the attribute
-    /// does it on each call for `budget = PATH`). A budget whose name
+    /// does it on each call for `budget = PATH`;
+    /// [`register_retry_budget!`](crate::register_retry_budget) does it
+    /// from the start of the process). A budget whose name
     /// another registered budget carries is reported (a `tracing` warning,
     /// and `duplicate_name` in `health()`).
     pub fn register(&'static self) {
