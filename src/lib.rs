@@ -419,6 +419,13 @@ pub use steadfast_runtime::{
 
 pub use steadfast_runtime::{RateLimiter, rate_limit, store};
 
+/// List a `static` policy in [`health()`] from the start of the process
+/// (`steadfast::register_breaker!(PAYMENTS);` at module level), not only
+/// from its first call.
+pub use steadfast_runtime::{
+    register_breaker, register_bulkhead, register_rate_limiter, register_retry_budget,
+};
+
 pub use steadfast_macros::health_check;
 pub use steadfast_runtime::snapshot;
 pub use steadfast_runtime::{ShutdownReport, shutdown};

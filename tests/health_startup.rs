@@ -113,7 +113,7 @@ fn twin_two() {
 static MODULE_LEVEL: steadfast::CircuitBreaker = steadfast::CircuitBreaker::builder()
     .name("startup-module-level")
     .build();
-steadfast::__private::register_breaker!(MODULE_LEVEL);
+steadfast::register_breaker!(MODULE_LEVEL);
 
 /// A retry budget no call ever draws from, listed from startup (in a
 /// function body, as the other macros allow).
@@ -124,7 +124,7 @@ fn budget_never_used() {
         .ratio(0.1)
         .min_per_sec(3)
         .build();
-    steadfast::__private::register_retry_budget!(STARTUP_BUDGET);
+    steadfast::register_retry_budget!(STARTUP_BUDGET);
 }
 
 /// A module-level budget, listed from startup and also registered by hand
@@ -132,7 +132,7 @@ fn budget_never_used() {
 static MODULE_BUDGET: steadfast::RetryBudget = steadfast::RetryBudget::builder()
     .name("startup-module-budget")
     .build();
-steadfast::__private::register_retry_budget!(MODULE_BUDGET);
+steadfast::register_retry_budget!(MODULE_BUDGET);
 
 #[test]
 fn policies_are_listed_from_startup_before_any_call() {
