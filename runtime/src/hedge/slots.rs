@@ -33,12 +33,20 @@ pub struct End;
 pub trait Slots<F>: Sized {
     /// An empty chain.
     fn empty() -> Self;
+    /// A chain whose first slot holds `first` (built with the call, so that
+    /// its first poll runs it in place rather than writing it first).
+    fn with_first(first: F) -> Self;
     /// The `index`th slot (0 = the first copy), if the chain has it.
     fn slot(self: Pin<&mut Self>, index: usize) -> Option<Pin<&mut Option<F>>>;
 }
 
 impl<F> Slots<F> for End {
     fn empty() -> Self {
+        End
+    }
+    fn with_first(first: F) -> Self {
+        // Never a whole chain (a hedge holds at least two copies).
+        drop(first);
         End
     }
     fn slot(self: Pin<&mut Self>, _index: usize) -> Option<Pin<&mut Option<F>>> {
@@ -50,6 +58,12 @@ impl<F, R: Slots<F>> Slots<F> for Link<F, R> {
     fn empty() -> Self {
         Link {
             head: None,
+            rest: R::empty(),
+        }
+    }
+    fn with_first(first: F) -> Self {
+        Link {
+            head: Some(first),
             rest: R::empty(),
         }
     }
