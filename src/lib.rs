@@ -166,8 +166,9 @@
 //!   re-emit the function so that it expands first) and then wrap its output.
 //! - **`#[tracing::instrument]` above** the toolkit attributes is the
 //!   outermost: one span for the whole call, and `err` / `ret` see the call's
-//!   final outcome. (The compiler expands it first; steadfast recognises its
-//!   output and puts its layers inside the span's future.)
+//!   final outcome, on an `async fn` and on a plain `fn` alike. (The
+//!   compiler expands it first; steadfast recognises its output and puts its
+//!   layers inside the span's future, or after the span's guard.)
 //! - **`#[async_trait]`** on an `impl` or trait whose methods carry toolkit
 //!   attributes works as on an `async fn`: steadfast recognises its
 //!   expansion; the arguments are moved into the future once and borrowed by

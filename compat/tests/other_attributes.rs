@@ -3,7 +3,8 @@
 //!
 //! - `#[tracing::instrument]` written above the stack is the outermost: one
 //!   span for the whole call, `err`/`ret` see its final outcome; written below
-//!   (or between), it is inside the layers above it: a span per attempt.
+//!   (or between), it is inside the layers above it: a span per attempt. The
+//!   same on a plain `fn`.
 //! - `#[async_trait]` on an impl or trait whose methods carry toolkit
 //!   attributes.
 //! - `#[tokio::test]` written below the stack (it always wraps the whole call).
@@ -269,4 +270,68 @@ async fn instrument_above_a_deferred_stack_still_spans_the_whole_call() {
     assert_eq!(ABOVE_AND_DEFERRED.calls(), 3, "a timeout per attempt");
     assert_eq!(spans.spans("instrumented_above_a_deferred_stack"), 1);
     assert_eq!(spans.errors(), 0, "the timeouts are inside the span");
+}
+
+// ------------------------------------------ #[tracing::instrument] on a plain fn
+
+static SYNC_ABOVE: Probe = Probe::new();
+
+#[instrument(err, ret)]
+#[retry(attempts = 3, backoff = none)]
+fn sync_instrumented_above() -> Result<u32, TestError> {
+    third_time(&SYNC_ABOVE)
+}
+
+/// On a plain `fn` too, `#[tracing::instrument]` written above the stack is
+/// the outermost: one span for the call, `err` and `ret` see its outcome.
+#[test]
+fn sync_instrument_above_the_stack_spans_the_whole_call() {
+    let (spans, _guard) = Spans::install();
+    assert_eq!(sync_instrumented_above(), Ok(3));
+    assert_eq!(SYNC_ABOVE.calls(), 3);
+    assert_eq!(
+        spans.spans("sync_instrumented_above"),
+        1,
+        "one span for the call"
+    );
+    assert_eq!(spans.errors(), 0, "`err` sees the final outcome only");
+    assert_eq!(spans.returns(), 1);
+}
+
+static SYNC_PLAIN: Probe = Probe::new();
+
+#[instrument]
+#[retry(attempts = 3, backoff = none)]
+fn sync_instrumented_plain(add: u32) -> Result<u32, TestError> {
+    third_time(&SYNC_PLAIN).map(|n| n + add)
+}
+
+/// Without `err` or `ret` (instrument's other shape), the same.
+#[test]
+fn sync_instrument_without_err_or_ret_above_the_stack() {
+    let (spans, _guard) = Spans::install();
+    assert_eq!(sync_instrumented_plain(10), Ok(13));
+    assert_eq!(spans.spans("sync_instrumented_plain"), 1);
+}
+
+static SYNC_BELOW: Probe = Probe::new();
+
+#[retry(attempts = 3, backoff = none)]
+#[instrument(err, ret)]
+fn sync_instrumented_below() -> Result<u32, TestError> {
+    third_time(&SYNC_BELOW)
+}
+
+/// Written below the stack, a span per attempt.
+#[test]
+fn sync_instrument_below_the_stack_spans_each_attempt() {
+    let (spans, _guard) = Spans::install();
+    assert_eq!(sync_instrumented_below(), Ok(3));
+    assert_eq!(
+        spans.spans("sync_instrumented_below"),
+        3,
+        "a span per attempt"
+    );
+    assert_eq!(spans.errors(), 2, "`err` sees each failed attempt");
+    assert_eq!(spans.returns(), 1);
 }

@@ -12,7 +12,9 @@
 //!   above is searched (`look_inside`): after a deferral (see `stack`) an
 //!   instrumented body was written *below* us and stays inside, unless the
 //!   first toolkit attribute found it instrumented already, which its
-//!   markers carry on.
+//!   markers carry on. On a plain `fn` it puts the body after the span's
+//!   guard (in `(move || { … })()` with `err` or `ret`), where our layers go
+//!   likewise.
 //! - `#[async_trait]` on the `impl` (or trait) expands first and turns each
 //!   `async fn` into a plain `fn` returning `Pin<Box<dyn Future>>` whose body
 //!   is `Box::pin(async move { let __ret: Ret = { <argument moves> BODY }; __ret })`.
@@ -64,7 +66,10 @@ pub(crate) fn locate(item_fn: &ItemFn, look_inside: bool) -> Site {
     };
     let tokens: Vec<TokenTree> = item_fn.body.stream().into_iter().collect();
     if item_fn.sig.asyncness.is_none() {
-        return async_trait(&tokens, item_fn.sig.inputs.len()).unwrap_or(plain);
+        let instrumented = || look_inside.then(|| instrumented_sync(&tokens)).flatten();
+        return async_trait(&tokens, item_fn.sig.inputs.len())
+            .or_else(instrumented)
+            .unwrap_or(plain);
     }
     if look_inside {
         return instrumented(&tokens).unwrap_or(plain);
@@ -75,7 +80,71 @@ pub(crate) fn locate(item_fn: &ItemFn, look_inside: bool) -> Site {
 /// Whether `item_fn`'s body is `#[tracing::instrument]`'s expansion.
 pub(crate) fn is_instrumented(item_fn: &ItemFn) -> bool {
     let tokens: Vec<TokenTree> = item_fn.body.stream().into_iter().collect();
-    item_fn.sig.asyncness.is_some() && instrumented(&tokens).is_some()
+    if item_fn.sig.asyncness.is_some() {
+        instrumented(&tokens).is_some()
+    } else {
+        instrumented_sync(&tokens).is_some()
+    }
+}
+
+/// `#[tracing::instrument]`'s expansion of a plain `fn`: after the span's
+/// guard, the body as a block, or (with `err` / `ret`) inside
+/// `(move || { … })()`.
+///
+/// ```text
+/// #[allow(…)] { let __tracing_attr_span; let __tracing_attr_guard; if … { … } #[warn(…)] { BODY } }
+/// let __tracing_attr_span; let __tracing_attr_guard; if … { … } … (move || { BODY })() …
+/// ```
+fn instrumented_sync(tokens: &[TokenTree]) -> Option<Site> {
+    let guarded = |tokens: &[TokenTree]| {
+        tokens
+            .windows(2)
+            .any(|pair| is_ident(&pair[0], "let") && is_ident(&pair[1], "__tracing_attr_guard"))
+    };
+    let site = |body: &Group, path: Vec<usize>| Site {
+        body: body.clone(),
+        ret: None,
+        prefix: TokenStream::new(),
+        path,
+    };
+    if guarded(tokens) {
+        // `err` / `ret`: the first `(move || { … })` after the guard.
+        return tokens.iter().enumerate().find_map(|(at, tree)| {
+            let TokenTree::Group(paren) = tree else {
+                return None;
+            };
+            if paren.delimiter() != Delimiter::Parenthesis {
+                return None;
+            }
+            match paren.stream().into_iter().collect::<Vec<_>>().as_slice() {
+                [m, bar, bar2, TokenTree::Group(body)]
+                    if is_ident(m, "move")
+                        && is_punct(bar, '|')
+                        && is_punct(bar2, '|')
+                        && body.delimiter() == Delimiter::Brace =>
+                {
+                    Some(site(body, vec![at, 3]))
+                }
+                _ => None,
+            }
+        });
+    }
+    // Neither: a block holding the guard, the body its last block.
+    tokens.iter().enumerate().find_map(|(at, tree)| {
+        let TokenTree::Group(block) = tree else {
+            return None;
+        };
+        let inner: Vec<TokenTree> = block.stream().into_iter().collect();
+        if block.delimiter() != Delimiter::Brace || !guarded(&inner) {
+            return None;
+        }
+        match inner.last() {
+            Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {
+                Some(site(body, vec![at, inner.len() - 1]))
+            }
+            _ => None,
+        }
+    })
 }
 
 /// `let __tracing_instrument_future = async move { … };`
