@@ -133,7 +133,78 @@ mod rustc_lints {
     }
 }
 
+// The same on plain functions, with the five attributes they take.
+#[allow(
+    clippy::needless_return,
+    clippy::redundant_closure,
+    clippy::missing_panics_doc,
+    clippy::redundant_pub_crate
+)]
+mod plain_fns {
+    use steadfast::{bulkhead, circuit_breaker, fallback, rate_limit, retry};
+
+    use super::ApiError;
+
+    pub(crate) struct Store {
+        pub(crate) reads: u32,
+    }
+
+    impl Store {
+        #[fallback(Self::cached, when = ApiError::is_transient)]
+        #[retry(
+            attempts = 4,
+            backoff = exponential("1ms", factor = 2.0, max = "20ms"),
+            jitter = equal,
+            max_elapsed = "1s",
+            when = ApiError::is_transient,
+            delay_from = ApiError::retry_after
+        )]
+        #[circuit_breaker(failure_if = ApiError::is_transient)]
+        #[bulkhead(max_concurrent = 2, max_wait = "10ms")]
+        #[rate_limit(rate = 100, max_wait = "10ms")]
+        pub(crate) fn read(&mut self, id: u32) -> Result<u32, ApiError> {
+            self.reads += 1;
+            if self.reads < 3 {
+                return Err(ApiError(503));
+            }
+            Ok(id)
+        }
+
+        const fn cached(_error: ApiError) -> Result<u32, ApiError> {
+            Ok(0)
+        }
+    }
+
+    #[retry(attempts = 2, backoff = none)]
+    pub(crate) fn sync_stub() -> Result<u32, String> {
+        todo!()
+    }
+
+    #[retry(attempts = 2, backoff = none)]
+    pub(crate) fn sync_every_arm_returns(x: u32) -> Result<u32, String> {
+        match x {
+            0 => return Err("zero".into()),
+            n => return Ok(n),
+        }
+    }
+
+    #[fallback(|e| Err(e))]
+    pub(crate) fn sync_one_line(x: u32) -> Result<u32, String> {
+        Ok(x)
+    }
+}
+
 use rustc_lints::{every_arm_returns, explicit_return, explode, one_line, serve, stub};
+
+#[test]
+fn strict_lints_accept_the_expansions_of_plain_fns() {
+    let mut store = plain_fns::Store { reads: 0 };
+    assert_eq!(store.read(7).unwrap(), 7);
+    assert_eq!(plain_fns::sync_every_arm_returns(0), Err("zero".into()));
+    assert_eq!(plain_fns::sync_one_line(3), Ok(3));
+    let stub: fn() -> Result<u32, String> = plain_fns::sync_stub;
+    assert!(std::panic::catch_unwind(stub).is_err());
+}
 
 #[tokio::test(start_paused = true)]
 async fn strict_lints_accept_the_expansions() {
