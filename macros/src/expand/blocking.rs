@@ -1,4 +1,4 @@
-//! The layers of a plain `fn`: the same fold as [`compose`](super::compose),
+//! The layers of a plain `fn`: the same fold as `compose`'s,
 //! with each layer an expression of the call's `Result` evaluated where it
 //! stands instead of a future.
 //!
@@ -35,8 +35,8 @@ use syn::spanned::Spanned;
 use crate::args::{Args, Policy};
 
 use super::body::respan;
-use super::compose::{Built, Context, predicate};
 use super::policy::{self, State};
+use super::protocol::{Built, Context, predicate};
 
 /// One layer around `inner`, on a plain `fn`.
 pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {

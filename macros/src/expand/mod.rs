@@ -42,13 +42,16 @@
 //!
 //! - [`validate`]: the checks that need the whole function;
 //! - [`policy`]: each attribute's policy, from the runtime's `const` builders;
-//! - [`compose`]: the fold over the layers, and the protocol between them;
+//! - [`compose`]: the fold over the layers of an `async fn`;
+//! - [`blocking`]: the same fold for a plain `fn`;
+//! - [`protocol`]: what the layers hand each other;
 //! - [`body`]: token helpers for the user's body.
 
 mod blocking;
 mod body;
 mod compose;
 mod policy;
+mod protocol;
 mod site;
 mod validate;
 
