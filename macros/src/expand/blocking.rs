@@ -28,7 +28,7 @@
 //! plain `fn` get here (`validate::check_sync` refuses the others).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::quote;
 use syn::Ident;
 use syn::spanned::Spanned;
 
@@ -36,7 +36,7 @@ use crate::args::{Args, Policy};
 
 use super::body::respan;
 use super::policy::{self, State};
-use super::protocol::{Built, Context, predicate};
+use super::protocol::{Built, Context, fallback_when, predicate};
 
 /// One layer around `inner`, on a plain `fn`.
 pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
@@ -111,10 +111,7 @@ pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             }
         }
         Policy::Fallback(fallback) => {
-            let when = fallback
-                .when
-                .as_ref()
-                .map_or_else(|| quote!(#p::always), ToTokens::to_token_stream);
+            let when = fallback_when(p, fallback);
             let handler = &fallback.handler;
             let recover = respan(quote!(#p::fallback_blocking), handler.span());
             let (located, describe) = (&cx.located, &cx.describe);

@@ -25,7 +25,7 @@
 //! un-annotated one is, whatever `T` and `E` are.
 
 use proc_macro2::{Group, Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Lifetime, Type};
 
@@ -34,7 +34,7 @@ use crate::item::ItemFn;
 
 use super::body::{erase_impl_trait, fake_return_edge, respan};
 use super::policy::{self, State};
-use super::protocol::{Built, Context, predicate};
+use super::protocol::{Built, Context, fallback_when, predicate};
 
 /// The new body of `item_fn`, with `parsed` outermost first.
 pub(crate) fn compose(
@@ -283,10 +283,7 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             }
         }
         Policy::Fallback(fallback) => {
-            let when = fallback
-                .when
-                .as_ref()
-                .map_or_else(|| quote!(#p::always), ToTokens::to_token_stream);
+            let when = fallback_when(p, fallback);
             let handler = &fallback.handler;
             let recover = respan(quote!(#p::fallback), handler.span());
             let label = Lifetime::new("'__steadfast_fallback", Span::mixed_site());

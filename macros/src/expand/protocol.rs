@@ -5,7 +5,7 @@
 //! build on it.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::Ident;
 use syn::spanned::Spanned;
 
@@ -57,4 +57,12 @@ pub(super) fn predicate(
             quote!(#p::#helper(#returns, #p::#default))
         }
     }
+}
+
+/// A `#[fallback]`'s `when`: the user's predicate, or every error.
+pub(super) fn fallback_when(p: &TokenStream, fallback: &crate::args::FallbackArgs) -> TokenStream {
+    fallback
+        .when
+        .as_ref()
+        .map_or_else(|| quote!(#p::always), ToTokens::to_token_stream)
 }

@@ -235,9 +235,7 @@ impl<'p> Attempts<'p> {
         if !stopped_during(delay).await {
             return None;
         }
-        events::retry_stopped(self.policy.name(), self.made);
-        meter::retry_call(self.policy.name(), true, "shutting_down");
-        K::take(kept).map(Err)
+        self.stopped::<T, V, K>(kept)
     }
 
     /// [`pause_kept`](Attempts::pause_kept) for a plain `fn`: blocks the
@@ -254,6 +252,13 @@ impl<'p> Attempts<'p> {
         if !stopped_during_blocking(delay) {
             return None;
         }
+        self.stopped::<T, V, K>(kept)
+    }
+
+    /// A delay ended by shutdown, reported: the kept failure, if any, is
+    /// the call's result.
+    #[cold]
+    fn stopped<T, V, K: Keep>(&self, kept: K::Kept<V>) -> Option<Result<T, V>> {
         events::retry_stopped(self.policy.name(), self.made);
         meter::retry_call(self.policy.name(), true, "shutting_down");
         K::take(kept).map(Err)
