@@ -616,8 +616,18 @@ impl Service {
     }
 }
 
-/// Generics, lifetimes, `impl Trait`, `where`, `self: Arc<Self>` and a
-/// `Result` alias work on a plain `fn`.
+/// A plain `fn` that drives async code on a runtime of its own (not an
+/// entry point: the attribute wraps it like any other body).
+#[retry(attempts = 2, backoff = none)]
+fn bridge(runtime: &tokio::runtime::Runtime, calls: &AtomicU32) -> Result<u32, Error> {
+    runtime.block_on(async {
+        let n = calls.fetch_add(1, SeqCst) + 1;
+        if n < 2 { Err(Error::Busy(n)) } else { Ok(n) }
+    })
+}
+
+/// Generics, lifetimes, `impl Trait`, `where`, `self: Arc<Self>`, a
+/// `Result` alias and a body that calls `block_on` work on a plain `fn`.
 #[test]
 fn signatures_work_on_a_plain_fn() {
     let source = Fixed(3);
@@ -625,4 +635,9 @@ fn signatures_work_on_a_plain_fn() {
     assert!(generic(&Fixed(0), || (), ()).is_err());
     let service = Arc::new(Service { base: 40 });
     assert_eq!(service.shared(2).unwrap(), 42);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let calls = AtomicU32::new(0);
+    assert_eq!(bridge(&runtime, &calls), Ok(2));
 }

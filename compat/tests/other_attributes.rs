@@ -7,7 +7,8 @@
 //!   same on a plain `fn`.
 //! - `#[async_trait]` on an impl or trait whose methods carry toolkit
 //!   attributes.
-//! - `#[tokio::test]` written below the stack (it always wraps the whole call).
+//! - `#[tokio::test]` written below the stack (it always wraps the whole call),
+//!   and a plain `#[test]` below the stack of a plain `fn`.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -334,4 +335,13 @@ fn sync_instrument_below_the_stack_spans_each_attempt() {
     );
     assert_eq!(spans.errors(), 2, "`err` sees each failed attempt");
     assert_eq!(spans.returns(), 1);
+}
+
+static FLAKY_SYNC_TEST: Probe = Probe::new();
+
+// A flaky plain test retried as a whole: `#[test]` below the stack.
+#[retry(attempts = 3, backoff = none)]
+#[test]
+fn a_plain_test_below_the_stack_is_retried() -> Result<(), TestError> {
+    third_time(&FLAKY_SYNC_TEST).map(|_| ())
 }

@@ -146,7 +146,7 @@ fn expand(item_fn: &ItemFn, stack: &Stack) -> syn::Result<TokenStream> {
     errors.push(stack::check_duplicates(&stack.layers));
     let blocking = !site.is_async_trait() && item_fn.sig.asyncness.is_none();
     if blocking {
-        errors.push(validate::check_sync(item_fn, &stack.layers, &stack.others));
+        errors.push(validate::check_sync(item_fn, &stack.layers));
     }
     let ret = match &site.ret {
         Some(ret) => Ok(ret.clone()),
