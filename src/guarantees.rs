@@ -201,8 +201,17 @@
 //!   through the stack, written order included
 //!   (`retry_does_not_retry_an_open_circuit`,
 //!   `a_rejection_keeps_its_kind_through_the_stack`); generics, lifetimes,
-//!   `impl Trait`, `self: Arc<Self>` and `Result` aliases
-//!   (`signatures_work_on_a_plain_fn`).
+//!   `impl Trait`, `self: Arc<Self>`, `Result` aliases and a body that calls
+//!   `block_on` (`signatures_work_on_a_plain_fn`); default names and
+//!   `health()` from startup (`a_plain_fns_policies_are_named_and_listed`);
+//!   `#[tracing::instrument]` above (one span per call) or below (one per
+//!   attempt), and a plain `#[test]` below the stack
+//!   (`compat/tests/other_attributes.rs`:
+//!   `sync_instrument_above_the_stack_spans_the_whole_call`,
+//!   `sync_instrument_without_err_or_ret_above_the_stack`,
+//!   `sync_instrument_below_the_stack_spans_each_attempt`,
+//!   `a_plain_test_below_the_stack_is_retried`); strict lints
+//!   (`tests/lints.rs`: `strict_lints_accept_the_expansions_of_plain_fns`).
 //! - Waits block the thread with `std` primitives, parked (no busy loop):
 //!   a bulkhead's waiters in FIFO order, given up after `max_wait` without
 //!   running, the slot released on panic

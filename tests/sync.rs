@@ -641,3 +641,55 @@ fn signatures_work_on_a_plain_fn() {
     let calls = AtomicU32::new(0);
     assert_eq!(bridge(&runtime, &calls), Ok(2));
 }
+
+// ---------------------------------------------------------------------------
+// Names and health
+// ---------------------------------------------------------------------------
+
+#[circuit_breaker]
+#[bulkhead]
+#[rate_limit(rate = 10)]
+fn named_by_default() -> Result<u32, Error> {
+    Ok(1)
+}
+
+impl Service {
+    #[circuit_breaker]
+    fn method_named(&self) -> Result<u32, Error> {
+        Ok(self.base)
+    }
+}
+
+/// A plain `fn`'s policies carry the default names (`module::fn`,
+/// `module::Type::fn` for a method) and are listed in `health()` from
+/// startup, before any call.
+#[test]
+fn a_plain_fns_policies_are_named_and_listed() {
+    let health = steadfast::health();
+    assert!(
+        health
+            .breakers
+            .iter()
+            .any(|b| b.name == "sync::named_by_default")
+    );
+    assert!(
+        health
+            .bulkheads
+            .iter()
+            .any(|b| b.name == "sync::named_by_default")
+    );
+    assert!(
+        health
+            .rate_limiters
+            .iter()
+            .any(|r| r.name == "sync::named_by_default")
+    );
+    assert!(
+        health
+            .breakers
+            .iter()
+            .any(|b| b.name == "sync::Service::method_named")
+    );
+    assert_eq!(named_by_default(), Ok(1));
+    assert_eq!(Service { base: 5 }.method_named(), Ok(5));
+}
