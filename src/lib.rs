@@ -329,26 +329,18 @@
 //! call cannot be cancelled), as do `#[leader]` and `#[chaos]`.
 //!
 //! ```
-//! use steadfast::{Rejected, bulkhead, circuit_breaker, retry};
+//! use steadfast::{bulkhead, circuit_breaker, retry};
 //!
-//! #[derive(Debug)]
-//! enum DbError {
-//!     Busy,
-//!     Rejected(Rejected),
-//! }
-//!
-//! impl From<Rejected> for DbError {
-//!     fn from(rejected: Rejected) -> Self {
-//!         DbError::Rejected(rejected)
-//!     }
-//! }
-//!
+//! // `std::io::Error` takes the policies' rejections as they are.
 //! #[retry(attempts = 3, backoff = fixed("10ms"))]
 //! #[circuit_breaker(consecutive_failures = 5)]
 //! #[bulkhead(max_concurrent = 4, max_wait = "100ms")]
-//! fn query(tries: &mut u32) -> Result<u32, DbError> {
+//! fn query(tries: &mut u32) -> std::io::Result<u32> {
 //!     *tries += 1;
-//!     if *tries < 2 { Err(DbError::Busy) } else { Ok(*tries) }
+//!     if *tries < 2 {
+//!         return Err(std::io::Error::other("busy"));
+//!     }
+//!     Ok(*tries)
 //! }
 //!
 //! let mut tries = 0;
