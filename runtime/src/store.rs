@@ -316,7 +316,7 @@ impl Outcomes {
 #[non_exhaustive]
 pub struct BreakerView {
     /// Closed, open or half-open.
-    pub state: crate::circuit_breaker::State,
+    pub state: crate::circuit_breaker::state::State,
     /// The store's generation: one more on every state change.
     pub generation: u64,
     /// Open: the time left before probes may start, on the store's clock
@@ -328,7 +328,7 @@ impl BreakerView {
     /// A view.
     #[must_use]
     pub const fn new(
-        state: crate::circuit_breaker::State,
+        state: crate::circuit_breaker::state::State,
         generation: u64,
         open_remaining: Duration,
     ) -> Self {

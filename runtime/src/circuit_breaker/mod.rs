@@ -64,7 +64,7 @@ mod call;
 mod permit;
 mod restore;
 mod shared;
-mod state;
+pub(crate) mod state;
 mod window;
 
 use core::future::Future;
@@ -84,6 +84,7 @@ use crate::registry::{Kind, Registration};
 use crate::store::BreakerWindow;
 use crate::{Failure, Lift, Rejected};
 use shared::{Link, Shared};
+pub(crate) use state::Outcome;
 use state::{Admission, MAX_PROBES, Word};
 use window::{BUCKETS, MAX_COUNT, Tally, Window};
 
@@ -198,15 +199,6 @@ pub(crate) const fn saturating_nanos(duration: Duration) -> u64 {
     } else {
         nanos as u64
     }
-}
-
-/// How a call ended, for the breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Success,
-    Failure,
-    /// Neither: an error `failure_if` does not count, or a dropped call.
-    Ignored,
 }
 
 impl CircuitBreaker {

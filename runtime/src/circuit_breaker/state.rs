@@ -56,8 +56,16 @@
 
 use core::sync::atomic::Ordering;
 
-use super::Outcome;
 use crate::sync::AtomicWord;
+
+/// How a call ended, for the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Success,
+    Failure,
+    /// Neither: an error `failure_if` does not count, or a dropped call.
+    Ignored,
+}
 
 /// The three states of a circuit breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,20 +6,16 @@ use core::future::Future;
 use core::task::Poll;
 use core::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::ShutdownReport;
-use super::signal::{begin, is_shutting_down, pin_notified};
+use super::signal::{begin, pin_notified};
+use super::track::RELEASED;
 use crate::registry;
 use crate::{Bulkhead, CircuitBreaker};
 
 /// How often the drain looks at the policies even if no release woke it.
 const BACKSTOP: Duration = Duration::from_millis(10);
-
-/// Woken when a bulkhead slot is released, or a tracked breaker's last call
-/// ends, during shutdown: the drain listens to it.
-static RELEASED: Notify = Notify::const_new();
 
 /// Starts shutdown and drains: new calls into any policy are refused with
 /// [`Rejected::ShuttingDown`](crate::Rejected::ShuttingDown), waiting calls
@@ -169,18 +165,4 @@ impl Drained {
             Drained::CircuitBreaker(_) => "circuit_breaker",
         }
     }
-}
-
-/// A bulkhead slot was released, or a tracked breaker's last call in flight
-/// ended: wakes the drain if shutdown is under way.
-#[inline]
-pub(crate) fn released() {
-    if is_shutting_down() {
-        released_slow();
-    }
-}
-
-#[cold]
-fn released_slow() {
-    RELEASED.notify_waiters();
 }

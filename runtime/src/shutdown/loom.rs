@@ -13,7 +13,7 @@ use core::sync::atomic::Ordering;
 // Not loom's `Arc`: see `bulkhead/loom.rs`.
 use std::sync::Arc;
 
-use super::signal::{BEGUN, TRACKING};
+use super::mode::{BEGUN, TRACKING};
 use super::track::{begin, enter, in_flight, leave};
 use crate::sync::model::check;
 

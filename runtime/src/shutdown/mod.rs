@@ -117,17 +117,18 @@
 mod drain;
 #[cfg(test)]
 mod loom;
+mod mode;
 mod report;
 mod signal;
 mod track;
 
-pub(crate) use drain::released;
 pub use drain::shutdown;
 #[cfg(feature = "tokio-util")]
 pub use drain::shutdown_on;
+pub use mode::is_shutting_down;
+pub(crate) use mode::{mode, quiet};
 pub use report::{PolicyDrain, ShutdownReport};
 pub(crate) use signal::{Stop, stopped_before, stopped_before_blocking};
-pub use signal::{begin, begun, is_shutting_down, reset};
-pub(crate) use signal::{mode, quiet};
+pub use signal::{begin, begun, reset};
 pub use track::track_calls;
-pub(crate) use track::{call_entered, call_left, in_flight};
+pub(crate) use track::{call_entered, call_left, in_flight, released};

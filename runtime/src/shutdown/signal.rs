@@ -1,68 +1,19 @@
-//! The mode word (whether shutdown has begun, whether calls are tracked)
-//! and the signal that wakes waiting calls when shutdown begins (memory
-//! ordering: see the [module docs](super)).
+//! The signal that wakes waiting calls when shutdown begins, and the waits
+//! that listen to it (memory ordering: see the [module docs](super)).
 
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use core::task::{Context, Poll};
 
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
-/// The process's mode: [`BEGUN`] and [`TRACKING`] bits, 0 in normal
-/// operation, so that a policy's entry tells "nothing to do" from one
-/// `Relaxed` load compared to 0.
-pub(super) static MODE: AtomicU64 = AtomicU64::new(0);
-
-/// [`MODE`]'s bit: shutdown has begun.
-pub(super) const BEGUN: u64 = 1;
-
-/// [`MODE`]'s bit: circuit breakers count their calls in flight
-/// ([`track_calls`](super::track_calls)).
-pub(super) const TRACKING: u64 = 2;
+use super::mode::{BEGUN, MODE};
 
 /// Woken once, when shutdown begins: every waiting call listens to it.
 static STOP: Notify = Notify::const_new();
-
-/// Whether shutdown has begun: one `Relaxed` load, for the policies' entry.
-#[must_use]
-#[inline]
-pub fn is_shutting_down() -> bool {
-    MODE.load(Ordering::Relaxed) & BEGUN != 0
-}
-
-/// Whether the process is in normal operation: shutdown has not begun and
-/// calls are not tracked. One `Relaxed` load compared to 0, for the circuit
-/// breaker's fast path; anything else takes its cold path.
-#[must_use]
-#[inline]
-pub(crate) fn quiet() -> bool {
-    MODE.load(Ordering::Relaxed) == 0
-}
-
-/// The mode word, as the cold paths read it (`Relaxed`).
-#[inline]
-pub(crate) fn mode() -> Mode {
-    Mode(MODE.load(Ordering::Relaxed))
-}
-
-/// A reading of the mode word.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Mode(u64);
-
-impl Mode {
-    /// Shutdown has begun.
-    pub(crate) fn begun(self) -> bool {
-        self.0 & BEGUN != 0
-    }
-
-    /// Circuit breakers count their calls in flight.
-    pub(crate) fn tracking(self) -> bool {
-        self.0 & TRACKING != 0
-    }
-}
 
 /// Starts shutdown (once; later calls do nothing) and wakes every waiting
 /// call. It does not wait for anything: [`shutdown`](super::shutdown()) also drains.

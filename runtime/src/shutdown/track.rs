@@ -2,11 +2,15 @@
 //! that the drain can wait for them: the count/flag protocol (a Dekker
 //! pattern written with `SeqCst` fences; the argument is in the
 //! [module docs](super#cost-and-memory-ordering)), generic over the atomic
-//! word so that `loom.rs` checks the very functions the breaker runs.
+//! word so that `loom.rs` checks the very functions the breaker runs; and
+//! the signal that wakes the drain when a call leaves or a bulkhead slot is
+//! released.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use super::signal::{BEGUN, MODE, TRACKING};
+use tokio::sync::Notify;
+
+use super::mode::{BEGUN, MODE, TRACKING, is_shutting_down};
 use crate::sync::AtomicWord;
 
 /// From now on, every [`CircuitBreaker`](crate::CircuitBreaker) counts its
@@ -94,6 +98,24 @@ pub(crate) fn call_entered(count: &AtomicU64) -> bool {
 #[inline]
 pub(crate) fn call_left(count: &AtomicU64) {
     if leave(count) {
-        super::drain::released();
+        released();
     }
+}
+
+/// Woken when a bulkhead slot is released, or a tracked breaker's last call
+/// ends, during shutdown: the drain listens to it.
+pub(super) static RELEASED: Notify = Notify::const_new();
+
+/// A bulkhead slot was released, or a tracked breaker's last call in flight
+/// ended: wakes the drain if shutdown is under way.
+#[inline]
+pub(crate) fn released() {
+    if is_shutting_down() {
+        released_slow();
+    }
+}
+
+#[cold]
+fn released_slow() {
+    RELEASED.notify_waiters();
 }
