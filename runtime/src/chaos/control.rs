@@ -12,46 +12,10 @@ use core::time::Duration;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 
+use super::knobs::{Knobs, Settings, stream};
 use super::policy::{Chaos, is_rate};
-
-/// A name's settings, as the run-time controls read and write them.
-///
-/// ```
-/// use std::time::Duration;
-/// use steadfast_runtime::chaos::{self, Settings};
-///
-/// #[steadfast::chaos(latency = "10ms", name = "payments")]
-/// async fn pay(cents: u64) -> std::io::Result<u64> {
-///     Ok(cents)
-/// }
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-/// pay(1).await.unwrap();
-/// chaos::set("payments", Settings {
-///     enabled: true,
-///     error_rate: 0.0,
-///     latency: Duration::from_millis(200),
-///     latency_rate: 0.05,
-/// })
-/// .unwrap();
-/// assert_eq!(chaos::settings("payments").unwrap().latency_rate, 0.05);
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Settings {
-    /// Whether any fault is injected.
-    pub enabled: bool,
-    /// The share of calls that fail with the injected error, in `[0, 1]`
-    /// (a policy without an `error` function injects none).
-    pub error_rate: f64,
-    /// The latency injected.
-    pub latency: Duration,
-    /// The share of calls that wait `latency` first, in `[0, 1]`.
-    pub latency_rate: f64,
-}
 
 /// [`set`] was given a rate outside `[0, 1]` (or `NaN`); nothing changed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,49 +35,6 @@ impl core::fmt::Display for InvalidSettings {
 }
 
 impl std::error::Error for InvalidSettings {}
-
-/// One name's live settings and random stream.
-#[derive(Debug)]
-pub(crate) struct Knobs {
-    name: &'static str,
-    /// The settings of the attribute that ran first under this name.
-    origin: Settings,
-    enabled: AtomicBool,
-    /// `f64` bits.
-    error_rate: AtomicU64,
-    latency_nanos: AtomicU64,
-    /// `f64` bits.
-    latency_rate: AtomicU64,
-    rng: Mutex<StdRng>,
-    /// Faults injected so far.
-    errors: AtomicU64,
-    latencies: AtomicU64,
-}
-
-impl Knobs {
-    fn load(&self) -> Settings {
-        Settings {
-            enabled: self.enabled.load(Ordering::Relaxed),
-            error_rate: f64::from_bits(self.error_rate.load(Ordering::Relaxed)),
-            latency: Duration::from_nanos(self.latency_nanos.load(Ordering::Relaxed)),
-            latency_rate: f64::from_bits(self.latency_rate.load(Ordering::Relaxed)),
-        }
-    }
-
-    fn store(&self, settings: Settings) {
-        self.enabled.store(settings.enabled, Ordering::Relaxed);
-        self.error_rate
-            .store(settings.error_rate.to_bits(), Ordering::Relaxed);
-        let nanos = u64::try_from(settings.latency.as_nanos()).unwrap_or(u64::MAX);
-        self.latency_nanos.store(nanos, Ordering::Relaxed);
-        self.latency_rate
-            .store(settings.latency_rate.to_bits(), Ordering::Relaxed);
-    }
-
-    fn reseed(&self, seed: u64) {
-        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = stream(seed, self.name);
-    }
-}
 
 /// A control call made before any policy of its name ran.
 #[derive(Debug, Clone, Copy)]
@@ -162,16 +83,6 @@ fn apply(knobs: &Knobs, change: Change) {
         Change::Set(settings) => knobs.store(settings),
         Change::Enabled(enabled) => knobs.enabled.store(enabled, Ordering::Relaxed),
     }
-}
-
-/// The random stream of `name` under `seed`: FNV-1a of the name mixed into
-/// the seed, so that each name has a stream of its own.
-fn stream(seed: u64, name: &str) -> StdRng {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.bytes() {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    StdRng::seed_from_u64(seed ^ hash)
 }
 
 /// What one call suffers.

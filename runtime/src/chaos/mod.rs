@@ -46,6 +46,8 @@
 
 #[cfg(feature = "chaos")]
 mod control;
+#[cfg(feature = "chaos")]
+mod knobs;
 mod policy;
 
 #[cfg(feature = "chaos")]
@@ -53,7 +55,9 @@ pub(crate) use control::report_snapshot;
 #[cfg(feature = "chaos")]
 pub use control::{ChaosHealth, seed, seed_in_use};
 #[cfg(feature = "chaos")]
-pub use control::{Injected, InvalidSettings, Settings, disable, enable, injected, set, settings};
+pub use control::{Injected, InvalidSettings, disable, enable, injected, set, settings};
+#[cfg(feature = "chaos")]
+pub use knobs::Settings;
 pub use policy::{Chaos, ChaosBuilder};
 
 /// Whether this build has the feature `chaos`: whether `#[chaos]` injects

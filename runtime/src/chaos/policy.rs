@@ -18,7 +18,7 @@ pub struct Chaos {
     #[cfg(feature = "chaos")]
     pub(super) config: ChaosBuilder,
     #[cfg(feature = "chaos")]
-    pub(super) knobs: std::sync::OnceLock<&'static super::control::Knobs>,
+    pub(super) knobs: std::sync::OnceLock<&'static super::knobs::Knobs>,
 }
 
 impl core::fmt::Debug for Chaos {
