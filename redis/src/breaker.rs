@@ -17,7 +17,6 @@
 
 use core::time::Duration;
 
-use redis::Script;
 use steadfast_runtime::circuit_breaker::State;
 use steadfast_runtime::store::{
     BreakerSpec, BreakerStore, BreakerView, BreakerWindow, Outcomes, ProbeGrant, ProbeOutcome,
@@ -26,14 +25,6 @@ use steadfast_runtime::store::{
 
 use crate::error;
 use crate::store::RedisStore;
-
-/// The script's text (`breaker.lua`).
-pub(crate) const SCRIPT: &str = include_str!("breaker.lua");
-
-/// The script, with its SHA-1 computed once per store.
-pub(crate) fn script() -> Script {
-    Script::new(SCRIPT)
-}
 
 /// The largest count window the script keeps (2^20 outcomes, 4096 ring
 /// chunks; the in-process window holds at most 1024).

@@ -186,6 +186,7 @@
 mod breaker;
 mod error;
 mod rate;
+mod scripts;
 mod store;
 
 pub use store::{DEFAULT_TIMEOUT, RedisStore};

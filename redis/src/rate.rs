@@ -20,21 +20,12 @@
 
 use core::time::Duration;
 
-use redis::Script;
 use steadfast_runtime::store::{
     RateBatch, RateDecision, RateSpec, RateStore, StoreError, StoreErrorKind, StoreFuture,
 };
 
 use crate::error;
 use crate::store::RedisStore;
-
-/// The script's text (`rate.lua`).
-pub(crate) const SCRIPT: &str = include_str!("rate.lua");
-
-/// The script, with its SHA-1 computed once per store.
-pub(crate) fn script() -> Script {
-    Script::new(SCRIPT)
-}
 
 /// The longest horizon the script counts exactly, in µs: `burst × per /
 /// rate + per / rate + max_wait` at most 2^51 µs (71 years). See `rate.lua`.

@@ -37,7 +37,7 @@ use redis::{Client, RedisResult, Script};
 use steadfast_runtime::store::{StoreError, StoreErrorKind};
 use tokio::runtime::{Handle, Id};
 
-use crate::{breaker, error, rate};
+use crate::{error, scripts};
 
 /// The default [`RedisStore::timeout`]: 100 ms, about a thousand loopback
 /// round trips, and short enough for a policy to fall back well within a
@@ -83,8 +83,8 @@ impl RedisStore {
         Ok(RedisStore {
             client,
             timeout: DEFAULT_TIMEOUT,
-            rate_script: rate::script(),
-            breaker_script: breaker::script(),
+            rate_script: scripts::rate(),
+            breaker_script: scripts::breaker(),
             connection: Mutex::new(None),
         })
     }
