@@ -8,11 +8,15 @@
 //! counts and order, never how long something took. (Shutdown waking a
 //! blocked thread is in `sync_shutdown.rs`: shutdown is process-wide.)
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
+
+use common::until;
 
 use steadfast::circuit_breaker::State;
 use steadfast::{
@@ -46,17 +50,6 @@ impl Error {
             _ => None,
         }
     }
-}
-
-/// Waits (really, a few milliseconds at a time) until `done` holds.
-fn until(done: impl Fn() -> bool) {
-    for _ in 0..2_000 {
-        if done() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    panic!("the condition did not hold within about two seconds");
 }
 
 // ---------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 //! for a rate limiter's turn or sleeping a retry delay is woken when shutdown
 //! begins, as an `async` caller is (its own binary: shutdown is process-wide).
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
+
+use common::until;
 
 use steadfast::{Bulkhead, RateLimiter, Rejected, bulkhead, rate_limit, retry};
 
@@ -50,16 +54,6 @@ fn at_turn(ran: &AtomicU32) -> Result<u32, Error> {
 #[retry(attempts = 3, backoff = fixed("1h"))]
 fn sleepy(calls: &AtomicU32) -> Result<u32, Error> {
     Err(Error::Busy(calls.fetch_add(1, SeqCst) + 1))
-}
-
-fn until(done: impl Fn() -> bool) {
-    for _ in 0..2_000 {
-        if done() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    panic!("the condition did not hold within about two seconds");
 }
 
 /// The result of `call` run on a thread of its own, or a failure if it has

@@ -141,3 +141,16 @@ pub fn timeout_after(rejected: &Rejected) -> Option<Duration> {
         _ => None,
     }
 }
+
+/// On a plain thread (the tests of plain functions): waits, a millisecond
+/// of real time at a time, until `done` holds; fails after about two
+/// seconds.
+pub fn until(done: impl Fn() -> bool) {
+    for _ in 0..2_000 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("the condition did not hold within about two seconds");
+}
