@@ -212,6 +212,26 @@ async fn acquire_asks_the_store_and_try_acquire_decides_in_process() {
     assert_eq!(store.asked().len(), 1);
 }
 
+/// A plain `fn`'s call (`call`, the attribute's path there) decides on the
+/// limiter's own state, as `OnStoreError::Local` does: the store is never
+/// asked (no runtime to make the round trip on), and the limit holds per
+/// process (one turn a minute here: the second call is refused).
+#[test]
+fn a_blocking_call_decides_in_process_without_asking_the_store() {
+    let store = Told::leak(Vec::new());
+    let limiter = shared(store, OnStoreError::Closed);
+    assert_eq!(limiter.call(|| Ok::<u32, ()>(1)), Ok(1));
+    let refused = limiter.call(|| Ok::<u32, ()>(2));
+    assert!(
+        matches!(
+            refused,
+            Err(Failure::Rejected(Rejected::RateLimited { .. }))
+        ),
+        "{refused:?}"
+    );
+    assert!(store.asked().is_empty());
+}
+
 /// An outer breaker counts `StoreUnavailable` as neither success nor
 /// failure: the protected dependency did nothing wrong.
 #[tokio::test(start_paused = true)]
