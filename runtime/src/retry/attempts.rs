@@ -36,30 +36,39 @@ pub struct Attempts<'p> {
 
 impl<'p> Attempts<'p> {
     #[inline]
-    pub(super) fn new(policy: &'p Retry, budget: Option<&'p RetryBudget>, blocking: bool) -> Self {
-        Attempts {
-            policy,
-            budget,
-            made: 0,
-            // The only clock read a retry needs, and only for a budget.
-            started: policy.max_elapsed.map(|_| now(blocking)),
-            blocking,
-            previous: policy.backoff.initial(),
-            stop: "",
-        }
+    pub(super) fn new(policy: &'p Retry, budget: Option<&'p RetryBudget>) -> Self {
+        // The only clock read a retry needs, and only for a budget.
+        let started = policy.max_elapsed.map(|_| now(false));
+        Attempts::with_clock(policy, budget, started, false)
     }
 
-    /// A plain `fn`'s bookkeeping, made after its first attempt (which
-    /// `started` was read before, if `max_elapsed` needs it).
+    /// A plain `fn`'s bookkeeping, made after its first attempt: `started`
+    /// was read before that attempt on the `std` clock (if `max_elapsed`
+    /// needs it), which `max_elapsed` is then measured on.
     #[inline]
     pub(super) fn resumed(
         policy: &'p Retry,
         budget: Option<&'p RetryBudget>,
         started: Option<Instant>,
     ) -> Self {
+        Attempts::with_clock(policy, budget, started, true)
+    }
+
+    #[inline]
+    fn with_clock(
+        policy: &'p Retry,
+        budget: Option<&'p RetryBudget>,
+        started: Option<Instant>,
+        blocking: bool,
+    ) -> Self {
         Attempts {
+            policy,
+            budget,
+            made: 0,
             started,
-            ..Attempts::new(policy, budget, true)
+            blocking,
+            previous: policy.backoff.initial(),
+            stop: "",
         }
     }
 
@@ -239,10 +248,11 @@ impl<'p> Attempts<'p> {
     }
 
     /// [`pause_kept`](Attempts::pause_kept) for a plain `fn`: blocks the
-    /// thread for `delay` (parked, on the `std` clock; see
-    /// [`pause_blocking`]), ended early by [shutdown](crate::shutdown()),
-    /// which returns the kept failure as the call's result.
-    pub fn pause_kept_blocking<T, V, K: Keep>(
+    /// thread for `delay` (parked with `std::thread::park_timeout` on the
+    /// `std` clock, not a busy loop), ended early by
+    /// [shutdown](crate::shutdown()), which returns the kept failure as the
+    /// call's result.
+    pub(super) fn pause_kept_blocking<T, V, K: Keep>(
         &self,
         keep: K,
         delay: Duration,
@@ -351,13 +361,6 @@ async fn stopped_during(delay: Duration) -> bool {
             true
         }
     }
-}
-
-/// [`pause`] for a plain `fn`: blocks the thread for `delay` (parked with
-/// `std::thread::park_timeout` on the `std` clock, not a busy loop; nothing
-/// for a zero delay); [shutdown](crate::shutdown()) wakes it early.
-pub fn pause_blocking(delay: Duration) {
-    let _ = stopped_during_blocking(delay);
 }
 
 /// Blocks `delay` unless shutdown ends it; whether shutdown has begun.

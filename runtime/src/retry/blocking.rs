@@ -16,9 +16,9 @@ impl Retry {
     /// Runs the synchronous `op` until it succeeds or the policy gives up,
     /// each retry drawing from `budget` if there is one: the attributes'
     /// path on a plain `fn` (a first attempt that succeeds costs the call
-    /// and a branch). The delays block the thread as
-    /// [`Attempts::pause_kept_blocking`] does; `max_elapsed` is measured on
-    /// the `std` clock.
+    /// and a branch). The delays block the thread (parked on the `std`
+    /// clock; [shutdown](crate::shutdown()) ends one early, and the last
+    /// error returns); `max_elapsed` is measured on the `std` clock.
     ///
     /// `when`, `delay_from` and `describe` are as for
     /// [`Attempts::judge_kept`].

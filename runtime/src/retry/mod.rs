@@ -18,7 +18,7 @@ use core::future::Future;
 use core::ops::ControlFlow;
 use core::time::Duration;
 
-pub use attempts::{Attempts, Judged, Keep, KeepError, KeepNothing, pause, pause_blocking};
+pub use attempts::{Attempts, Judged, Keep, KeepError, KeepNothing, pause};
 pub use backoff::Backoff;
 pub use budget::{BudgetLevel, RetryBudget, RetryBudgetBuilder};
 pub use jitter::Jitter;
@@ -128,7 +128,7 @@ impl Retry {
     #[must_use]
     #[inline]
     pub fn start(&self) -> Attempts<'_> {
-        Attempts::new(self, None, false)
+        Attempts::new(self, None)
     }
 
     /// Starts the bookkeeping for one call whose retries draw from `budget`:
@@ -163,25 +163,7 @@ impl Retry {
     #[inline]
     pub fn start_budgeted<'a>(&'a self, budget: &'a RetryBudget) -> Attempts<'a> {
         budget.deposit();
-        Attempts::new(self, Some(budget), false)
-    }
-
-    /// [`start`](Retry::start) for a call on a plain `fn`: `max_elapsed` is
-    /// measured on the `std` clock, and its delays are slept with
-    /// [`Attempts::pause_kept_blocking`].
-    #[must_use]
-    #[inline]
-    pub fn start_blocking(&self) -> Attempts<'_> {
-        Attempts::new(self, None, true)
-    }
-
-    /// [`start_budgeted`](Retry::start_budgeted) for a call on a plain `fn`
-    /// (see [`start_blocking`](Retry::start_blocking)).
-    #[must_use]
-    #[inline]
-    pub fn start_budgeted_blocking<'a>(&'a self, budget: &'a RetryBudget) -> Attempts<'a> {
-        budget.deposit();
-        Attempts::new(self, Some(budget), true)
+        Attempts::new(self, Some(budget))
     }
 
     /// [`run`](Retry::run) for a synchronous `op`: the delays block the
