@@ -60,24 +60,41 @@ pub(super) fn pin_notified(notify: &'static Notify) -> Pin<Box<Notified<'static>
     notified
 }
 
+/// Whether shutdown has begun, read as the waits read it (`SeqCst`, after
+/// subscribing: see the module docs on ordering).
+fn has_begun() -> bool {
+    MODE.load(Ordering::SeqCst) & BEGUN != 0
+}
+
+/// Subscribes `stop` to the signal in place (a retry delay allocates
+/// nothing), then reads the flag: whether shutdown had already begun.
+fn subscribe(stop: Pin<&mut Notified<'_>>) -> bool {
+    stop.enable();
+    has_begun()
+}
+
+/// Ready once shutdown has begun: the flag, or the signal.
+fn poll_stop(stop: Pin<&mut Notified<'_>>, cx: &mut Context<'_>) -> Poll<()> {
+    if has_begun() {
+        Poll::Ready(())
+    } else {
+        stop.poll(cx)
+    }
+}
+
 /// Sleeps until `deadline` unless shutdown begins (or has begun) first:
 /// `true` if it did (the sleep ended early).
 pub(crate) async fn stopped_before(deadline: Instant) -> bool {
-    // Subscribed in place (not boxed as `Stop` is): a retry delay allocates
-    // nothing. Then the flag, as `Stop::new` reads it (see the module docs).
     let mut stop = core::pin::pin!(STOP.notified());
-    stop.as_mut().enable();
-    if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
+    if subscribe(stop.as_mut()) {
         return true;
     }
     let mut sleep = core::pin::pin!(tokio::time::sleep_until(deadline));
     core::future::poll_fn(|cx| {
         if sleep.as_mut().poll(cx).is_ready() {
             Poll::Ready(false)
-        } else if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
-            Poll::Ready(true)
         } else {
-            stop.as_mut().poll(cx).map(|()| true)
+            poll_stop(stop.as_mut(), cx).map(|()| true)
         }
     })
     .await
@@ -88,18 +105,10 @@ pub(crate) async fn stopped_before(deadline: Instant) -> bool {
 /// begun) first: `true` if it did.
 pub(crate) fn stopped_before_blocking(deadline: Option<std::time::Instant>) -> bool {
     let mut stop = core::pin::pin!(STOP.notified());
-    stop.as_mut().enable();
-    if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
+    if subscribe(stop.as_mut()) {
         return true;
     }
-    crate::blocking::park_until(deadline, |cx| {
-        if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
-            Poll::Ready(())
-        } else {
-            stop.as_mut().poll(cx)
-        }
-    })
-    .is_some()
+    crate::blocking::park_until(deadline, |cx| poll_stop(stop.as_mut(), cx)).is_some()
 }
 
 /// A waiting call's subscription to the shutdown signal: ready once
@@ -112,9 +121,8 @@ impl Stop {
     /// leaves at once).
     #[cold]
     pub(crate) fn new() -> Option<Stop> {
-        let notified = pin_notified(&STOP);
-        // After subscribing (see the module docs on ordering).
-        if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
+        let mut notified = Box::pin(STOP.notified());
+        if subscribe(notified.as_mut()) {
             None
         } else {
             Some(Stop(notified))
@@ -126,10 +134,7 @@ impl Future for Stop {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if MODE.load(Ordering::SeqCst) & BEGUN != 0 {
-            return Poll::Ready(());
-        }
-        self.0.as_mut().poll(cx)
+        poll_stop(self.0.as_mut(), cx)
     }
 }
 
