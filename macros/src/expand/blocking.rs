@@ -35,8 +35,8 @@ use syn::spanned::Spanned;
 use crate::args::{Args, Policy};
 
 use super::body::respan;
-use super::policy::{self, State};
-use super::protocol::{Built, Context, fallback_when, predicate};
+use super::policy;
+use super::protocol::{Built, Context, fallback_when, predicate, stateful};
 
 /// One layer around `inner`, on a plain `fn`.
 pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
@@ -54,6 +54,7 @@ pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let state = policy::breaker(p, breaker, &cx.located, &cx.params);
             value(stateful(
                 state,
+                true,
                 |state| quote!(#p::CircuitBreaker::wrap_call(#state, || #call, #failure_if)),
             ))
         }
@@ -61,6 +62,7 @@ pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let state = policy::bulkhead(p, bulkhead, &cx.located, &cx.params);
             value(stateful(
                 state,
+                true,
                 |state| quote!(#p::Bulkhead::wrap_call(#state, || #call)),
             ))
         }
@@ -68,6 +70,7 @@ pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let state = policy::rate_limit(p, limit, &cx.located, &cx.params);
             value(stateful(
                 state,
+                true,
                 |state| quote!(#p::RateLimiter::wrap_call(#state, || #call)),
             ))
         }
@@ -119,22 +122,5 @@ pub(super) fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
         }
         // Refused on a plain `fn` before expansion; left out, never a panic.
         Policy::Timeout(_) | Policy::Hedge(_) | Policy::Leader(_) | Policy::Chaos(_) => value(call),
-    }
-}
-
-/// A stateful layer's call, `wrap(state)` being its call on a `&P`: for
-/// keyed state, in a block that holds the key's state (so that it is not
-/// evicted) for as long as the call runs.
-fn stateful(state: State, wrap: impl FnOnce(TokenStream) -> TokenStream) -> TokenStream {
-    match state {
-        State::Ref(state) => wrap(state),
-        State::Held(held) => {
-            let local = Ident::new("__steadfast_held", Span::mixed_site());
-            let call = wrap(quote!(&*#local));
-            quote!({
-                let #local = #held;
-                #call
-            })
-        }
     }
 }

@@ -33,8 +33,8 @@ use crate::args::{Args, Policy};
 use crate::item::ItemFn;
 
 use super::body::{erase_impl_trait, fake_return_edge, respan};
-use super::policy::{self, State};
-use super::protocol::{Built, Context, fallback_when, predicate};
+use super::policy;
+use super::protocol::{Built, Context, fallback_when, predicate, stateful};
 
 /// The new body of `item_fn`, with `parsed` outermost first.
 pub(crate) fn compose(
@@ -184,6 +184,7 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let state = policy::breaker(p, breaker, &cx.located, &cx.params);
             wrapped(stateful(
                 state,
+                false,
                 |state| quote!(#p::CircuitBreaker::wrap(#state, #future, #failure_if)),
             ))
         }
@@ -191,6 +192,7 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let state = policy::bulkhead(p, bulkhead, &cx.located, &cx.params);
             wrapped(stateful(
                 state,
+                false,
                 |state| quote!(#p::Bulkhead::wrap(#state, #future)),
             ))
         }
@@ -198,6 +200,7 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
             let state = policy::rate_limit(p, limit, &cx.located, &cx.params);
             wrapped(stateful(
                 state,
+                false,
                 |state| quote!(#p::RateLimiter::wrap(#state, #future)),
             ))
         }
@@ -307,23 +310,6 @@ fn layer(cx: &Context<'_>, inner: Built, args: &Args) -> Built {
                 block: Some(stmts),
                 rejecting,
             }
-        }
-    }
-}
-
-/// The future of a stateful layer, `wrap(state)` being its call on a `&P`:
-/// for keyed state, inside a future that holds the key's state (so that it
-/// is not evicted) for as long as the call runs.
-fn stateful(state: State, wrap: impl FnOnce(TokenStream) -> TokenStream) -> TokenStream {
-    match state {
-        State::Ref(state) => wrap(state),
-        State::Held(held) => {
-            let local = Ident::new("__steadfast_held", Span::mixed_site());
-            let call = wrap(quote!(&*#local));
-            quote!(async {
-                let #local = #held;
-                #call.await
-            })
         }
     }
 }

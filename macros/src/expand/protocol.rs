@@ -10,6 +10,7 @@ use syn::Ident;
 use syn::spanned::Spanned;
 
 use super::body::respan;
+use super::policy::State;
 
 /// What the layers built so far hand to the next one out.
 pub(super) struct Built {
@@ -65,4 +66,33 @@ pub(super) fn fallback_when(p: &TokenStream, fallback: &crate::args::FallbackArg
         .when
         .as_ref()
         .map_or_else(|| quote!(#p::always), ToTokens::to_token_stream)
+}
+
+/// A stateful layer's call, `wrap(state)` being its call on a `&P`: for
+/// keyed state, inside a block (a future for an `async fn`, a plain block
+/// when `blocking`) that holds the key's state, so that it is not evicted,
+/// for as long as the call runs.
+pub(super) fn stateful(
+    state: State,
+    blocking: bool,
+    wrap: impl FnOnce(TokenStream) -> TokenStream,
+) -> TokenStream {
+    match state {
+        State::Ref(state) => wrap(state),
+        State::Held(held) => {
+            let local = Ident::new("__steadfast_held", Span::mixed_site());
+            let call = wrap(quote!(&*#local));
+            if blocking {
+                quote!({
+                    let #local = #held;
+                    #call
+                })
+            } else {
+                quote!(async {
+                    let #local = #held;
+                    #call.await
+                })
+            }
+        }
+    }
 }

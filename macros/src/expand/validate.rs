@@ -15,17 +15,15 @@ use crate::stack::Layer;
 /// `#[rate_limit]` and `#[fallback]`; the other attributes need an `async
 /// fn`, each refused on its own attribute with its reason.
 pub(crate) fn check_sync(item_fn: &ItemFn, layers: &[Layer]) -> syn::Result<()> {
-    if item_fn.sig.asyncness.is_some() {
-        return Ok(());
-    }
     // `#[tokio::test]` / `#[tokio::main]` written above the stack expanded
     // first and left a synchronous function that runs its old body on a
     // runtime (`let body = async { … }; … .block_on(body)`): wrapping that
     // would put the entry point inside the policies, against the written
     // order. (A plain `#[test]` still in the attributes was written below:
     // the compiler removes the one it expands.)
+    let body = item_fn.body.stream();
     let test_above =
-        mentions(item_fn.body.stream(), "block_on") && binds_async_body(item_fn.body.stream());
+        contains(body.clone(), &["block_on"]) && contains(body, &["let", "body", "=", "async"]);
     if test_above {
         let top = layers[0].kind;
         return Err(syn::Error::new(
@@ -283,26 +281,24 @@ fn run_time_ident(tokens: TokenStream, params: &[String]) -> Option<proc_macro2:
     None
 }
 
-/// Whether `tokens` hold `let body = async` (tokio's entry points'
-/// expansion), at any depth.
-fn binds_async_body(tokens: TokenStream) -> bool {
+/// Whether `tokens` hold `sequence` (identifiers and punctuation, each
+/// compared by its text) in a row, at any depth.
+fn contains(tokens: TokenStream, sequence: &[&str]) -> bool {
     let trees: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
-    trees.windows(4).any(|w| {
-        matches!(&w[0], proc_macro2::TokenTree::Ident(i) if i == "let")
-            && matches!(&w[1], proc_macro2::TokenTree::Ident(i) if i == "body")
-            && matches!(&w[2], proc_macro2::TokenTree::Punct(p) if p.as_char() == '=')
-            && matches!(&w[3], proc_macro2::TokenTree::Ident(i) if i == "async")
-    }) || trees.iter().any(|tree| match tree {
-        proc_macro2::TokenTree::Group(group) => binds_async_body(group.stream()),
+    let matches = |tree: &proc_macro2::TokenTree, text: &&str| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == text,
+        proc_macro2::TokenTree::Punct(punct) => {
+            text.len() == 1 && text.starts_with(punct.as_char())
+        }
         _ => false,
-    })
-}
-
-/// Whether `name` appears as an identifier anywhere in `tokens`.
-fn mentions(tokens: TokenStream, name: &str) -> bool {
-    tokens.into_iter().any(|tree| match tree {
-        proc_macro2::TokenTree::Ident(ident) => ident == name,
-        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), name),
+    };
+    trees.windows(sequence.len()).any(|window| {
+        window
+            .iter()
+            .zip(sequence)
+            .all(|(tree, text)| matches(tree, text))
+    }) || trees.iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Group(group) => contains(group.stream(), sequence),
         _ => false,
     })
 }
