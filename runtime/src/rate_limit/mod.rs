@@ -401,14 +401,7 @@ impl RateLimiter {
             Admission::Now => Ok(()),
             Admission::Wait {
                 until, reservation, ..
-            } => {
-                if crate::shutdown::stopped_before(until).await {
-                    // The reservation's drop gives the turn back.
-                    return Err(self.shutting_down());
-                }
-                reservation.keep();
-                Ok(())
-            }
+            } => reservation.end_wait(crate::shutdown::stopped_before(until).await),
             Admission::Rejected(rejected) => Err(rejected),
         }
     }
@@ -623,13 +616,7 @@ impl RateLimiter {
                 after, reservation, ..
             } => {
                 let deadline = crate::blocking::deadline_after(after);
-                if crate::shutdown::stopped_before_blocking(deadline) {
-                    // The reservation's drop gives the turn back.
-                    drop(reservation);
-                    return Err(self.shutting_down());
-                }
-                reservation.keep();
-                Ok(())
+                reservation.end_wait(crate::shutdown::stopped_before_blocking(deadline))
             }
             Admission::Rejected(rejected) => Err(rejected),
         }

@@ -31,6 +31,19 @@ impl<'a> Reservation<'a> {
         // Only a borrow and a number: forgetting it leaks nothing.
         core::mem::forget(self);
     }
+
+    /// The wait for the turn is over: the call runs at it (`Ok`), or, when
+    /// shutdown ended the wait (`stopped`), the turn is given back as a
+    /// dropped waiting call gives it back, and the call is refused.
+    pub(super) fn end_wait(self, stopped: bool) -> Result<(), Rejected> {
+        if stopped {
+            let limiter = self.limiter;
+            drop(self);
+            return Err(limiter.shutting_down());
+        }
+        self.keep();
+        Ok(())
+    }
 }
 
 impl Drop for Reservation<'_> {
